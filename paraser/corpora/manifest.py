@@ -1,0 +1,222 @@
+"""Corpus manifests: one row per utterance.
+
+On disk a manifest is a CSV with at least the columns ``file``, ``label`` and
+``speaker``.  Optional ``language`` and ``gender`` columns and any other
+columns are kept.  ``file`` is relative to the *corpus root*: the CSV's folder,
+unless a sidecar ``<name>.json`` beside the CSV names another ``root``
+(relative to the CSV's folder, or absolute).  A relative path that leaves the
+corpus root is an error; absolute paths are taken as they are.
+
+The sidecar may also carry ``language`` (default for rows without one),
+``description``, ``source`` and ``licence``.
+
+In memory (what :func:`load_manifest` returns) a manifest is a DataFrame with
+the documented columns of :data:`MANIFEST_COLUMNS`, plus any extra columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from paraser.corpora.labels import LabelMap
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("file", "label", "speaker")
+
+#: Columns of a loaded manifest, in order.
+MANIFEST_COLUMNS: dict[str, str] = {
+    "corpus": "corpus name",
+    "utterance": "utterance id, unique within the corpus (file path relative to the manifest)",
+    "path": "absolute path of the audio file",
+    "label": "class in the shared label space",
+    "original_label": "label as written in the manifest",
+    "speaker": "speaker id, prefixed with the corpus name so ids never collide across corpora",
+    "language": "language (ISO 639 code or name), empty when unknown",
+    "gender": "speaker gender, empty when unknown",
+}
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class LoadedManifest:
+    """A loaded manifest and what loading it dropped."""
+
+    frame: pd.DataFrame
+    source: Path
+    n_dropped_unmapped: int
+    dropped_labels: dict[str, int]
+
+    @property
+    def name(self) -> str:
+        return str(self.frame["corpus"].iloc[0]) if len(self.frame) else self.source.stem
+
+
+def read_manifest_csv(path: str | Path) -> pd.DataFrame:
+    """Read and validate a manifest CSV without mapping labels.
+
+    Raises :class:`ManifestError` naming the file, the row and the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: manifest not found")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: not a readable CSV manifest: {exc}") from exc
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ManifestError(
+            f"{path}: missing required column(s) {missing}; a manifest needs "
+            f"{', '.join(REQUIRED_COLUMNS)} (found: {', '.join(frame.columns)})"
+        )
+    for column in REQUIRED_COLUMNS:
+        values = frame[column].str.strip()
+        empty = values == ""
+        if empty.any():
+            rows = (empty[empty].index + 2).tolist()[:5]  # +2: header line, 1-based
+            raise ManifestError(
+                f"{path}: empty '{column}' in {int(empty.sum())} row(s), e.g. line(s) {rows}"
+            )
+        frame[column] = values
+    duplicated = frame["file"].duplicated()
+    if duplicated.any():
+        examples = frame.loc[duplicated, "file"].head(3).tolist()
+        raise ManifestError(
+            f"{path}: {int(duplicated.sum())} duplicate file row(s), e.g. {examples}"
+        )
+    return frame
+
+
+def _resolve_paths(frame: pd.DataFrame, root: Path, manifest_path: Path) -> pd.Series:
+    resolved_root = root.resolve()
+    paths = []
+    for file in frame["file"]:
+        candidate = Path(file)
+        absolute = candidate if candidate.is_absolute() else (root / candidate)
+        absolute = absolute.resolve()
+        if not candidate.is_absolute() and not absolute.is_relative_to(resolved_root):
+            raise ManifestError(
+                f"{manifest_path}: file '{file}' escapes the corpus root {resolved_root}"
+            )
+        paths.append(str(absolute))
+    return pd.Series(paths, index=frame.index, dtype="string")
+
+
+def sidecar_path(csv_path: str | Path) -> Path:
+    return Path(csv_path).with_suffix(".json")
+
+
+def read_metadata(csv_path: str | Path) -> dict:
+    """The sidecar metadata of a manifest (empty when there is none)."""
+    sidecar = sidecar_path(csv_path)
+    if not sidecar.is_file():
+        return {}
+    try:
+        return json.loads(sidecar.read_text())
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{sidecar}: invalid JSON: {exc}") from exc
+
+
+def corpus_root(csv_path: str | Path) -> Path:
+    csv_path = Path(csv_path)
+    root = read_metadata(csv_path).get("root")
+    if not root:
+        return csv_path.parent
+    root = Path(root)
+    return root if root.is_absolute() else csv_path.parent / root
+
+
+def load_manifest(
+    path: str | Path,
+    *,
+    name: str | None = None,
+    label_map: LabelMap | None = None,
+) -> LoadedManifest:
+    """Load a manifest CSV, resolve paths and map labels into the shared space.
+
+    Utterances whose label does not map are dropped and counted.
+    """
+    path = Path(path)
+    raw = read_manifest_csv(path)
+    metadata = read_metadata(path)
+    if "language" not in raw.columns and metadata.get("language"):
+        raw["language"] = metadata["language"]
+    label_map = label_map or LabelMap()
+    corpus = name or path.stem
+    frame = pd.DataFrame(
+        {
+            "corpus": corpus,
+            "utterance": raw["file"].astype("string"),
+            "path": _resolve_paths(raw, corpus_root(path), path),
+            "label": label_map.apply(raw["label"]).values,
+            "original_label": raw["label"].astype("string"),
+            "speaker": (corpus + ":" + raw["speaker"]).astype("string"),
+            "language": raw.get("language", pd.Series("", index=raw.index)).astype("string"),
+            "gender": raw.get("gender", pd.Series("", index=raw.index)).astype("string"),
+        }
+    )
+    extras = [c for c in raw.columns if c not in ("file", "label", "speaker", "language", "gender")]
+    for column in extras:
+        frame[column] = raw[column].values
+    unmapped = frame["label"].isna()
+    dropped = frame.loc[unmapped, "original_label"].value_counts().to_dict()
+    frame = frame.loc[~unmapped].reset_index(drop=True)
+    return LoadedManifest(
+        frame=frame,
+        source=path,
+        n_dropped_unmapped=int(unmapped.sum()),
+        dropped_labels={str(k): int(v) for k, v in dropped.items()},
+    )
+
+
+def write_manifest(
+    frame: pd.DataFrame,
+    csv_path: str | Path,
+    audio_root: str | Path,
+    metadata: dict | None = None,
+) -> Path:
+    """Write a recipe's DataFrame as a manifest CSV with its sidecar.
+
+    ``frame['file']`` holds paths absolute or relative to ``audio_root``; they
+    are written relative to ``audio_root``, and the sidecar records the root
+    (relative to the CSV's folder), so the manifest stays portable together
+    with its corpus.
+    """
+    csv_path = Path(csv_path)
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ManifestError(f"{csv_path}: refusing to write a manifest without {missing}")
+    audio_root = Path(audio_root).resolve()
+    out = frame.copy()
+    out["file"] = [
+        Path(os.path.relpath(Path(f) if Path(f).is_absolute() else audio_root / f, audio_root))
+        .as_posix()
+        for f in out["file"]
+    ]
+    meta = dict(metadata or {})
+    meta["root"] = Path(os.path.relpath(audio_root, csv_path.parent.resolve())).as_posix()
+    _atomic_write_text(sidecar_path(csv_path), json.dumps(meta, indent=2) + "\n")
+    _atomic_write_text(csv_path, out.to_csv(index=False))
+    return csv_path
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def manifest_hash(frame: pd.DataFrame) -> str:
+    """A short, order-independent fingerprint of a loaded manifest's content."""
+    cols = ["utterance", "label", "speaker"]
+    text = frame[cols].sort_values("utterance").to_csv(index=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
