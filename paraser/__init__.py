@@ -1,0 +1,35 @@
+"""paraser: paralinguistic speech emotion recognition, within and across corpora.
+
+The pipeline runs corpora -> features -> experiments -> reports; the functions
+re-exported here are the same ones the ``paraser`` command calls.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_API = {
+    "extract": "paraser.pipeline",
+    "transfer_matrix": "paraser.pipeline",
+    "load_corpora": "paraser.pipeline",
+    "TransferRun": "paraser.pipeline",
+    "LabelMap": "paraser.corpora",
+    "load_manifest": "paraser.corpora",
+    "extract_features": "paraser.features",
+    "load_features": "paraser.features",
+    "run_grid": "paraser.experiments",
+    "make_classifier": "paraser.experiments",
+    "write_matrices": "paraser.reports",
+    "generate_corpora": "paraser.datasets.synthetic",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    # Imported lazily so that ``import paraser`` stays fast (openSMILE, sklearn).
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'paraser' has no attribute {name!r}")

@@ -139,10 +139,13 @@ def load_manifest(
     *,
     name: str | None = None,
     label_map: LabelMap | None = None,
+    map_labels: bool = True,
 ) -> LoadedManifest:
     """Load a manifest CSV, resolve paths and map labels into the shared space.
 
-    Utterances whose label does not map are dropped and counted.
+    Utterances whose label does not map are dropped and counted.  With
+    ``map_labels=False`` every row is kept and ``label`` is the original label
+    (what extraction wants: features do not depend on labels).
     """
     path = Path(path)
     raw = read_manifest_csv(path)
@@ -156,7 +159,11 @@ def load_manifest(
             "corpus": corpus,
             "utterance": raw["file"].astype("string"),
             "path": _resolve_paths(raw, corpus_root(path), path),
-            "label": label_map.apply(raw["label"]).values,
+            "label": (
+                label_map.apply(raw["label"]).values
+                if map_labels
+                else raw["label"].astype("string").values
+            ),
             "original_label": raw["label"].astype("string"),
             "speaker": (corpus + ":" + raw["speaker"]).astype("string"),
             "language": raw.get("language", pd.Series("", index=raw.index)).astype("string"),

@@ -1,0 +1,298 @@
+"""The ``paraser`` command: a thin layer over :mod:`paraser.pipeline`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from paraser import __version__
+
+app = typer.Typer(
+    help="Paralinguistic speech emotion recognition: extract features, run within-corpus and "
+    "cross-corpus (transfer) experiments, report UAR tables.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+corpus_app = typer.Typer(help="Register and inspect corpora.", no_args_is_help=True)
+app.add_typer(corpus_app, name="corpus")
+
+console = Console(stderr=True)
+out_console = Console()
+
+# Errors a user can fix: shown as one clear line, exit status 2.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, KeyError)
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator:
+    """A rich progress bar per stage; a callback ``(label, done, total)``."""
+    columns = (
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total or 1)
+            bar.update(tasks[label], completed=done if total else 1, total=total or 1)
+
+        yield update
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except USER_ERRORS as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        console.print(f"[bold red]error:[/] {message}")
+        raise typer.Exit(2) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"paraser {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """paraser command line."""
+
+
+CACHE_OPTION = typer.Option(
+    Path("features_cache"), "--cache-dir", envvar="PARASER_CACHE", help="Feature cache folder."
+)
+MANIFESTS_OPTION = typer.Option(
+    None,
+    "--manifests-dir",
+    envvar="PARASER_MANIFESTS",
+    help="Folder of registered corpora (default: ./corpora_manifests).",
+)
+JOBS_OPTION = typer.Option(
+    _default_jobs(), "--jobs", "-j", min=1, help="Worker processes (default: CPU cores)."
+)
+
+
+@app.command()
+def extract(
+    corpora: list[str] = typer.Argument(..., help="Registered corpus names or manifest CSVs."),
+    features: str = typer.Option(
+        "egemaps", "--features", "-f",
+        help="Comma-separated feature sets: egemaps, is09, is10, compare, or a path to an "
+        "openSMILE .conf.",
+    ),
+    cache_dir: Path = CACHE_OPTION,
+    jobs: int = JOBS_OPTION,
+    strict: bool = typer.Option(False, "--strict", help="Stop at the first file that fails."),
+    manifests_dir: Path | None = MANIFESTS_OPTION,
+) -> None:
+    """Extract feature sets into the cache; files already extracted are skipped.
+
+    Exit status: 0 all files extracted, 1 some files failed (listed, and saved in
+    failures.csv beside the cache), 2 bad arguments.
+    """
+    from paraser.features import ExtractionError
+    from paraser.pipeline import extract as run_extract
+
+    with _user_errors(), _progress() as progress:
+        try:
+            reports = run_extract(
+                corpora, _split(features), cache_dir=cache_dir, jobs=jobs, strict=strict,
+                manifests_dir=manifests_dir, progress=lambda n, d, t: progress(f"extract {n}", d, t),
+            )
+        except ExtractionError as exc:
+            console.print(f"[bold red]stopped (--strict):[/] {exc}")
+            raise typer.Exit(1) from None
+    table = Table(title="Extraction")
+    for column in ("corpus", "files", "feature set", "extracted", "cached", "failed", "seconds"):
+        table.add_column(column, justify="right" if column not in ("corpus", "feature set") else "left")
+    failed_any = False
+    for report in reports:
+        for name, extracted in report.extracted.items():
+            failed = report.failures.query("feature_set in (@name, '*')").shape[0]
+            failed_any |= failed > 0
+            table.add_row(
+                report.corpus, str(report.n_files), name, str(extracted),
+                str(report.cached[name]), str(failed), f"{report.seconds:.1f}",
+            )
+    out_console.print(table)
+    for report in reports:
+        for row in report.failures.head(20).itertuples(index=False):
+            console.print(f"[yellow]failed:[/] {row.reason}")
+        if len(report.failures) > 20:
+            console.print(f"[yellow]… {len(report.failures) - 20} more in failures.csv[/]")
+    if failed_any:
+        raise typer.Exit(1)
+
+
+@app.command("transfer-matrix")
+def transfer_matrix(
+    corpora: str = typer.Option(..., "--corpora", "-c", help="Comma-separated corpora."),
+    features: str = typer.Option("egemaps", "--features", "-f", help="Comma-separated feature sets."),
+    classifiers: str = typer.Option("svm", "--classifiers", help="Comma-separated: svm, rf, mlp."),
+    out: Path = typer.Option(Path("reports/transfer"), "--out", "-o", help="Results folder."),
+    folds: int = typer.Option(5, "--folds", min=2, help="Within-corpus stratified folds."),
+    seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds (e.g. 0,1,2)."),
+    classes: str = typer.Option(
+        "anger,happiness,neutral,sadness", "--classes",
+        help="Shared label space (canonical names).",
+    ),
+    label_map: Path | None = typer.Option(
+        None, "--label-map", help='JSON {"classes": [...], "map": {"raw": "class"}}.'
+    ),
+    cache_dir: Path = CACHE_OPTION,
+    jobs: int = JOBS_OPTION,
+    manifests_dir: Path | None = MANIFESTS_OPTION,
+) -> None:
+    """Within-corpus UAR on the diagonal and every source -> target transfer off it."""
+    from paraser.corpora import LabelMap
+    from paraser.pipeline import transfer_matrix as run_matrix
+
+    with _user_errors():
+        mapping = LabelMap.from_file(label_map) if label_map else LabelMap(tuple(_split(classes)))
+        with _progress() as progress:
+            run = run_matrix(
+                _split(corpora), _split(features), _split(classifiers), out=out,
+                cache_dir=cache_dir, label_map=mapping, folds=folds,
+                seeds=[int(s) for s in _split(seeds)], jobs=jobs, manifests_dir=manifests_dir,
+                progress=progress,
+            )
+    _print_matrices(run.out)
+    for note in run.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    failures = sum(len(r.failures) for r in run.extraction)
+    if failures:
+        console.print(f"[yellow]{failures} file(s) failed extraction; see failures.csv[/]")
+    out_console.print(f"Results written to [bold]{run.out}[/] (results.csv, summary.md, matrices)")
+
+
+def _print_matrices(results_dir: Path) -> None:
+    from paraser.reports import cell_summary, load_results, protocol_statement
+
+    results = load_results(results_dir)
+    cells = cell_summary(results)
+    for (feature_set, classifier), group in cells.groupby(["feature_set", "classifier"]):
+        names = sorted(set(group.source) | set(group.target))
+        table = Table(title=f"UAR — {feature_set} + {classifier}  (rows: source, columns: target)")
+        table.add_column("source \\ target")
+        for name in names:
+            table.add_column(name, justify="right")
+        lookup = {(r.source, r.target): r for r in group.itertuples(index=False)}
+        for source in names:
+            cells_text = []
+            for target in names:
+                row = lookup.get((source, target))
+                if row is None:
+                    cells_text.append("–")
+                    continue
+                text = f"{row.uar:.3f}"
+                if row.collapsed:
+                    text = f"[red]{text}†[/]"
+                elif source == target:
+                    text = f"[bold]{text}[/]"
+                cells_text.append(text)
+            table.add_row(source, *cells_text)
+        out_console.print(table)
+    out_console.print(protocol_statement(results))
+
+
+@app.command()
+def report(results_dir: Path = typer.Argument(..., help="A transfer-matrix results folder.")) -> None:
+    """Regenerate every table of a results folder from its results.csv."""
+    from paraser.reports import write_matrices
+
+    with _user_errors():
+        written = write_matrices(results_dir)
+    _print_matrices(results_dir)
+    out_console.print(f"Wrote {len(written)} file(s) to {results_dir}")
+
+
+@app.command()
+def demo(
+    data: Path = typer.Option(Path("demo_data"), "--data", help="Where to write the demo corpora."),
+    out: Path = typer.Option(Path("reports/demo"), "--out", "-o", help="Results folder."),
+    features: str = typer.Option("egemaps,is09", "--features", "-f"),
+    classifiers: str = typer.Option("svm,rf,mlp", "--classifiers"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the synthetic corpora."),
+    cache_dir: Path = CACHE_OPTION,
+    jobs: int = JOBS_OPTION,
+) -> None:
+    """Generate synthetic corpora and run the full pipeline on them."""
+    from paraser.datasets.synthetic import SyntheticSpec, generate_corpora
+
+    console.print(f"Generating synthetic corpora in {data} (seed {seed}) …")
+    manifests = generate_corpora(data, SyntheticSpec(seed=seed))
+    transfer_matrix(
+        corpora=",".join(str(p) for p in manifests.values()), features=features,
+        classifiers=classifiers, out=out, folds=5, seeds="0",
+        classes="anger,happiness,neutral,sadness", label_map=None, cache_dir=cache_dir,
+        jobs=jobs, manifests_dir=None,
+    )
+
+
+@app.command("features")
+def list_features() -> None:
+    """List the available feature sets."""
+    from paraser.features import BUILTIN_SETS, available_feature_sets
+
+    table = Table(title="Feature sets")
+    table.add_column("name")
+    table.add_column("dimensions", justify="right")
+    for name in available_feature_sets():
+        dim = BUILTIN_SETS.get(name, (None, None))[1]
+        table.add_row(name, str(dim or "?"))
+    out_console.print(table)
+    out_console.print("Any openSMILE .conf path works too, e.g. --features my/config.conf")
+
+
+@corpus_app.command("list")
+def corpus_list(manifests_dir: Path | None = MANIFESTS_OPTION) -> None:
+    """Registered corpora with language, classes, counts per class and speakers."""
+    from paraser.corpora import load_manifest, registered_corpora
+    from paraser.corpora.registry import manifest_dir
+
+    registered = registered_corpora(manifests_dir)
+    if not registered:
+        console.print(f"No corpora registered in {manifest_dir(manifests_dir)}/")
+        return
+    table = Table(title=f"Corpora in {manifest_dir(manifests_dir)}/")
+    for column in ("name", "language", "utterances", "speakers", "labels (count)"):
+        table.add_column(column)
+    with _user_errors():
+        for name, path in registered.items():
+            frame = load_manifest(path, name=name, map_labels=False).frame
+            languages = ",".join(sorted(set(frame["language"]) - {""})) or "?"
+            counts = frame["label"].value_counts().sort_index()
+            table.add_row(
+                name, languages, str(len(frame)), str(frame["speaker"].nunique()),
+                ", ".join(f"{k} ({v})" for k, v in counts.items()),
+            )
+    out_console.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,34 @@
+"""Features: openSMILE functionals (and other extractors) cached per corpus."""
+
+from paraser.features.extract import (
+    DEFAULT_CACHE_DIR,
+    ExtractionError,
+    ExtractionReport,
+    FeatureMatrix,
+    extract_features,
+    load_features,
+)
+from paraser.features.opensmile_sets import (
+    BUILTIN_SETS,
+    FeatureSetError,
+    OpenSmileFeatureSet,
+    available_feature_sets,
+    resolve_feature_set,
+)
+from paraser.features.store import CacheError, FeatureStore
+
+__all__ = [
+    "BUILTIN_SETS",
+    "DEFAULT_CACHE_DIR",
+    "CacheError",
+    "ExtractionError",
+    "ExtractionReport",
+    "FeatureMatrix",
+    "FeatureSetError",
+    "FeatureStore",
+    "OpenSmileFeatureSet",
+    "available_feature_sets",
+    "extract_features",
+    "load_features",
+    "resolve_feature_set",
+]

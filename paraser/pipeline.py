@@ -1,0 +1,227 @@
+"""The library API behind the CLI: corpora -> features -> experiments -> reports.
+
+Everything ``paraser`` does on the command line is a call here, so a
+researcher can run the same pipeline from Python::
+
+    import paraser
+    run = paraser.transfer_matrix(["emodb", "emovo"], ["egemaps"], ["svm"], out="reports/x")
+    run.results  # tidy DataFrame, also in reports/x/results.csv
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from paraser import __version__
+from paraser.corpora import LabelMap, LoadedManifest, load_manifest, resolve_corpus
+from paraser.corpora.manifest import manifest_hash
+from paraser.experiments import CorpusData, GridResult, make_protocol, run_grid
+from paraser.experiments.transfer import skipped_directions
+from paraser.features import (
+    DEFAULT_CACHE_DIR,
+    ExtractionReport,
+    extract_features,
+    load_features,
+)
+from paraser.features.extract import as_specs
+from paraser.features.store import atomic_write_text
+from paraser.reports import write_matrices
+
+Progress = Callable[[str, int, int], None]
+
+
+def load_corpora(
+    corpora: Sequence[str | Path],
+    *,
+    label_map: LabelMap | None = None,
+    manifests_dir: str | Path | None = None,
+    map_labels: bool = True,
+) -> list[LoadedManifest]:
+    """Load registered names or manifest paths, mapping labels to the shared space."""
+    loaded = []
+    for spec in corpora:
+        name, path = resolve_corpus(spec, manifests_dir)
+        loaded.append(
+            load_manifest(path, name=name, label_map=label_map, map_labels=map_labels)
+        )
+    names = [m.name for m in loaded]
+    duplicated = {n for n in names if names.count(n) > 1}
+    if duplicated:
+        raise ValueError(f"corpus name(s) given twice: {sorted(duplicated)}")
+    return loaded
+
+
+def extract(
+    corpora: Sequence[str | Path],
+    feature_sets: Sequence[str],
+    *,
+    cache_dir: str | Path = DEFAULT_CACHE_DIR,
+    jobs: int = 1,
+    strict: bool = False,
+    manifests_dir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> list[ExtractionReport]:
+    """Extract feature sets for every utterance of each corpus (all labels)."""
+    reports = []
+    # Every row is extracted whatever its label, so changing the shared label
+    # space later never forces a re-extraction.
+    for manifest in load_corpora(corpora, manifests_dir=manifests_dir, map_labels=False):
+        callback = (lambda done, total, n=manifest.name: progress(n, done, total)) if progress else None
+        reports.append(
+            extract_features(
+                manifest.frame, feature_sets, cache_dir=cache_dir, jobs=jobs, strict=strict,
+                progress=callback,
+            )
+        )
+    return reports
+
+
+@dataclass
+class TransferRun:
+    """A finished ``transfer_matrix`` run and where it was written."""
+
+    out: Path
+    results: pd.DataFrame
+    predictions: pd.DataFrame
+    manifests: list[LoadedManifest]
+    extraction: list[ExtractionReport]
+    notes: list[str] = field(default_factory=list)
+
+
+def build_corpus_data(
+    manifest: LoadedManifest, feature_sets: Sequence[str], cache_dir: str | Path
+) -> tuple[CorpusData, list[str]]:
+    """Join a manifest with its cached features; rows without features are dropped."""
+    notes: list[str] = []
+    frame = manifest.frame
+    matrices: dict[str, np.ndarray] = {}
+    keep = np.ones(len(frame), dtype=bool)
+    loaded = {}
+    for spec in as_specs(feature_sets):
+        matrix = load_features(frame, spec, cache_dir=cache_dir)
+        loaded[spec.name] = matrix
+        keep &= matrix.available
+    if not keep.all():
+        notes.append(
+            f"{manifest.name}: {int((~keep).sum())} utterance(s) without features "
+            "(failed extraction) left out; see failures.csv in the cache"
+        )
+    for name, matrix in loaded.items():
+        # ``values`` holds only available rows; re-align to the kept rows.
+        position = np.cumsum(matrix.available) - 1
+        matrices[name] = matrix.values[position[keep]]
+    return CorpusData(manifest.name, frame.loc[keep].reset_index(drop=True), matrices), notes
+
+
+def transfer_matrix(
+    corpora: Sequence[str | Path],
+    feature_sets: Sequence[str] = ("egemaps",),
+    classifiers: Sequence[str] = ("svm",),
+    *,
+    out: str | Path = "reports/transfer",
+    cache_dir: str | Path = DEFAULT_CACHE_DIR,
+    label_map: LabelMap | None = None,
+    folds: int = 5,
+    seeds: Sequence[int] = (0,),
+    jobs: int = 1,
+    manifests_dir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> TransferRun:
+    """Extract what is missing, run the within/transfer grid, write tidy results."""
+    out = Path(out)
+    label_map = label_map or LabelMap()
+    manifests = load_corpora(corpora, label_map=label_map, manifests_dir=manifests_dir)
+    notes = [
+        f"{m.name}: {m.n_dropped_unmapped} utterance(s) outside the label space dropped "
+        f"({', '.join(f'{k}: {v}' for k, v in sorted(m.dropped_labels.items()))})"
+        for m in manifests
+        if m.n_dropped_unmapped
+    ]
+    extraction = []
+    for manifest in manifests:
+        callback = (lambda d, t, n=manifest.name: progress(f"extract {n}", d, t)) if progress else None
+        extraction.append(
+            extract_features(
+                manifest.frame, feature_sets, cache_dir=cache_dir, jobs=jobs, progress=callback
+            )
+        )
+    data = []
+    for manifest in manifests:
+        corpus, corpus_notes = build_corpus_data(manifest, feature_sets, cache_dir)
+        data.append(corpus)
+        notes += corpus_notes
+    notes += skipped_directions(data)
+    protocol = make_protocol("stratified", folds)
+    callback = (lambda d, t: progress("train and test", d, t)) if progress else None
+    grid: GridResult = run_grid(
+        data, feature_sets, classifiers, protocol=protocol, seeds=seeds, jobs=jobs,
+        progress=callback,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    grid.results.to_csv(out / "results.csv", index=False)
+    grid.predictions.to_parquet(out / "predictions.parquet", index=False)
+    config = run_config(
+        manifests, feature_sets, classifiers, label_map, protocol.name, seeds, cache_dir, notes,
+        extraction,
+    )
+    atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
+    write_matrices(out)
+    return TransferRun(out, grid.results, grid.predictions, manifests, extraction, notes)
+
+
+def run_config(
+    manifests, feature_sets, classifiers, label_map, protocol, seeds, cache_dir, notes, extraction
+) -> dict:
+    """A record of what produced a results folder: versions, parameters, data hashes."""
+    import joblib
+    import opensmile
+    import scipy
+    import sklearn
+
+    provenance = {}
+    for spec in as_specs(feature_sets):
+        provenance[spec.name] = {
+            k: v for k, v in spec.provenance().items() if k != "feature_names"
+        }
+    return {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "paraser": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": {
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "scipy": scipy.__version__,
+            "scikit-learn": sklearn.__version__,
+            "joblib": joblib.__version__,
+            "opensmile": opensmile.__version__,
+        },
+        "corpora": {
+            m.name: {
+                "manifest": str(m.source),
+                "manifest_sha256_16": manifest_hash(m.frame),
+                "n_utterances": len(m.frame),
+                "n_speakers": int(m.frame["speaker"].nunique()),
+                "classes": m.frame["label"].value_counts().sort_index().to_dict(),
+                "dropped_unmapped": m.n_dropped_unmapped,
+            }
+            for m in manifests
+        },
+        "feature_sets": provenance,
+        "classifiers": list(classifiers),
+        "label_map": label_map.to_dict(),
+        "protocol": protocol,
+        "transfer_protocol": "train-all-source",
+        "seeds": list(seeds),
+        "cache_dir": str(cache_dir),
+        "extraction_failures": int(sum(len(r.failures) for r in extraction)),
+        "notes": notes,
+    }
