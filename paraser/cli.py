@@ -101,7 +101,9 @@ JOBS_OPTION = typer.Option(
 def extract(
     corpora: list[str] = typer.Argument(..., help="Registered corpus names or manifest CSVs."),
     features: str = typer.Option(
-        "egemaps", "--features", "-f",
+        "egemaps",
+        "--features",
+        "-f",
         help="Comma-separated feature sets: egemaps, is09, is10, compare, or a path to an "
         "openSMILE .conf.",
     ),
@@ -121,23 +123,35 @@ def extract(
     with _user_errors(), _progress() as progress:
         try:
             reports = run_extract(
-                corpora, _split(features), cache_dir=cache_dir, jobs=jobs, strict=strict,
-                manifests_dir=manifests_dir, progress=lambda n, d, t: progress(f"extract {n}", d, t),
+                corpora,
+                _split(features),
+                cache_dir=cache_dir,
+                jobs=jobs,
+                strict=strict,
+                manifests_dir=manifests_dir,
+                progress=lambda n, d, t: progress(f"extract {n}", d, t),
             )
         except ExtractionError as exc:
             console.print(f"[bold red]stopped (--strict):[/] {exc}")
             raise typer.Exit(1) from None
     table = Table(title="Extraction")
     for column in ("corpus", "files", "feature set", "extracted", "cached", "failed", "seconds"):
-        table.add_column(column, justify="right" if column not in ("corpus", "feature set") else "left")
+        table.add_column(
+            column, justify="right" if column not in ("corpus", "feature set") else "left"
+        )
     failed_any = False
     for report in reports:
         for name, extracted in report.extracted.items():
             failed = report.failures.query("feature_set in (@name, '*')").shape[0]
             failed_any |= failed > 0
             table.add_row(
-                report.corpus, str(report.n_files), name, str(extracted),
-                str(report.cached[name]), str(failed), f"{report.seconds:.1f}",
+                report.corpus,
+                str(report.n_files),
+                name,
+                str(extracted),
+                str(report.cached[name]),
+                str(failed),
+                f"{report.seconds:.1f}",
             )
     out_console.print(table)
     for report in reports:
@@ -152,13 +166,16 @@ def extract(
 @app.command("transfer-matrix")
 def transfer_matrix(
     corpora: str = typer.Option(..., "--corpora", "-c", help="Comma-separated corpora."),
-    features: str = typer.Option("egemaps", "--features", "-f", help="Comma-separated feature sets."),
+    features: str = typer.Option(
+        "egemaps", "--features", "-f", help="Comma-separated feature sets."
+    ),
     classifiers: str = typer.Option("svm", "--classifiers", help="Comma-separated: svm, rf, mlp."),
     out: Path = typer.Option(Path("reports/transfer"), "--out", "-o", help="Results folder."),
     folds: int = typer.Option(5, "--folds", min=2, help="Within-corpus stratified folds."),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds (e.g. 0,1,2)."),
     classes: str = typer.Option(
-        "anger,happiness,neutral,sadness", "--classes",
+        "anger,happiness,neutral,sadness",
+        "--classes",
         help="Shared label space (canonical names).",
     ),
     label_map: Path | None = typer.Option(
@@ -176,9 +193,16 @@ def transfer_matrix(
         mapping = LabelMap.from_file(label_map) if label_map else LabelMap(tuple(_split(classes)))
         with _progress() as progress:
             run = run_matrix(
-                _split(corpora), _split(features), _split(classifiers), out=out,
-                cache_dir=cache_dir, label_map=mapping, folds=folds,
-                seeds=[int(s) for s in _split(seeds)], jobs=jobs, manifests_dir=manifests_dir,
+                _split(corpora),
+                _split(features),
+                _split(classifiers),
+                out=out,
+                cache_dir=cache_dir,
+                label_map=mapping,
+                folds=folds,
+                seeds=[int(s) for s in _split(seeds)],
+                jobs=jobs,
+                manifests_dir=manifests_dir,
                 progress=progress,
             )
     _print_matrices(run.out)
@@ -221,7 +245,9 @@ def _print_matrices(results_dir: Path) -> None:
 
 
 @app.command()
-def report(results_dir: Path = typer.Argument(..., help="A transfer-matrix results folder.")) -> None:
+def report(
+    results_dir: Path = typer.Argument(..., help="A transfer-matrix results folder."),
+) -> None:
     """Regenerate every table of a results folder from its results.csv."""
     from paraser.reports import write_matrices
 
@@ -247,10 +273,17 @@ def demo(
     console.print(f"Generating synthetic corpora in {data} (seed {seed}) …")
     manifests = generate_corpora(data, SyntheticSpec(seed=seed))
     transfer_matrix(
-        corpora=",".join(str(p) for p in manifests.values()), features=features,
-        classifiers=classifiers, out=out, folds=5, seeds="0",
-        classes="anger,happiness,neutral,sadness", label_map=None, cache_dir=cache_dir,
-        jobs=jobs, manifests_dir=None,
+        corpora=",".join(str(p) for p in manifests.values()),
+        features=features,
+        classifiers=classifiers,
+        out=out,
+        folds=5,
+        seeds="0",
+        classes="anger,happiness,neutral,sadness",
+        label_map=None,
+        cache_dir=cache_dir,
+        jobs=jobs,
+        manifests_dir=None,
     )
 
 
@@ -288,7 +321,10 @@ def corpus_list(manifests_dir: Path | None = MANIFESTS_OPTION) -> None:
             languages = ",".join(sorted(set(frame["language"]) - {""})) or "?"
             counts = frame["label"].value_counts().sort_index()
             table.add_row(
-                name, languages, str(len(frame)), str(frame["speaker"].nunique()),
+                name,
+                languages,
+                str(len(frame)),
+                str(frame["speaker"].nunique()),
                 ", ".join(f"{k} ({v})" for k, v in counts.items()),
             )
     out_console.print(table)

@@ -49,9 +49,7 @@ def load_corpora(
     loaded = []
     for spec in corpora:
         name, path = resolve_corpus(spec, manifests_dir)
-        loaded.append(
-            load_manifest(path, name=name, label_map=label_map, map_labels=map_labels)
-        )
+        loaded.append(load_manifest(path, name=name, label_map=label_map, map_labels=map_labels))
     names = [m.name for m in loaded]
     duplicated = {n for n in names if names.count(n) > 1}
     if duplicated:
@@ -74,10 +72,16 @@ def extract(
     # Every row is extracted whatever its label, so changing the shared label
     # space later never forces a re-extraction.
     for manifest in load_corpora(corpora, manifests_dir=manifests_dir, map_labels=False):
-        callback = (lambda done, total, n=manifest.name: progress(n, done, total)) if progress else None
+        callback = (
+            (lambda done, total, n=manifest.name: progress(n, done, total)) if progress else None
+        )
         reports.append(
             extract_features(
-                manifest.frame, feature_sets, cache_dir=cache_dir, jobs=jobs, strict=strict,
+                manifest.frame,
+                feature_sets,
+                cache_dir=cache_dir,
+                jobs=jobs,
+                strict=strict,
                 progress=callback,
             )
         )
@@ -147,7 +151,9 @@ def transfer_matrix(
     ]
     extraction = []
     for manifest in manifests:
-        callback = (lambda d, t, n=manifest.name: progress(f"extract {n}", d, t)) if progress else None
+        callback = (
+            (lambda d, t, n=manifest.name: progress(f"extract {n}", d, t)) if progress else None
+        )
         extraction.append(
             extract_features(
                 manifest.frame, feature_sets, cache_dir=cache_dir, jobs=jobs, progress=callback
@@ -162,14 +168,26 @@ def transfer_matrix(
     protocol = make_protocol("stratified", folds)
     callback = (lambda d, t: progress("train and test", d, t)) if progress else None
     grid: GridResult = run_grid(
-        data, feature_sets, classifiers, protocol=protocol, seeds=seeds, jobs=jobs,
+        data,
+        feature_sets,
+        classifiers,
+        protocol=protocol,
+        seeds=seeds,
+        jobs=jobs,
         progress=callback,
     )
     out.mkdir(parents=True, exist_ok=True)
     grid.results.to_csv(out / "results.csv", index=False)
     grid.predictions.to_parquet(out / "predictions.parquet", index=False)
     config = run_config(
-        manifests, feature_sets, classifiers, label_map, protocol.name, seeds, cache_dir, notes,
+        manifests,
+        feature_sets,
+        classifiers,
+        label_map,
+        protocol.name,
+        seeds,
+        cache_dir,
+        notes,
         extraction,
     )
     atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
@@ -188,9 +206,7 @@ def run_config(
 
     provenance = {}
     for spec in as_specs(feature_sets):
-        provenance[spec.name] = {
-            k: v for k, v in spec.provenance().items() if k != "feature_names"
-        }
+        provenance[spec.name] = {k: v for k, v in spec.provenance().items() if k != "feature_names"}
     return {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "paraser": __version__,

@@ -205,8 +205,9 @@ def write_manifest(
     audio_root = Path(audio_root).resolve()
     out = frame.copy()
     out["file"] = [
-        Path(os.path.relpath(Path(f) if Path(f).is_absolute() else audio_root / f, audio_root))
-        .as_posix()
+        Path(
+            os.path.relpath(Path(f) if Path(f).is_absolute() else audio_root / f, audio_root)
+        ).as_posix()
         for f in out["file"]
     ]
     meta = dict(metadata or {})

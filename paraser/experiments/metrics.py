@@ -19,7 +19,9 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dic
     return {
         "uar": float(recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+        ),
         "chance": 1.0 / len(labels),
         "n_predicted_classes": int((counts > 0).sum()),
         "dominant_share": dominant_share,

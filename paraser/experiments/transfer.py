@@ -142,7 +142,12 @@ def _run_transfer(
         y_pred = model.predict(target.features[job.feature_set][index])
         rows.append(
             _result_row(
-                job, target.name, "train-all-source", target.labels[index], y_pred, classes,
+                job,
+                target.name,
+                "train-all-source",
+                target.labels[index],
+                y_pred,
+                classes,
                 int(keep.sum()),
             )
         )

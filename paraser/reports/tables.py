@@ -85,8 +85,7 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
         text = _formatted_matrix(results, feature_set, classifier)
         markdown = text.to_markdown(stralign="right")
         (results_dir / f"{stem}.md").write_text(
-            f"# UAR: {feature_set} + {classifier}\n\n{protocol_statement(results)}\n\n"
-            f"{markdown}\n"
+            f"# UAR: {feature_set} + {classifier}\n\n{protocol_statement(results)}\n\n{markdown}\n"
         )
         written += [results_dir / f"{stem}.csv", results_dir / f"{stem}.md"]
         sections += [f"## {feature_set} + {classifier}", "", markdown, ""]

@@ -1,0 +1,40 @@
+# paraser — set up, demo, tests, benchmarks, reproduction.
+# `make demo` creates .venv, installs paraser (CPU torch first, so no CUDA wheels) and runs the demo.
+# `make test` runs the test suite.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PARASER := $(VENV)/bin/paraser
+PIP := $(PY) -m pip --disable-pip-version-check -q
+PARASER_DATA ?= ../shared/corpora
+JOBS ?= 2
+
+.PHONY: setup demo test lint bench bench-small reproduce-paper reproduce-multilingual clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -d $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e ".[dev,xlsr,augment,dask]"
+	touch $@
+
+demo: setup
+	$(PARASER) demo --jobs $(JOBS)
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check paraser tests bench
+	$(VENV)/bin/ruff format --check paraser tests bench
+
+bench: setup
+	$(PY) bench/run.py --data $(PARASER_DATA)
+
+bench-small: setup
+	$(PY) bench/run.py --data $(PARASER_DATA) --small
+
+clean:
+	rm -rf demo_data reports/demo features_cache/synth_*

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import paraser.experiments.transfer as transfer_module
+from paraser.experiments import (
+    RESULT_COLUMNS,
+    CorpusData,
+    ProtocolError,
+    StratifiedKFoldProtocol,
+    make_classifier,
+    run_grid,
+    score,
+)
+
+CLASSES = ["anger", "happiness", "neutral", "sadness"]
+
+
+def blob_corpus(name: str, shift: float = 0.0, per_class: int = 15, seed: int = 0, classes=CLASSES):
+    rng = np.random.default_rng(seed)
+    centres = {c: np.random.default_rng(i).normal(0, 3, 6) for i, c in enumerate(CLASSES)}
+    labels = np.repeat(classes, per_class)
+    features = np.stack([centres[c] + rng.normal(0, 1, 6) for c in labels]) + shift
+    frame = pd.DataFrame(
+        {
+            "corpus": name,
+            "utterance": [f"{name}_{i}.wav" for i in range(len(labels))],
+            "label": labels,
+            "speaker": [f"{name}:s{i % 3}" for i in range(len(labels))],
+        }
+    )
+    return CorpusData(name, frame, {"blobs": features.astype(np.float32)})
+
+
+def test_grid_is_tidy_and_covers_every_direction():
+    corpora = [blob_corpus("a", seed=1), blob_corpus("b", seed=2), blob_corpus("c", seed=3)]
+    grid = run_grid(corpora, ["blobs"], ["svm", "rf"], protocol=StratifiedKFoldProtocol(3))
+    results = grid.results
+    assert list(results.columns) == list(RESULT_COLUMNS)
+    within = results[results.kind == "within"]
+    transfer = results[results.kind == "transfer"]
+    assert len(within) == 3 * 3 * 2  # corpora x folds x classifiers
+    assert len(transfer) == 6 * 2  # ordered pairs x classifiers
+    assert set(within.protocol) == {"stratified-3fold"}
+    assert (transfer.fold == -1).all() and (transfer.n_test == 60).all()
+    assert results.uar.between(0, 1).all()
+    # Same-distribution corpora: transfer works, and nothing is flagged.
+    assert transfer.uar.min() > 0.8 and not results.collapsed.any()
+    # Every test utterance of every evaluation has a prediction row.
+    assert len(grid.predictions) == within.n_test.sum() + transfer.n_test.sum()
+
+
+def test_each_source_is_trained_once_per_configuration(monkeypatch):
+    calls = []
+
+    def counting(name, seed=0):
+        calls.append(name)
+        return make_classifier(name, seed)
+
+    monkeypatch.setattr(transfer_module, "make_classifier", counting)
+    corpora = [blob_corpus(n, seed=i) for i, n in enumerate("abcd")]
+    run_grid(corpora, ["blobs"], ["svm"], protocol=StratifiedKFoldProtocol(2), jobs=1)
+    # 4 corpora x 2 folds within, plus 4 source trainings (not 4 x 3 directions).
+    assert len(calls) == 4 * 2 + 4
+
+
+def test_shifted_target_collapses_and_is_flagged():
+    corpora = [blob_corpus("clean", seed=1), blob_corpus("shifted", shift=50.0, seed=2)]
+    results = run_grid(corpora, ["blobs"], ["svm"], protocol=StratifiedKFoldProtocol(3)).results
+    cell = results[(results.source == "clean") & (results.target == "shifted")].iloc[0]
+    assert cell.collapsed and cell.n_predicted_classes == 1
+    assert cell.uar == pytest.approx(0.25)
+
+
+def test_transfer_uses_only_shared_classes():
+    a = blob_corpus("a", seed=1)
+    b = blob_corpus("b", seed=2, classes=["anger", "sadness", "neutral"])
+    results = run_grid([a, b], ["blobs"], ["svm"], protocol=StratifiedKFoldProtocol(3)).results
+    cell = results[(results.source == "a") & (results.target == "b")].iloc[0]
+    assert cell.classes == "anger|neutral|sadness" and cell.chance == pytest.approx(1 / 3)
+    assert cell.n_train == 45
+
+
+def test_grid_is_deterministic_for_a_seed():
+    corpora = [blob_corpus("a", seed=1), blob_corpus("b", seed=2)]
+    first = run_grid(corpora, ["blobs"], ["rf", "mlp"], protocol=StratifiedKFoldProtocol(3))
+    second = run_grid(
+        corpora, ["blobs"], ["rf", "mlp"], protocol=StratifiedKFoldProtocol(3), jobs=2
+    )
+    pd.testing.assert_frame_equal(first.results, second.results)
+
+
+def test_too_few_utterances_for_folds_names_corpus_class_and_count():
+    corpus = blob_corpus("tiny", per_class=2)
+    with pytest.raises(ProtocolError, match=r"tiny: 'anger' has 2.* fewer than the 5 folds.*--folds 2"):
+        run_grid([corpus], ["blobs"], ["svm"])
+
+
+def test_single_class_corpus_is_refused():
+    corpus = blob_corpus("one", classes=["anger"])
+    with pytest.raises(ProtocolError, match="only one class"):
+        run_grid([corpus], ["blobs"], ["svm"], protocol=StratifiedKFoldProtocol(2))
+
+
+def test_score_flags_one_class_predictions():
+    y_true = np.array(CLASSES * 5)
+    scored = score(y_true, np.array(["neutral"] * 20), CLASSES)
+    assert scored["uar"] == 0.25 and scored["collapsed"] and scored["dominant_share"] == 1.0
+
+
+def test_unknown_classifier():
+    with pytest.raises(ValueError, match="svm, rf, mlp"):
+        make_classifier("xgboost")
