@@ -171,7 +171,26 @@ def transfer_matrix(
     ),
     classifiers: str = typer.Option("svm", "--classifiers", help="Comma-separated: svm, rf, mlp."),
     out: Path = typer.Option(Path("reports/transfer"), "--out", "-o", help="Results folder."),
-    folds: int = typer.Option(5, "--folds", min=2, help="Within-corpus stratified folds."),
+    protocol: str = typer.Option(
+        "auto",
+        "--protocol",
+        help="Within-corpus protocol: auto (speaker-independent k-fold; explicit, labelled "
+        "fallback to stratified where speakers and labels are confounded), speaker, loso, "
+        "stratified.",
+    ),
+    folds: int = typer.Option(5, "--folds", min=2, help="Within-corpus folds."),
+    normalisation: str = typer.Option(
+        "train",
+        "--normalisation",
+        help="Comma-separated strategies run side by side: train (standardise on training "
+        "data), corpus (per-corpus, transductive), speaker (per-speaker).",
+    ),
+    pool: list[str] = typer.Option(
+        [], "--pool", help="Multi-source training: corpora joined with '+', e.g. emodb+emovo."
+    ),
+    loco: bool = typer.Option(
+        False, "--loco", help="Also train on all corpora but one, test on the one left out."
+    ),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds (e.g. 0,1,2)."),
     classes: str = typer.Option(
         "anger,happiness,neutral,sadness",
@@ -199,7 +218,11 @@ def transfer_matrix(
                 out=out,
                 cache_dir=cache_dir,
                 label_map=mapping,
+                protocol=protocol,
                 folds=folds,
+                normalisations=_split(normalisation),
+                pooled_sources=[p.split("+") for p in pool],
+                leave_one_corpus_out=loco,
                 seeds=[int(s) for s in _split(seeds)],
                 jobs=jobs,
                 manifests_dir=manifests_dir,
@@ -219,9 +242,14 @@ def _print_matrices(results_dir: Path) -> None:
 
     results = load_results(results_dir)
     cells = cell_summary(results)
-    for (feature_set, classifier), group in cells.groupby(["feature_set", "classifier"]):
+    for (feature_set, classifier, normalisation), group in cells.groupby(
+        ["feature_set", "classifier", "normalisation"]
+    ):
         names = sorted(set(group.source) | set(group.target))
-        table = Table(title=f"UAR — {feature_set} + {classifier}  (rows: source, columns: target)")
+        table = Table(
+            title=f"UAR — {feature_set} + {classifier}, {normalisation} normalisation "
+            "(rows: source, columns: target)"
+        )
         table.add_column("source \\ target")
         for name in names:
             table.add_column(name, justify="right")
@@ -277,7 +305,11 @@ def demo(
         features=features,
         classifiers=classifiers,
         out=out,
+        protocol="auto",
         folds=5,
+        normalisation="train,corpus",
+        pool=[],
+        loco=False,
         seeds="0",
         classes="anger,happiness,neutral,sadness",
         label_map=None,

@@ -133,13 +133,24 @@ def transfer_matrix(
     out: str | Path = "reports/transfer",
     cache_dir: str | Path = DEFAULT_CACHE_DIR,
     label_map: LabelMap | None = None,
+    protocol: str = "auto",
     folds: int = 5,
     seeds: Sequence[int] = (0,),
+    normalisations: Sequence[str] = ("train",),
+    pooled_sources: Sequence[Sequence[str]] = (),
+    leave_one_corpus_out: bool = False,
     jobs: int = 1,
     manifests_dir: str | Path | None = None,
     progress: Progress | None = None,
 ) -> TransferRun:
-    """Extract what is missing, run the within/transfer grid, write tidy results."""
+    """Extract what is missing, run the within/transfer grid, write tidy results.
+
+    ``protocol`` is the within-corpus protocol: ``auto`` (speaker-independent
+    k-fold, with an explicit, labelled fallback to stratified k-fold where
+    speakers and labels are confounded), ``speaker``, ``loso`` or
+    ``stratified``.  ``normalisations`` runs strategies side by side (``train``,
+    ``corpus``, ``speaker``).
+    """
     out = Path(out)
     label_map = label_map or LabelMap()
     manifests = load_corpora(corpora, label_map=label_map, manifests_dir=manifests_dir)
@@ -165,17 +176,21 @@ def transfer_matrix(
         data.append(corpus)
         notes += corpus_notes
     notes += skipped_directions(data)
-    protocol = make_protocol("stratified", folds)
+    within_protocol = make_protocol(protocol, folds)
     callback = (lambda d, t: progress("train and test", d, t)) if progress else None
     grid: GridResult = run_grid(
         data,
         feature_sets,
         classifiers,
-        protocol=protocol,
+        protocol=within_protocol,
         seeds=seeds,
+        normalisations=normalisations,
+        pooled_sources=pooled_sources,
+        leave_one_corpus_out=leave_one_corpus_out,
         jobs=jobs,
         progress=callback,
     )
+    notes += grid.notes
     out.mkdir(parents=True, exist_ok=True)
     grid.results.to_csv(out / "results.csv", index=False)
     grid.predictions.to_parquet(out / "predictions.parquet", index=False)
@@ -184,11 +199,18 @@ def transfer_matrix(
         feature_sets,
         classifiers,
         label_map,
-        protocol.name,
+        within_protocol.name,
         seeds,
         cache_dir,
         notes,
         extraction,
+    )
+    config.update(
+        protocol_requested=protocol,
+        protocols_used=sorted(grid.results["protocol"].unique()),
+        normalisations=list(normalisations),
+        pooled_sources=[list(g) for g in pooled_sources],
+        leave_one_corpus_out=leave_one_corpus_out,
     )
     atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
     write_matrices(out)

@@ -1,9 +1,10 @@
 """The experiment grid: within-corpus folds on the diagonal, transfer off it.
 
-For every feature set x classifier x seed, each source corpus is trained on
-once per distinct set of classes it shares with its targets (normally once)
-and that model is evaluated on every target: N trainings per configuration,
-not N squared.
+For every feature set x classifier x normalisation x seed, each source corpus
+is trained on once per distinct set of classes it shares with its targets
+(normally once) and that model is evaluated on every target: N trainings per
+configuration, not N squared.  Pooled sources (multi-source training and
+leave-one-corpus-out) are sources like any other.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from joblib import Parallel, delayed
 
 from paraser.experiments.classifiers import make_classifier
 from paraser.experiments.metrics import score
-from paraser.experiments.protocols import StratifiedKFoldProtocol
+from paraser.experiments.normalisation import normalise
+from paraser.experiments.protocols import Protocol, StratifiedKFoldProtocol, plan_splits
 
 #: Columns of ``results.csv``, one row per evaluation.
 RESULT_COLUMNS: dict[str, str] = {
@@ -27,6 +29,7 @@ RESULT_COLUMNS: dict[str, str] = {
     "target": "test corpus (equal to source for within-corpus rows)",
     "kind": "'within' or 'transfer'",
     "protocol": "split protocol actually used",
+    "normalisation": "feature normalisation strategy (train, corpus, speaker)",
     "fold": "fold index (-1 for transfer: all of source -> all of target)",
     "seed": "random seed of split and classifier",
     "uar": "unweighted average recall over `classes`",
@@ -42,7 +45,7 @@ RESULT_COLUMNS: dict[str, str] = {
 }
 
 PREDICTION_COLUMNS = [
-    "feature_set", "classifier", "source", "target", "fold", "seed",
+    "feature_set", "classifier", "normalisation", "source", "target", "fold", "seed",
     "utterance", "speaker", "y_true", "y_pred",
 ]  # fmt: skip
 
@@ -63,6 +66,16 @@ class CorpusData:
         return sorted(set(self.labels))
 
 
+def pool_corpora(corpora: Sequence[CorpusData]) -> CorpusData:
+    """Several corpora as one training source, named ``a+b+c``."""
+    name = "+".join(c.name for c in corpora)
+    frame = pd.concat([c.frame for c in corpora], ignore_index=True)
+    features = {
+        key: np.concatenate([c.features[key] for c in corpora]) for key in corpora[0].features
+    }
+    return CorpusData(name, frame, features)
+
+
 @dataclass(frozen=True)
 class _Job:
     kind: str
@@ -70,6 +83,8 @@ class _Job:
     classifier: str
     seed: int
     source: str
+    normalisation: str = "train"
+    protocol: str = "train-all-source"
     fold: int = -1
     train: np.ndarray | None = None
     test: np.ndarray | None = None
@@ -81,6 +96,7 @@ class _Job:
 class GridResult:
     results: pd.DataFrame
     predictions: pd.DataFrame
+    notes: list[str]
 
 
 def _prediction_rows(job: _Job, target: CorpusData, index: np.ndarray, y_pred) -> pd.DataFrame:
@@ -89,6 +105,7 @@ def _prediction_rows(job: _Job, target: CorpusData, index: np.ndarray, y_pred) -
         {
             "feature_set": job.feature_set,
             "classifier": job.classifier,
+            "normalisation": job.normalisation,
             "source": job.source,
             "target": target.name,
             "fold": job.fold,
@@ -101,14 +118,15 @@ def _prediction_rows(job: _Job, target: CorpusData, index: np.ndarray, y_pred) -
     )
 
 
-def _result_row(job: _Job, target: str, protocol: str, y_true, y_pred, classes, n_train) -> dict:
+def _result_row(job: _Job, target: str, y_true, y_pred, classes, n_train) -> dict:
     return {
         "feature_set": job.feature_set,
         "classifier": job.classifier,
         "source": job.source,
         "target": target,
         "kind": job.kind,
-        "protocol": protocol,
+        "protocol": job.protocol,
+        "normalisation": job.normalisation,
         "fold": job.fold,
         "seed": job.seed,
         **score(np.asarray(y_true), np.asarray(y_pred), classes),
@@ -118,13 +136,14 @@ def _result_row(job: _Job, target: str, protocol: str, y_true, y_pred, classes, 
     }
 
 
-def _run_within(job: _Job, corpus: CorpusData, protocol: str) -> tuple[list[dict], pd.DataFrame]:
+def _run_within(job: _Job, corpus: CorpusData) -> tuple[list[dict], pd.DataFrame]:
     features = corpus.features[job.feature_set]
     labels = corpus.labels
     model = make_classifier(job.classifier, job.seed).fit(features[job.train], labels[job.train])
     y_pred = model.predict(features[job.test])
-    classes = sorted(set(labels))
-    row = _result_row(job, corpus.name, protocol, labels[job.test], y_pred, classes, len(job.train))
+    # UAR over the classes this fold tests (a speaker-independent fold may lack one).
+    classes = sorted(set(labels[job.test]))
+    row = _result_row(job, corpus.name, labels[job.test], y_pred, classes, len(job.train))
     return [row], _prediction_rows(job, corpus, job.test, y_pred)
 
 
@@ -144,7 +163,6 @@ def _run_transfer(
             _result_row(
                 job,
                 target.name,
-                "train-all-source",
                 target.labels[index],
                 y_pred,
                 classes,
@@ -159,41 +177,52 @@ def plan_jobs(
     corpora: Sequence[CorpusData],
     feature_sets: Sequence[str],
     classifiers: Sequence[str],
-    protocol: StratifiedKFoldProtocol,
+    protocol: Protocol,
     seeds: Sequence[int],
     transfer: bool = True,
-) -> list[_Job]:
-    """Every training the grid needs, validated before any is run."""
+    normalisations: Sequence[str] = ("train",),
+    pooled: Sequence[tuple[CorpusData, Sequence[str]]] = (),
+) -> tuple[list[_Job], list[str]]:
+    """Every training the grid needs, validated before any is run, and notes on the plan."""
     jobs: list[_Job] = []
-    splits = {
-        (c.name, seed): protocol.splits(c.name, c.labels, c.frame["speaker"].to_numpy(), seed)
-        for c in corpora
-        for seed in seeds
-    }
+    notes: list[str] = []
+    splits = {}
+    for corpus in corpora:
+        for seed in seeds:
+            planned = plan_splits(
+                corpus.name, corpus.labels, corpus.frame["speaker"].to_numpy(str), protocol, seed
+            )
+            splits[(corpus.name, seed)] = planned
+            if planned.note and planned.note not in notes:
+                notes.append(planned.note)
+    sources: list[tuple[CorpusData, list[CorpusData]]] = []
+    if transfer:
+        sources = [(c, [t for t in corpora if t.name != c.name]) for c in corpora]
+    by_name = {c.name: c for c in corpora}
+    sources += [(source, [by_name[t] for t in targets]) for source, targets in pooled]
     for feature_set in feature_sets:
         for classifier in classifiers:
-            for seed in seeds:
-                for corpus in corpora:
-                    for fold, (train, test) in enumerate(splits[(corpus.name, seed)]):
-                        jobs.append(
-                            _Job("within", feature_set, classifier, seed, corpus.name, fold,
-                                 train, test)
-                        )  # fmt: skip
-                    if not transfer:
-                        continue
-                    by_classes: dict[tuple[str, ...], list[str]] = {}
-                    for target in corpora:
-                        if target.name == corpus.name:
-                            continue
-                        shared = tuple(sorted(set(corpus.classes()) & set(target.classes())))
-                        if len(shared) >= 2:
-                            by_classes.setdefault(shared, []).append(target.name)
-                    for shared, names in by_classes.items():
-                        jobs.append(
-                            _Job("transfer", feature_set, classifier, seed, corpus.name,
-                                 targets=tuple(names), classes=shared)
-                        )  # fmt: skip
-    return jobs
+            for normalisation in normalisations:
+                for seed in seeds:
+                    for corpus in corpora:
+                        planned = splits[(corpus.name, seed)]
+                        for fold, (train, test) in enumerate(planned.splits):
+                            jobs.append(
+                                _Job("within", feature_set, classifier, seed, corpus.name,
+                                     normalisation, planned.protocol, fold, train, test)
+                            )  # fmt: skip
+                    for source, targets in sources:
+                        by_classes: dict[tuple[str, ...], list[str]] = {}
+                        for target in targets:
+                            shared = tuple(sorted(set(source.classes()) & set(target.classes())))
+                            if len(shared) >= 2:
+                                by_classes.setdefault(shared, []).append(target.name)
+                        for shared, names in by_classes.items():
+                            jobs.append(
+                                _Job("transfer", feature_set, classifier, seed, source.name,
+                                     normalisation, targets=tuple(names), classes=shared)
+                            )  # fmt: skip
+    return jobs, notes
 
 
 def skipped_directions(corpora: Sequence[CorpusData]) -> list[str]:
@@ -217,22 +246,57 @@ def run_grid(
     feature_sets: Sequence[str],
     classifiers: Sequence[str],
     *,
-    protocol: StratifiedKFoldProtocol | None = None,
+    protocol: Protocol | None = None,
     seeds: Sequence[int] = (0,),
     transfer: bool = True,
+    normalisations: Sequence[str] = ("train",),
+    pooled_sources: Sequence[Sequence[str]] = (),
+    leave_one_corpus_out: bool = False,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> GridResult:
-    """Run within-corpus folds and all transfer directions; return tidy tables."""
+    """Run within-corpus folds and all transfer directions; return tidy tables.
+
+    ``pooled_sources`` lists groups of corpus names trained on together and
+    tested on every corpus outside the group; ``leave_one_corpus_out`` adds, for
+    each corpus, a source pooling all the others.
+    """
     protocol = protocol or StratifiedKFoldProtocol()
-    by_name = {c.name: c for c in corpora}
-    planned = plan_jobs(corpora, feature_sets, classifiers, protocol, seeds, transfer)
+    names = [c.name for c in corpora]
+    groups = [list(g) for g in pooled_sources]
+    if leave_one_corpus_out:
+        groups += [[n for n in names if n != held_out] for held_out in names]
+    for group in groups:
+        unknown = set(group) - set(names)
+        if unknown or not group:
+            raise ValueError(f"pooled source {group}: unknown corpora {sorted(unknown)}")
+    notes: list[str] = []
+    by_key: dict[tuple[str, str], CorpusData] = {}
+    for normalisation in normalisations:
+        for corpus in corpora:
+            normalised, note = normalise(corpus, normalisation)
+            by_key[(normalisation, corpus.name)] = normalised
+            if note:
+                notes.append(note)
+        for group in groups:
+            pooled = pool_corpora([by_key[(normalisation, n)] for n in group])
+            by_key[(normalisation, pooled.name)] = pooled
+    pooled_plan = [
+        (pool_corpora([by_key[(normalisations[0], n)] for n in group]),
+         [n for n in names if n not in group])
+        for group in groups
+    ]  # fmt: skip
+    planned, plan_notes = plan_jobs(
+        corpora, feature_sets, classifiers, protocol, seeds, transfer, normalisations, pooled_plan
+    )
+    notes = plan_notes + notes
 
     def call(job: _Job):
+        source = by_key[(job.normalisation, job.source)]
         if job.kind == "within":
-            return delayed(_run_within)(job, by_name[job.source], protocol.name)
-        targets = [by_name[t] for t in job.targets]
-        return delayed(_run_transfer)(job, by_name[job.source], targets)
+            return delayed(_run_within)(job, source)
+        targets = [by_key[(job.normalisation, t)] for t in job.targets]
+        return delayed(_run_transfer)(job, source, targets)
 
     rows: list[dict] = []
     predictions: list[pd.DataFrame] = []
@@ -244,16 +308,15 @@ def run_grid(
         predictions.append(job_predictions)
         if progress:
             progress(done, len(planned))
+    keys = ["feature_set", "classifier", "normalisation", "source", "target", "seed", "fold"]
     results = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
-    sort_keys = ["feature_set", "classifier", "source", "target", "seed", "fold"]
-    results = results.sort_values(sort_keys, kind="stable").reset_index(drop=True)
+    results = results.sort_values(keys, kind="stable").reset_index(drop=True)
     predictions_frame = (
         pd.concat(predictions, ignore_index=True)
         if predictions
         else pd.DataFrame(columns=PREDICTION_COLUMNS)
     )
     predictions_frame = predictions_frame.sort_values(
-        ["feature_set", "classifier", "source", "target", "seed", "fold", "utterance"],
-        kind="stable",
+        [*keys, "utterance"], kind="stable"
     ).reset_index(drop=True)
-    return GridResult(results, predictions_frame)
+    return GridResult(results, predictions_frame, notes)

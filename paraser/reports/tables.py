@@ -14,12 +14,26 @@ def load_results(results_dir: str | Path) -> pd.DataFrame:
     path = Path(results_dir) / "results.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no results.csv; run 'paraser transfer-matrix' first")
-    return pd.read_csv(path)
+    results = pd.read_csv(path)
+    if "normalisation" not in results.columns:
+        results["normalisation"] = "train"
+    return results
+
+
+def configurations(results: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """The (feature set, classifier, normalisation) triples of a results table."""
+    columns = ["feature_set", "classifier", "normalisation"]
+    return [tuple(row) for row in results[columns].drop_duplicates().itertuples(index=False)]
+
+
+def matrix_stem(feature_set: str, classifier: str, normalisation: str = "train") -> str:
+    suffix = "" if normalisation == "train" else f"_{normalisation}-norm"
+    return f"matrix_{feature_set}_{classifier}{suffix}"
 
 
 def cell_summary(results: pd.DataFrame) -> pd.DataFrame:
     """One row per feature set x classifier x source x target: mean/sd UAR, collapse."""
-    keys = ["feature_set", "classifier", "source", "target", "kind", "protocol"]
+    keys = ["feature_set", "classifier", "normalisation", "source", "target", "kind", "protocol"]
     grouped = results.groupby(keys, sort=True)
     summary = grouped.agg(
         uar=("uar", "mean"),
@@ -33,18 +47,28 @@ def cell_summary(results: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
-def uar_matrix(results: pd.DataFrame, feature_set: str, classifier: str) -> pd.DataFrame:
+def _select(cells: pd.DataFrame, feature_set: str, classifier: str, normalisation: str):
+    return cells[
+        (cells.feature_set == feature_set)
+        & (cells.classifier == classifier)
+        & (cells.normalisation == normalisation)
+    ]
+
+
+def uar_matrix(
+    results: pd.DataFrame, feature_set: str, classifier: str, normalisation: str = "train"
+) -> pd.DataFrame:
     """Rows: source corpus; columns: target corpus; values: mean UAR."""
-    cells = cell_summary(results)
-    cells = cells[(cells.feature_set == feature_set) & (cells.classifier == classifier)]
+    cells = _select(cell_summary(results), feature_set, classifier, normalisation)
     matrix = cells.pivot(index="source", columns="target", values="uar")
     order = sorted(set(matrix.index) | set(matrix.columns))
     return matrix.reindex(index=order, columns=order)
 
 
-def _formatted_matrix(results: pd.DataFrame, feature_set: str, classifier: str) -> pd.DataFrame:
-    cells = cell_summary(results)
-    cells = cells[(cells.feature_set == feature_set) & (cells.classifier == classifier)]
+def _formatted_matrix(
+    results: pd.DataFrame, feature_set: str, classifier: str, normalisation: str
+) -> pd.DataFrame:
+    cells = _select(cell_summary(results), feature_set, classifier, normalisation)
     text = cells.assign(
         cell=[
             f"{u:.3f}" + (COLLAPSE_MARK if c else "")
@@ -77,18 +101,31 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
         notes = json.loads(config_path.read_text()).get("notes", [])
         if notes:
             sections += ["## Notes", "", *[f"- {n}" for n in notes], ""]
-    pairs = results[["feature_set", "classifier"]].drop_duplicates().itertuples(index=False)
-    for feature_set, classifier in pairs:
-        stem = f"matrix_{feature_set}_{classifier}"
-        numeric = uar_matrix(results, feature_set, classifier)
+    for feature_set, classifier, normalisation in configurations(results):
+        stem = matrix_stem(feature_set, classifier, normalisation)
+        title = f"{feature_set} + {classifier}, {normalisation} normalisation"
+        numeric = uar_matrix(results, feature_set, classifier, normalisation)
         numeric.round(4).to_csv(results_dir / f"{stem}.csv")
-        text = _formatted_matrix(results, feature_set, classifier)
+        text = _formatted_matrix(results, feature_set, classifier, normalisation)
         markdown = text.to_markdown(stralign="right")
         (results_dir / f"{stem}.md").write_text(
-            f"# UAR: {feature_set} + {classifier}\n\n{protocol_statement(results)}\n\n{markdown}\n"
+            f"# UAR: {title}\n\n{protocol_statement(results)}\n\n{markdown}\n"
         )
         written += [results_dir / f"{stem}.csv", results_dir / f"{stem}.md"]
-        sections += [f"## {feature_set} + {classifier}", "", markdown, ""]
+        sections += [f"## {title}", "", markdown, ""]
+    gains = normalisation_gains(results)
+    if len(gains):
+        gains.to_csv(results_dir / "normalisation_gains.csv", index=False)
+        written.append(results_dir / "normalisation_gains.csv")
+        sections += [
+            "## Normalisation strategies: gain over training-set standardisation",
+            "",
+            "Mean UAR over cells; gain = strategy minus `train` on the same cells "
+            "(corpus and speaker normalisation use unlabelled target statistics: transductive).",
+            "",
+            gains.to_markdown(index=False, floatfmt=".3f"),
+            "",
+        ]
     collapsed = cell_summary(results).query("collapsed")
     if len(collapsed):
         sections += ["## Collapsed results", ""]
@@ -101,3 +138,31 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
     summary = results_dir / "summary.md"
     summary.write_text("\n".join(sections))
     return [*written, summary]
+
+
+def normalisation_gains(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean within and transfer UAR per strategy, and its gain over ``train``."""
+    if results["normalisation"].nunique() < 2 or "train" not in set(results["normalisation"]):
+        return pd.DataFrame()
+    cells = cell_summary(results)
+    keys = ["feature_set", "classifier", "source", "target", "kind"]
+    base = cells[cells.normalisation == "train"].set_index(keys)["uar"]
+    rows = []
+    for (feature_set, classifier, normalisation, kind), group in cells.groupby(
+        ["feature_set", "classifier", "normalisation", "kind"]
+    ):
+        paired = group.set_index(keys)["uar"]
+        common = paired.index.intersection(base.index)
+        rows.append(
+            {
+                "feature_set": feature_set,
+                "classifier": classifier,
+                "normalisation": normalisation,
+                "kind": kind,
+                "mean_uar": paired.loc[common].mean(),
+                "gain_over_train": (paired.loc[common] - base.loc[common]).mean(),
+                "cells_improved": int((paired.loc[common] > base.loc[common]).sum()),
+                "cells": len(common),
+            }
+        )
+    return pd.DataFrame(rows)
