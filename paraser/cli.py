@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -64,7 +65,7 @@ def _user_errors() -> Iterator[None]:
         yield
     except USER_ERRORS as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        console.print(f"[bold red]error:[/] {message}")
+        console.print(f"[bold red]error:[/] {escape(str(message))}")
         raise typer.Exit(2) from None
 
 
@@ -132,7 +133,7 @@ def extract(
                 progress=lambda n, d, t: progress(f"extract {n}", d, t),
             )
         except ExtractionError as exc:
-            console.print(f"[bold red]stopped (--strict):[/] {exc}")
+            console.print(f"[bold red]stopped (--strict):[/] {escape(str(exc))}")
             raise typer.Exit(1) from None
     table = Table(title="Extraction")
     for column in ("corpus", "files", "feature set", "extracted", "cached", "failed", "seconds"):
@@ -156,7 +157,7 @@ def extract(
     out_console.print(table)
     for report in reports:
         for row in report.failures.head(20).itertuples(index=False):
-            console.print(f"[yellow]failed:[/] {row.reason}")
+            console.print(f"[yellow]failed:[/] {escape(row.reason)}")
         if len(report.failures) > 20:
             console.print(f"[yellow]… {len(report.failures) - 20} more in failures.csv[/]")
     if failed_any:
@@ -230,7 +231,7 @@ def transfer_matrix(
             )
     _print_matrices(run.out)
     for note in run.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(note)}")
     failures = sum(len(r.failures) for r in run.extraction)
     if failures:
         console.print(f"[yellow]{failures} file(s) failed extraction; see failures.csv[/]")
@@ -239,13 +240,14 @@ def transfer_matrix(
 
 def _print_matrices(results_dir: Path) -> None:
     from paraser.reports import cell_summary, load_results, protocol_statement
+    from paraser.reports.tables import matrix_order
 
     results = load_results(results_dir)
     cells = cell_summary(results)
     for (feature_set, classifier, normalisation), group in cells.groupby(
         ["feature_set", "classifier", "normalisation"]
     ):
-        names = sorted(set(group.source) | set(group.target))
+        sources, names = matrix_order(group.source, group.target)
         table = Table(
             title=f"UAR — {feature_set} + {classifier}, {normalisation} normalisation "
             "(rows: source, columns: target)"
@@ -254,7 +256,7 @@ def _print_matrices(results_dir: Path) -> None:
         for name in names:
             table.add_column(name, justify="right")
         lookup = {(r.source, r.target): r for r in group.itertuples(index=False)}
-        for source in names:
+        for source in sources:
             cells_text = []
             for target in names:
                 row = lookup.get((source, target))

@@ -47,6 +47,13 @@ def cell_summary(results: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
+def matrix_order(sources, targets) -> tuple[list[str], list[str]]:
+    """Single corpora on both axes, in the same order; pooled sources as extra rows."""
+    singles = sorted(set(targets) | (set(sources) & set(targets)))
+    pooled = sorted(set(sources) - set(singles))
+    return singles + pooled, singles
+
+
 def _select(cells: pd.DataFrame, feature_set: str, classifier: str, normalisation: str):
     return cells[
         (cells.feature_set == feature_set)
@@ -61,8 +68,8 @@ def uar_matrix(
     """Rows: source corpus; columns: target corpus; values: mean UAR."""
     cells = _select(cell_summary(results), feature_set, classifier, normalisation)
     matrix = cells.pivot(index="source", columns="target", values="uar")
-    order = sorted(set(matrix.index) | set(matrix.columns))
-    return matrix.reindex(index=order, columns=order)
+    rows, columns = matrix_order(matrix.index, matrix.columns)
+    return matrix.reindex(index=rows, columns=columns)
 
 
 def _formatted_matrix(
@@ -75,8 +82,8 @@ def _formatted_matrix(
             for u, c in zip(cells["uar"], cells["collapsed"])
         ]
     ).pivot(index="source", columns="target", values="cell")
-    order = sorted(set(text.index) | set(text.columns))
-    return text.reindex(index=order, columns=order).fillna("–")
+    rows, columns = matrix_order(text.index, text.columns)
+    return text.reindex(index=rows, columns=columns).fillna("–")
 
 
 def protocol_statement(results: pd.DataFrame) -> str:
