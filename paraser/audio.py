@@ -4,11 +4,20 @@ Every extractor sees audio that went through :func:`read_audio`, so corpora
 recorded at 8, 22.05, 44.1 or 48 kHz, mono or multichannel, are downmixed
 (channel mean) and resampled (polyphase, :func:`scipy.signal.resample_poly`)
 identically and deterministically.
+
+What is refused (:class:`AudioError`, so extraction records the file as failed
+instead of caching a misleading vector): missing, empty, undecodable or
+truncated files (a WAV/AIFF whose header declares more audio than the file
+holds), NaN/inf samples, clips shorter than :data:`MIN_DURATION_S`, and digital
+silence (no sample reaches one 16-bit step).  openSMILE turns silence into a
+finite but constant vector (zeros and floor values), which would enter
+experiments as a real utterance; failing it makes the problem visible.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,6 +34,14 @@ AUDIO_EXTENSIONS: frozenset[str] = frozenset(
 
 #: Shortest clip worth analysing: openSMILE's functionals need a few frames.
 MIN_DURATION_S = 0.1
+
+#: Peak below which a signal is digital silence: it rounds to all-zero 16-bit PCM.
+SILENCE_PEAK = 1 / 32768
+
+# libsndfile's header log notes a data chunk longer than the file as "data : N (should be M)".
+_DECLARED_VS_ACTUAL = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.M)
+# Streaming writers put placeholders in the size field; those are not truncation.
+_SIZE_PLACEHOLDERS = (0, 0x7FFFFFFF, 0xFFFFFFFF)
 
 
 class AudioError(ValueError):
@@ -47,8 +64,8 @@ def read_audio(
 ) -> np.ndarray:
     """Read ``path`` as mono float32 in [-1, 1] at ``sample_rate``.
 
-    Raises :class:`AudioError` for missing, empty, undecodable, too short or
-    non-finite audio, naming the file.
+    Raises :class:`AudioError` for missing, empty, undecodable, truncated, too
+    short, silent or non-finite audio, naming the file and the problem.
     """
     path = Path(path)
     if not path.is_file():
@@ -56,9 +73,19 @@ def read_audio(
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: empty file (0 bytes)")
     try:
-        data, source_rate = sf.read(path, dtype="float32", always_2d=True)
+        with sf.SoundFile(path) as handle:
+            source_rate = handle.samplerate
+            data = handle.read(dtype="float32", always_2d=True)
+            header_log = handle.extra_info
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioError(f"{path}: cannot decode audio: {exc}") from exc
+        detail = str(exc)
+        if "does not exist" in detail:
+            # libsndfile's MP3 probe says so of any file it cannot parse; the file does exist.
+            detail = "not a decodable audio file"
+        raise AudioError(f"{path}: cannot decode audio: {detail}") from exc
+    truncated = _truncation(header_log)
+    if truncated:
+        raise AudioError(f"{path}: truncated file: {truncated}")
     if data.shape[0] == 0:
         raise AudioError(f"{path}: no audio samples")
     mono = data.mean(axis=1, dtype=np.float64)
@@ -72,7 +99,22 @@ def read_audio(
         raise AudioError(
             f"{path}: too short ({duration:.3f} s < {min_duration_s} s) for functionals"
         )
+    if np.max(np.abs(mono)) < SILENCE_PEAK:
+        raise AudioError(
+            f"{path}: digital silence (no sample reaches one 16-bit step); features would be "
+            "constant"
+        )
     return mono.astype(np.float32)
+
+
+def _truncation(header_log: str) -> str | None:
+    """Why libsndfile's header log shows a truncated file, or ``None``."""
+    for declared, actual in _DECLARED_VS_ACTUAL.findall(header_log):
+        declared, actual = int(declared), int(actual)
+        # 1 % slack: some writers miscount a pad byte or a trailing chunk by a few bytes.
+        if actual < 0.99 * declared and declared not in _SIZE_PLACEHOLDERS:
+            return f"header declares {declared} bytes of audio, the file holds {actual}"
+    return None
 
 
 def to_pcm16(signal: np.ndarray) -> np.ndarray:

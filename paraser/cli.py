@@ -65,7 +65,7 @@ def _user_errors() -> Iterator[None]:
         yield
     except USER_ERRORS as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        console.print(f"[bold red]error:[/] {escape(str(message))}")
+        console.print(f"[bold red]error:[/] {escape(str(message))}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -96,6 +96,38 @@ MANIFESTS_OPTION = typer.Option(
 JOBS_OPTION = typer.Option(
     _default_jobs(), "--jobs", "-j", min=1, help="Worker processes (default: CPU cores)."
 )
+BACKEND_OPTION = typer.Option(
+    "local",
+    "--backend",
+    help="Where work runs: local (worker processes) or dask (a local Dask cluster; "
+    "needs paraser[dask]).",
+)
+SCHEDULER_OPTION = typer.Option(
+    None,
+    "--scheduler",
+    envvar="PARASER_SCHEDULER",
+    help="Address of a running Dask scheduler (tcp://HOST:PORT); implies --backend dask.",
+)
+MODEL_OPTION = typer.Option(
+    None,
+    "--model",
+    help="Model of the SSL feature sets (xlsr, wavlm, hubert, whisper-enc, ssl): a Hugging "
+    "Face hub id already in the local cache, or a folder written by save_pretrained. "
+    "Default: the family's own (xlsr: facebook/wav2vec2-xls-r-300m). Never downloaded here.",
+)
+DEVICE_OPTION = typer.Option(
+    "auto",
+    "--device",
+    help="Device of the SSL feature sets: auto (CUDA in fp16 when present, else CPU), cpu, "
+    "cuda, cuda:N.",
+)
+
+
+def _feature_specs(features: str, model: str | None, device: str) -> list:
+    """Feature-set names resolved with the SSL options (openSMILE sets ignore them)."""
+    from paraser.features import resolve_feature_set
+
+    return [resolve_feature_set(f, model=model, device=device) for f in _split(features)]
 
 
 @app.command()
@@ -105,12 +137,17 @@ def extract(
         "egemaps",
         "--features",
         "-f",
-        help="Comma-separated feature sets: egemaps, is09, is10, compare, or a path to an "
-        "openSMILE .conf.",
+        help="Comma-separated feature sets: egemaps, is09, is10, compare, a path to an "
+        "openSMILE .conf, or a frozen speech encoder xlsr[:LAYER|all][:mean|meanstd] "
+        "(also wavlm, hubert, whisper-enc, ssl with --model).",
     ),
+    model: str | None = MODEL_OPTION,
+    device: str = DEVICE_OPTION,
     cache_dir: Path = CACHE_OPTION,
     jobs: int = JOBS_OPTION,
     strict: bool = typer.Option(False, "--strict", help="Stop at the first file that fails."),
+    backend: str = BACKEND_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
     manifests_dir: Path | None = MANIFESTS_OPTION,
 ) -> None:
     """Extract feature sets into the cache; files already extracted are skipped.
@@ -125,12 +162,14 @@ def extract(
         try:
             reports = run_extract(
                 corpora,
-                _split(features),
+                _feature_specs(features, model, device),
                 cache_dir=cache_dir,
                 jobs=jobs,
                 strict=strict,
                 manifests_dir=manifests_dir,
                 progress=lambda n, d, t: progress(f"extract {n}", d, t),
+                backend=backend,
+                scheduler=scheduler,
             )
         except ExtractionError as exc:
             console.print(f"[bold red]stopped (--strict):[/] {escape(str(exc))}")
@@ -157,7 +196,8 @@ def extract(
     out_console.print(table)
     for report in reports:
         for row in report.failures.head(20).itertuples(index=False):
-            console.print(f"[yellow]failed:[/] {escape(row.reason)}")
+            # soft_wrap: a long path stays on one line, whole for copy and grep.
+            console.print(f"[yellow]failed:[/] {escape(row.reason)}", soft_wrap=True)
         if len(report.failures) > 20:
             console.print(f"[yellow]… {len(report.failures) - 20} more in failures.csv[/]")
     if failed_any:
@@ -168,9 +208,16 @@ def extract(
 def transfer_matrix(
     corpora: str = typer.Option(..., "--corpora", "-c", help="Comma-separated corpora."),
     features: str = typer.Option(
-        "egemaps", "--features", "-f", help="Comma-separated feature sets."
+        "egemaps",
+        "--features",
+        "-f",
+        help="Comma-separated feature sets (see extract), e.g. egemaps,xlsr:12.",
     ),
-    classifiers: str = typer.Option("svm", "--classifiers", help="Comma-separated: svm, rf, mlp."),
+    model: str | None = MODEL_OPTION,
+    device: str = DEVICE_OPTION,
+    classifiers: str = typer.Option(
+        "svm", "--classifiers", help="Comma-separated: svm, rf, mlp, svm-approx (large corpora)."
+    ),
     out: Path = typer.Option(Path("reports/transfer"), "--out", "-o", help="Results folder."),
     protocol: str = typer.Option(
         "auto",
@@ -204,6 +251,8 @@ def transfer_matrix(
     cache_dir: Path = CACHE_OPTION,
     jobs: int = JOBS_OPTION,
     manifests_dir: Path | None = MANIFESTS_OPTION,
+    backend: str = BACKEND_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
     """Within-corpus UAR on the diagonal and every source -> target transfer off it."""
     from paraser.corpora import LabelMap
@@ -214,7 +263,7 @@ def transfer_matrix(
         with _progress() as progress:
             run = run_matrix(
                 _split(corpora),
-                _split(features),
+                _feature_specs(features, model, device),
                 _split(classifiers),
                 out=out,
                 cache_dir=cache_dir,
@@ -228,7 +277,13 @@ def transfer_matrix(
                 jobs=jobs,
                 manifests_dir=manifests_dir,
                 progress=progress,
+                backend=backend,
+                scheduler=scheduler,
             )
+    _show_run(run)
+
+
+def _show_run(run) -> None:
     _print_matrices(run.out)
     for note in run.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
@@ -294,31 +349,32 @@ def demo(
     features: str = typer.Option("egemaps,is09", "--features", "-f"),
     classifiers: str = typer.Option("svm,rf,mlp", "--classifiers"),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic corpora."),
+    speakers: int = typer.Option(5, "--speakers", min=2, help="Speakers per corpus."),
+    per_class: int = typer.Option(5, "--per-class", min=1, help="Clips per speaker and class."),
     cache_dir: Path = CACHE_OPTION,
     jobs: int = JOBS_OPTION,
 ) -> None:
     """Generate synthetic corpora and run the full pipeline on them."""
     from paraser.datasets.synthetic import SyntheticSpec, generate_corpora
+    from paraser.pipeline import transfer_matrix as run_matrix
 
     console.print(f"Generating synthetic corpora in {data} (seed {seed}) …")
-    manifests = generate_corpora(data, SyntheticSpec(seed=seed))
-    transfer_matrix(
-        corpora=",".join(str(p) for p in manifests.values()),
-        features=features,
-        classifiers=classifiers,
-        out=out,
-        protocol="auto",
-        folds=5,
-        normalisation="train,corpus",
-        pool=[],
-        loco=False,
-        seeds="0",
-        classes="anger,happiness,neutral,sadness",
-        label_map=None,
-        cache_dir=cache_dir,
-        jobs=jobs,
-        manifests_dir=None,
+    spec = SyntheticSpec(
+        speakers_per_corpus=speakers, utterances_per_speaker_and_class=per_class, seed=seed
     )
+    manifests = generate_corpora(data, spec)
+    with _user_errors(), _progress() as progress:
+        run = run_matrix(
+            [str(p) for p in manifests.values()],
+            _split(features),
+            _split(classifiers),
+            out=out,
+            cache_dir=cache_dir,
+            normalisations=("train", "corpus"),
+            jobs=jobs,
+            progress=progress,
+        )
+    _show_run(run)
 
 
 @app.command("features")
@@ -336,8 +392,45 @@ def list_features() -> None:
     out_console.print("Any openSMILE .conf path works too, e.g. --features my/config.conf")
 
 
+@corpus_app.command("prepare")
+def corpus_prepare(
+    name: str = typer.Argument(..., help="Recipe name (see 'paraser corpus recipes')."),
+    corpus_dir: Path = typer.Argument(..., help="The corpus in its original layout."),
+    manifest_name: str | None = typer.Option(
+        None, "--as", help="Register under this name (default: the recipe name)."
+    ),
+    manifests_dir: Path | None = MANIFESTS_OPTION,
+) -> None:
+    """Parse a corpus in its original layout and register its manifest."""
+    from paraser.corpora.recipes import prepare_corpus
+    from paraser.corpora.registry import manifest_dir
+
+    with _user_errors():
+        path = prepare_corpus(name, corpus_dir, manifest_dir(manifests_dir), manifest_name)
+    out_console.print(f"Registered [bold]{path.stem}[/] → {path}")
+    corpus_list(manifests_dir=manifests_dir, only=path.stem)
+
+
+@corpus_app.command("recipes")
+def corpus_recipes() -> None:
+    """Corpus layouts paraser can parse, with language, labels and licence."""
+    from paraser.corpora.recipes import RECIPES
+
+    table = Table(title="Corpus recipes")
+    for column in ("name", "corpus", "language", "labels", "licence"):
+        table.add_column(column, overflow="fold")
+    for name, recipe in RECIPES.items():
+        info = recipe.info
+        labels = ", ".join(sorted(set(info.labels.values())))
+        table.add_row(name, info.title, info.language or "(from data)", labels, info.licence)
+    out_console.print(table)
+
+
 @corpus_app.command("list")
-def corpus_list(manifests_dir: Path | None = MANIFESTS_OPTION) -> None:
+def corpus_list(
+    manifests_dir: Path | None = MANIFESTS_OPTION,
+    only: str | None = typer.Option(None, "--only", help="Show one corpus."),
+) -> None:
     """Registered corpora with language, classes, counts per class and speakers."""
     from paraser.corpora import load_manifest, registered_corpora
     from paraser.corpora.registry import manifest_dir
@@ -351,6 +444,8 @@ def corpus_list(manifests_dir: Path | None = MANIFESTS_OPTION) -> None:
         table.add_column(column)
     with _user_errors():
         for name, path in registered.items():
+            if only and name != only:
+                continue
             frame = load_manifest(path, name=name, map_labels=False).frame
             languages = ",".join(sorted(set(frame["language"]) - {""})) or "?"
             counts = frame["label"].value_counts().sort_index()

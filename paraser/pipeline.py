@@ -24,6 +24,7 @@ from paraser import __version__
 from paraser.corpora import LabelMap, LoadedManifest, load_manifest, resolve_corpus
 from paraser.corpora.manifest import manifest_hash
 from paraser.experiments import CorpusData, GridResult, make_protocol, run_grid
+from paraser.experiments.classifiers import describe_classifiers
 from paraser.experiments.transfer import skipped_directions
 from paraser.features import (
     DEFAULT_CACHE_DIR,
@@ -31,8 +32,9 @@ from paraser.features import (
     extract_features,
     load_features,
 )
-from paraser.features.extract import as_specs
+from paraser.features.extract import FeatureSetSpec, as_specs, corpus_cache_dir
 from paraser.features.store import atomic_write_text
+from paraser.parallel import uses_backend
 from paraser.reports import write_matrices
 
 Progress = Callable[[str, int, int], None]
@@ -57,17 +59,24 @@ def load_corpora(
     return loaded
 
 
+@uses_backend
 def extract(
     corpora: Sequence[str | Path],
-    feature_sets: Sequence[str],
+    feature_sets: Sequence[str | FeatureSetSpec],
     *,
     cache_dir: str | Path = DEFAULT_CACHE_DIR,
     jobs: int = 1,
     strict: bool = False,
     manifests_dir: str | Path | None = None,
     progress: Progress | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
 ) -> list[ExtractionReport]:
-    """Extract feature sets for every utterance of each corpus (all labels)."""
+    """Extract feature sets for every utterance of each corpus (all labels).
+
+    ``backend="dask"`` runs on a local Dask cluster, ``scheduler="tcp://host:port"``
+    on a running one (see :mod:`paraser.parallel`); the cache is the same.
+    """
     reports = []
     # Every row is extracted whatever its label, so changing the shared label
     # space later never forces a re-extraction.
@@ -101,7 +110,9 @@ class TransferRun:
 
 
 def build_corpus_data(
-    manifest: LoadedManifest, feature_sets: Sequence[str], cache_dir: str | Path
+    manifest: LoadedManifest,
+    feature_sets: Sequence[str | FeatureSetSpec],
+    cache_dir: str | Path,
 ) -> tuple[CorpusData, list[str]]:
     """Join a manifest with its cached features; rows without features are dropped."""
     notes: list[str] = []
@@ -113,6 +124,12 @@ def build_corpus_data(
         matrix = load_features(frame, spec, cache_dir=cache_dir)
         loaded[spec.name] = matrix
         keep &= matrix.available
+    if not keep.any():
+        failures = corpus_cache_dir(cache_dir, manifest.name) / "failures.csv"
+        raise ValueError(
+            f"{manifest.name}: none of its {len(frame)} utterance(s) has features; every file "
+            f"failed extraction (reasons in {failures})"
+        )
     if not keep.all():
         notes.append(
             f"{manifest.name}: {int((~keep).sum())} utterance(s) without features "
@@ -125,9 +142,10 @@ def build_corpus_data(
     return CorpusData(manifest.name, frame.loc[keep].reset_index(drop=True), matrices), notes
 
 
+@uses_backend
 def transfer_matrix(
     corpora: Sequence[str | Path],
-    feature_sets: Sequence[str] = ("egemaps",),
+    feature_sets: Sequence[str | FeatureSetSpec] = ("egemaps",),
     classifiers: Sequence[str] = ("svm",),
     *,
     out: str | Path = "reports/transfer",
@@ -142,6 +160,8 @@ def transfer_matrix(
     jobs: int = 1,
     manifests_dir: str | Path | None = None,
     progress: Progress | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
 ) -> TransferRun:
     """Extract what is missing, run the within/transfer grid, write tidy results.
 
@@ -149,11 +169,22 @@ def transfer_matrix(
     k-fold, with an explicit, labelled fallback to stratified k-fold where
     speakers and labels are confounded), ``speaker``, ``loso`` or
     ``stratified``.  ``normalisations`` runs strategies side by side (``train``,
-    ``corpus``, ``speaker``).
+    ``corpus``, ``speaker``).  ``backend``/``scheduler`` as for :func:`extract`.
     """
     out = Path(out)
+    # Resolved once: a spec may carry options (an SSL model, a device), and the grid
+    # keys features by each spec's canonical name, as build_corpus_data does.
+    specs = as_specs(feature_sets)
     label_map = label_map or LabelMap()
     manifests = load_corpora(corpora, label_map=label_map, manifests_dir=manifests_dir)
+    for m in manifests:
+        if m.frame.empty:
+            found = ", ".join(f"{k} ({v})" for k, v in sorted(m.dropped_labels.items()))
+            raise ValueError(
+                f"{m.name}: no utterance in the label space {list(label_map.classes)} (its "
+                f"labels: {found or 'none'}); choose the space with --classes or map its labels "
+                "with --label-map"
+            )
     notes = [
         f"{m.name}: {m.n_dropped_unmapped} utterance(s) outside the label space dropped "
         f"({', '.join(f'{k}: {v}' for k, v in sorted(m.dropped_labels.items()))})"
@@ -167,12 +198,12 @@ def transfer_matrix(
         )
         extraction.append(
             extract_features(
-                manifest.frame, feature_sets, cache_dir=cache_dir, jobs=jobs, progress=callback
+                manifest.frame, specs, cache_dir=cache_dir, jobs=jobs, progress=callback
             )
         )
     data = []
     for manifest in manifests:
-        corpus, corpus_notes = build_corpus_data(manifest, feature_sets, cache_dir)
+        corpus, corpus_notes = build_corpus_data(manifest, specs, cache_dir)
         data.append(corpus)
         notes += corpus_notes
     notes += skipped_directions(data)
@@ -180,7 +211,7 @@ def transfer_matrix(
     callback = (lambda d, t: progress("train and test", d, t)) if progress else None
     grid: GridResult = run_grid(
         data,
-        feature_sets,
+        [spec.name for spec in specs],
         classifiers,
         protocol=within_protocol,
         seeds=seeds,
@@ -191,12 +222,14 @@ def transfer_matrix(
         progress=callback,
     )
     notes += grid.notes
+    if grid.results.empty:
+        raise ValueError("nothing could be evaluated: " + ("; ".join(notes) or "no experiments"))
     out.mkdir(parents=True, exist_ok=True)
     grid.results.to_csv(out / "results.csv", index=False)
     grid.predictions.to_parquet(out / "predictions.parquet", index=False)
     config = run_config(
         manifests,
-        feature_sets,
+        specs,
         classifiers,
         label_map,
         within_protocol.name,
@@ -255,6 +288,7 @@ def run_config(
         },
         "feature_sets": provenance,
         "classifiers": list(classifiers),
+        "classifier_descriptions": describe_classifiers(classifiers),
         "label_map": label_map.to_dict(),
         "protocol": protocol,
         "transfer_protocol": "train-all-source",

@@ -27,7 +27,16 @@ def test_help_lists_commands():
 def test_extract_then_warm_rerun_extracts_nothing(tone_corpus, tmp_path):
     alpha, _ = _corpora(tone_corpus)
     cache = tmp_path / "cache"
-    args = ["extract", str(alpha), "--features", "egemaps,is09", "--cache-dir", str(cache), "-j", "2"]
+    args = [
+        "extract",
+        str(alpha),
+        "--features",
+        "egemaps,is09",
+        "--cache-dir",
+        str(cache),
+        "-j",
+        "2",
+    ]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert (cache / "alpha" / "failures.csv").is_file()

@@ -94,7 +94,9 @@ def test_grid_is_deterministic_for_a_seed():
 
 def test_too_few_utterances_for_folds_names_corpus_class_and_count():
     corpus = blob_corpus("tiny", per_class=2)
-    with pytest.raises(ProtocolError, match=r"tiny: 'anger' has 2.* fewer than the 5 folds.*--folds 2"):
+    with pytest.raises(
+        ProtocolError, match=r"tiny: 'anger' has 2.* fewer than the 5 folds.*--folds 2"
+    ):
         run_grid([corpus], ["blobs"], ["svm"])
 
 

@@ -101,15 +101,11 @@ def test_changed_config_is_re_extracted(tone_corpus, tmp_path):
     custom = config_dir / "egemaps" / "v02" / "eGeMAPSv02.conf"
     first = extract_features(manifest, [str(custom)], cache_dir=cache)
     assert first.extracted == {"eGeMAPSv02": 4}
-    assert extract_features(manifest, [str(custom)], cache_dir=cache).extracted == {
-        "eGeMAPSv02": 0
-    }
+    assert extract_features(manifest, [str(custom)], cache_dir=cache).extracted == {"eGeMAPSv02": 0}
     # An edit to an included file changes the configuration hash.
     included = config_dir / "egemaps" / "v02" / "eGeMAPSv02_core.func.conf.inc"
     included.write_text(included.read_text() + "\n; edited\n")
-    assert extract_features(manifest, [str(custom)], cache_dir=cache).extracted == {
-        "eGeMAPSv02": 4
-    }
+    assert extract_features(manifest, [str(custom)], cache_dir=cache).extracted == {"eGeMAPSv02": 4}
     # Custom config gives the same numbers as the built-in one.
     np.testing.assert_array_equal(
         load_features(manifest, str(custom), cache_dir=cache).values,

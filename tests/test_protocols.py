@@ -66,6 +66,8 @@ def test_too_few_speakers_for_folds_falls_back_with_reason():
     speakers = corpus.frame["speaker"].to_numpy()
     planned = plan_splits("few", corpus.labels, speakers, SpeakerKFoldProtocol(5), seed=0)
     assert "3 speakers, fewer than the 5 folds" in planned.note
+    assert planned.protocol == "loso (fallback from speaker-5fold)"
+    assert len(planned.splits) == 3
 
 
 def test_grid_records_speaker_independent_protocol():

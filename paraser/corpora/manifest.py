@@ -77,6 +77,8 @@ def read_manifest_csv(path: str | Path) -> pd.DataFrame:
             f"{path}: missing required column(s) {missing}; a manifest needs "
             f"{', '.join(REQUIRED_COLUMNS)} (found: {', '.join(frame.columns)})"
         )
+    if frame.empty:
+        raise ManifestError(f"{path}: no utterance rows")
     for column in REQUIRED_COLUMNS:
         values = frame[column].str.strip()
         empty = values == ""
@@ -107,7 +109,17 @@ def _resolve_paths(frame: pd.DataFrame, root: Path, manifest_path: Path) -> pd.S
                 f"{manifest_path}: file '{file}' escapes the corpus root {resolved_root}"
             )
         paths.append(str(absolute))
-    return pd.Series(paths, index=frame.index, dtype="string")
+    series = pd.Series(paths, index=frame.index, dtype="string")
+    # 'a.wav' and './a.wav' pass the raw duplicate check but are one utterance, which
+    # could land in both a training and a test fold.
+    same = series.duplicated(keep=False)
+    if same.any():
+        examples = frame.loc[same, "file"].head(4).tolist()
+        raise ManifestError(
+            f"{manifest_path}: {int(series.duplicated().sum())} row(s) name a file another row "
+            f"names too, e.g. {examples}"
+        )
+    return series
 
 
 def sidecar_path(csv_path: str | Path) -> Path:
@@ -174,7 +186,9 @@ def load_manifest(
     for column in extras:
         frame[column] = raw[column].values
     unmapped = frame["label"].isna()
-    dropped = frame.loc[unmapped, "original_label"].value_counts().to_dict()
+    # Counted by the manifest's label: a recipe's own ``original_label`` column
+    # (the corpus' code, e.g. EmoDB's "W") replaces the frame's above.
+    dropped = raw.loc[unmapped.to_numpy(), "label"].value_counts().to_dict()
     frame = frame.loc[~unmapped].reset_index(drop=True)
     return LoadedManifest(
         frame=frame,

@@ -102,7 +102,8 @@ def _check_classes(corpus: str, labels: np.ndarray, min_per_class: int) -> None:
     if len(classes) < 2:
         raise ProtocolError(
             f"{corpus}: only one class ({classes[0] if len(classes) else 'none'}) after "
-            "label mapping; within-corpus evaluation needs at least two"
+            "label mapping; within-corpus evaluation needs at least two: widen the label "
+            "space with --classes or --label-map, or leave this corpus out"
         )
     small = [(c, n) for c, n in zip(classes, counts) if n < min_per_class]
     if small:
@@ -149,33 +150,47 @@ class PlannedSplits:
     note: str | None = None
 
 
+def _problem(protocol: Protocol, corpus: str, labels, speakers, seed) -> tuple[Splits, str | None]:
+    try:
+        splits = protocol.splits(corpus, labels, speakers, seed)
+    except DegenerateSplitError as exc:
+        return [], str(exc).split(": ", 1)[-1]
+    test_needs_all = isinstance(protocol, SpeakerKFoldProtocol)
+    return splits, confound_problem(labels, splits, test_needs_all)
+
+
 def plan_splits(
     corpus: str, labels: np.ndarray, speakers: np.ndarray, protocol: Protocol, seed: int
 ) -> PlannedSplits:
     """Split ``corpus`` with ``protocol``, falling back explicitly when it degenerates.
 
-    A speaker-independent protocol whose folds miss a class (speaker and label
-    confounded, or too few speakers) falls back to stratified k-fold, and the
-    returned protocol name and note say so.
+    Speaker k-fold with fewer speakers than folds tries leave-one-speaker-out
+    (still speaker-independent).  A speaker-independent protocol whose folds
+    miss a class (speaker and label confounded) falls back to stratified
+    k-fold.  The returned protocol name and note say what was used and why.
     """
     if not protocol.speaker_independent:
         return PlannedSplits(protocol.splits(corpus, labels, speakers, seed), protocol.name)
-    try:
-        splits = protocol.splits(corpus, labels, speakers, seed)
-        problem = confound_problem(
-            labels, splits, test_needs_all=isinstance(protocol, SpeakerKFoldProtocol)
-        )
-    except DegenerateSplitError as exc:
-        problem = str(exc).split(": ", 1)[-1]
+    splits, problem = _problem(protocol, corpus, labels, speakers, seed)
     if problem is None:
         return PlannedSplits(splits, protocol.name)
+    association = speaker_label_association(labels, speakers)
+    reason = f"{problem}; speaker-label association Cramér's V = {association:.2f}"
+    if isinstance(protocol, SpeakerKFoldProtocol):
+        loso = LeaveOneSpeakerOutProtocol()
+        loso_splits, loso_problem = _problem(loso, corpus, labels, speakers, seed)
+        if loso_problem is None:
+            note = (
+                f"{corpus}: {protocol.name} is not possible ({reason}), so within-corpus "
+                f"results use {loso.name} (still speaker-independent)."
+            )
+            return PlannedSplits(loso_splits, f"{loso.name} (fallback from {protocol.name})", note)
     folds = protocol.folds if isinstance(protocol, SpeakerKFoldProtocol) else 5
     fallback = StratifiedKFoldProtocol(folds)
-    association = speaker_label_association(labels, speakers)
     note = (
-        f"{corpus}: {protocol.name} is degenerate ({problem}; speaker-label association "
-        f"Cramér's V = {association:.2f}), so within-corpus results use {fallback.name} "
-        f"instead. Speakers appear in both train and test: these numbers are optimistic."
+        f"{corpus}: {protocol.name} is degenerate ({reason}), so within-corpus results use "
+        f"{fallback.name} instead. Speakers appear in both train and test: these numbers are "
+        "optimistic."
     )
     return PlannedSplits(
         fallback.splits(corpus, labels, speakers, seed),

@@ -20,6 +20,7 @@ from paraser.experiments.classifiers import make_classifier
 from paraser.experiments.metrics import score
 from paraser.experiments.normalisation import normalise
 from paraser.experiments.protocols import Protocol, StratifiedKFoldProtocol, plan_splits
+from paraser.parallel import parallel_jobs
 
 #: Columns of ``results.csv``, one row per evaluation.
 RESULT_COLUMNS: dict[str, str] = {
@@ -236,7 +237,10 @@ def skipped_directions(corpora: Sequence[CorpusData]) -> list[str]:
             if len(shared) < 2:
                 notes.append(
                     f"{source.name} -> {target.name}: skipped, shared classes "
-                    f"{sorted(shared) or 'none'} (need at least two)"
+                    f"{', '.join(sorted(shared)) or 'none'} (need at least two; {source.name} "
+                    f"has {', '.join(source.classes())}, {target.name} has "
+                    f"{', '.join(target.classes())}); map both onto one label space with "
+                    "--classes or --label-map"
                 )
     return notes
 
@@ -302,7 +306,7 @@ def run_grid(
     predictions: list[pd.DataFrame] = []
     if progress:
         progress(0, len(planned))
-    runner = Parallel(n_jobs=jobs, return_as="generator_unordered")
+    runner = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered")
     for done, (job_rows, job_predictions) in enumerate(runner(call(j) for j in planned), 1):
         rows.extend(job_rows)
         predictions.append(job_predictions)

@@ -2,13 +2,21 @@
 
 Each file is read, downmixed and resampled once for all requested feature sets;
 files are spread over worker processes in chunks, and every worker keeps one
-openSMILE engine per feature set for its whole life.  Finished chunks are
-written as cache shards as they arrive, so an interrupted run loses at most
-the chunks in flight.
+openSMILE engine per feature set for its whole life.  Finished files are
+written as cache shards every ~32 files, so an interrupted run loses at most
+those and the chunks in flight.
+
+Feature sets that run a neural model (a spec with ``batch_seconds``, e.g. the
+SSL encoders of :mod:`paraser.features.ssl`) are not sent to the workers: one
+model per worker process would multiply its memory, and torch already uses
+every core.  They run in this process after the openSMILE sets, on files
+grouped by similar duration (``batch_seconds`` of audio per engine call), and
+read each file again.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,11 +25,18 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+import soundfile as sf
 from joblib import Parallel, delayed
 
 from paraser.audio import AudioError, read_audio
 from paraser.features.opensmile_sets import resolve_feature_set
-from paraser.features.store import AudioIndex, FeatureStore, atomic_write_text
+from paraser.features.store import (
+    AudioIndex,
+    FeatureStore,
+    atomic_write_text,
+    remove_stale_tmp,
+)
+from paraser.parallel import parallel_jobs, worker_count
 
 DEFAULT_CACHE_DIR = Path("features_cache")
 
@@ -61,14 +76,18 @@ class ExtractionReport:
         return self.failures.empty
 
 
-# One engine per feature set, kept for the life of the worker process.
-_ENGINES: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+# One engine per feature set, kept for the life of the worker.  Per thread, because
+# a Dask worker may run tasks in threads and an openSMILE instance is not reentrant.
+_ENGINES = threading.local()
 
 
 def _engine(spec: FeatureSetSpec) -> Callable[[np.ndarray], np.ndarray]:
-    engine = _ENGINES.get(spec.cache_key)
+    engines = getattr(_ENGINES, "by_key", None)
+    if engines is None:
+        engines = _ENGINES.by_key = {}
+    engine = engines.get(spec.cache_key)
     if engine is None:
-        engine = _ENGINES[spec.cache_key] = spec.make_engine()
+        engine = engines[spec.cache_key] = spec.make_engine()
     return engine
 
 
@@ -99,7 +118,13 @@ def _extract_chunk(
     return results
 
 
-def _chunks(items: list, jobs: int, max_size: int = 32) -> list[list]:
+#: Finished files buffered before they are written as a cache shard.
+_FLUSH_FILES = 32
+
+
+def _chunks(items: list, jobs: int, max_size: int = 8) -> list[list]:
+    # Small chunks keep every worker busy to the end (a 32-file chunk of ComParE
+    # can leave one of two cores idle for ~4 s); dispatching one costs a few ms.
     size = max(1, min(max_size, len(items) // max(1, jobs * 4)))
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -161,6 +186,7 @@ def extract_features(
     corpus = str(manifest["corpus"].iloc[0]) if len(manifest) else "empty"
     corpus_dir = corpus_cache_dir(cache_dir, corpus)
     paths = list(dict.fromkeys(manifest["path"].astype(str)))
+    remove_stale_tmp(corpus_dir)  # leftovers of a run killed mid-write
     digests, unreadable = hash_files(paths, corpus_dir)
     report = ExtractionReport(corpus=corpus, n_files=len(paths))
     failures: list[dict] = [
@@ -173,6 +199,7 @@ def extract_features(
     stores = [open_store(spec, corpus_dir) for spec in specs]
     todo: dict[str, list[int]] = {}
     for index, store in enumerate(stores):
+        remove_stale_tmp(store.directory)
         have = store.keys()
         missing = [p for p in digests if digests[p] not in have]
         report.cached[specs[index].name] = len(digests) - len(missing)
@@ -180,16 +207,27 @@ def extract_features(
         for path in missing:
             todo.setdefault(path, []).append(index)
 
-    items = sorted(todo.items())
+    batched = _batched_work(specs, todo)
+    items = sorted((path, needed) for path, needed in todo.items() if needed)
+    total = len(items) + sum(len(files) for _, files in batched)
     done = 0
     if progress:
-        progress(0, len(items))
+        progress(0, total)
     if items:
-        runner = Parallel(n_jobs=jobs, return_as="generator_unordered")
-        batches = runner(delayed(_extract_chunk)(chunk, specs) for chunk in _chunks(items, jobs))
+        runner = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered")
+        chunks = _chunks(items, worker_count(jobs))
+        batches = runner(delayed(_extract_chunk)(chunk, specs) for chunk in chunks)
+        pending: dict[int, tuple[list[str], list[np.ndarray]]] = {}
+
+        def flush() -> None:
+            for index, (keys, rows) in pending.items():
+                stores[index].add(keys, np.vstack(rows))
+                report.extracted[specs[index].name] += len(keys)
+            pending.clear()
+
+        unflushed = 0
         try:
             for batch in batches:
-                pending: dict[int, tuple[list[str], list[np.ndarray]]] = {}
                 for path, vectors, errors in batch:
                     for index, vector in vectors.items():
                         keys, rows = pending.setdefault(index, ([], []))
@@ -198,24 +236,136 @@ def extract_features(
                     for index, reason in errors:
                         name = "*" if index is None else specs[index].name
                         failures.append({"file": path, "feature_set": name, "reason": reason})
-                for index, (keys, rows) in pending.items():
-                    stores[index].add(keys, np.vstack(rows))
-                    report.extracted[specs[index].name] += len(keys)
+                # A shard per ~32 files, not per (small) chunk: shard writes and
+                # compaction run in this process, beside the workers, on the same cores.
+                unflushed += len(batch)
+                if unflushed >= _FLUSH_FILES:
+                    flush()
+                    unflushed = 0
                 done += len(batch)
                 if progress:
-                    progress(done, len(items))
+                    progress(done, total)
                 if strict and failures:
                     raise ExtractionError(failures[0]["reason"])
         finally:
             if hasattr(batches, "close"):
                 batches.close()
+            flush()
             for store in stores:
                 store.compact()
             _save_failures(corpus_dir, failures, report)
     else:
         _save_failures(corpus_dir, failures, report)
+    if batched:
+        try:
+            for indices, files in batched:
+                for group in _duration_groups(files, specs[indices[0]].batch_seconds):
+                    _extract_batch(group, indices, specs, stores, digests, report, failures)
+                    done += len(group)
+                    if progress:
+                        progress(done, total)
+                    if strict and failures:
+                        raise ExtractionError(failures[0]["reason"])
+        finally:
+            for indices, _ in batched:
+                stores[indices[0]].compact()
+            _save_failures(corpus_dir, failures, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _batched_work(
+    specs: Sequence[FeatureSetSpec], todo: dict[str, list[int]]
+) -> list[tuple[list[int], list[str]]]:
+    """Take the batched (model) feature sets out of ``todo``: (spec indices, files) per entry.
+
+    Specs sharing a cache entry (views of one model, e.g. ``xlsr`` and ``xlsr:6``)
+    are extracted once.
+    """
+    by_key: dict[str, tuple[list[int], list[str]]] = {}
+    for index, spec in enumerate(specs):
+        if getattr(spec, "batch_seconds", None) is None:
+            continue
+        indices, files = by_key.setdefault(spec.cache_key, ([], []))
+        indices.append(index)
+        for path, needed in todo.items():
+            if index in needed:
+                needed.remove(index)
+                if path not in files:
+                    files.append(path)
+    return [(indices, files) for indices, files in by_key.values() if files]
+
+
+def _duration_groups(paths: list[str], batch_seconds: float) -> list[list[str]]:
+    """Files sorted by duration, in groups of about ``batch_seconds`` of audio."""
+
+    def duration(path: str) -> float:
+        try:
+            return float(sf.info(path).duration)
+        except Exception:  # noqa: BLE001 - read_audio reports unreadable files properly
+            return 0.0
+
+    groups: list[list[str]] = []
+    seconds = 0.0
+    for path, length in sorted(((p, duration(p)) for p in paths), key=lambda pair: pair[1]):
+        if not groups or seconds + length > batch_seconds:
+            groups.append([])
+            seconds = 0.0
+        groups[-1].append(path)
+        seconds += length
+    return groups
+
+
+def _extract_batch(
+    paths: list[str],
+    indices: list[int],
+    specs: Sequence[FeatureSetSpec],
+    stores: list[FeatureStore],
+    digests: dict[str, str],
+    report: ExtractionReport,
+    failures: list[dict],
+) -> None:
+    """Run one batched engine on a group of files and store the vectors."""
+    spec = specs[indices[0]]
+    names = dict.fromkeys(specs[i].name for i in indices)
+    # Engine errors (model missing, torch missing) concern every file: they propagate.
+    engine = _engine(spec)
+    signals, ok = [], []
+    for path in paths:
+        try:
+            signals.append(read_audio(path))
+            ok.append(path)
+        except AudioError as exc:
+            failures += [{"file": path, "feature_set": n, "reason": str(exc)} for n in names]
+    try:
+        vectors = engine.batch(signals) if signals else []  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - retry one by one so one bad file fails alone
+        vectors = []
+        for path, signal in zip(ok, signals):
+            try:
+                vectors.extend(engine.batch([signal]))  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001
+                vectors.append(None)
+                failures += [
+                    {"file": path, "feature_set": n, "reason": f"{path}: {n} failed: {exc}"}
+                    for n in names
+                ]
+    keys, rows = [], []
+    for path, vector in zip(ok, vectors):
+        if vector is None:
+            continue
+        if not np.all(np.isfinite(vector)):
+            failures += [
+                {"file": path, "feature_set": n, "reason": f"{path}: {n} gave NaN/inf features"}
+                for n in names
+            ]
+            continue
+        keys.append(digests[path])
+        rows.append(vector)
+    if keys:
+        stores[indices[0]].add(keys, np.vstack(rows))
+    for name in names:
+        report.extracted[name] += len(keys)
 
 
 def _save_failures(corpus_dir: Path, failures: list[dict], report: ExtractionReport) -> None:
@@ -253,8 +403,13 @@ def load_features(
     paths = list(manifest["path"].astype(str))
     digests, _ = hash_files(paths, corpus_dir)
     store = open_store(spec, corpus_dir)
-    have = store.keys()
+    have = store.keys(verified=True)
     available = np.array([digests.get(p) in have for p in paths], dtype=bool)
     keys = [digests[p] for p, ok in zip(paths, available) if ok]
     values = store.load(keys) if keys else np.zeros((0, len(store.feature_names)), np.float32)
-    return FeatureMatrix(values, available, store.feature_names, spec.name, store.provenance)
+    names = store.feature_names
+    columns = getattr(spec, "columns", None)
+    if columns is not None:  # a view of a wider cache entry (one layer of an SSL model)
+        values = values[:, columns]
+        names = [names[i] for i in columns]
+    return FeatureMatrix(values, available, names, spec.name, store.provenance)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import opensmile
@@ -23,6 +24,9 @@ from opensmile.core.config import config as smile_config
 from opensmile.core.lib import OpenSMILE
 
 from paraser.audio import TARGET_SAMPLE_RATE, to_pcm16
+
+if TYPE_CHECKING:
+    from paraser.features.ssl import SSLFeatureSet
 
 #: Built-in feature sets: short name -> (opensmile FeatureSet, expected dimensionality).
 BUILTIN_SETS: dict[str, tuple[opensmile.FeatureSet, int]] = {
@@ -33,7 +37,10 @@ BUILTIN_SETS: dict[str, tuple[opensmile.FeatureSet, int]] = {
 }
 
 #: Feature sets shipped as custom configs inside paraser (``paraser/configs``).
-PACKAGED_CONFIGS: dict[str, str] = {}
+PACKAGED_CONFIGS: dict[str, str] = {
+    # F0 (semitones, voiced frames), voicing probability, loudness, energy: 212 functionals.
+    "prosody": "prosody.conf",
+}
 
 _INCLUDE = re.compile(r"^\s*\\\{([^}]+)\}", re.MULTILINE)
 
@@ -102,13 +109,25 @@ class OpenSmileFeatureSet:
 
 
 def available_feature_sets() -> list[str]:
-    return [*BUILTIN_SETS, *PACKAGED_CONFIGS]
+    from paraser.features.ssl import SSL_FAMILIES
+
+    return [*BUILTIN_SETS, *PACKAGED_CONFIGS, *SSL_FAMILIES]
 
 
-def resolve_feature_set(spec: str) -> OpenSmileFeatureSet:
+def resolve_feature_set(
+    spec: str, *, model: str | None = None, device: str = "auto"
+) -> OpenSmileFeatureSet | SSLFeatureSet:
     """A built-in name (``egemaps``, ``is09``, ``is10``, ``compare``), a packaged
-    config name, or a path to a custom openSMILE ``.conf``."""
+    config name, a path to a custom openSMILE ``.conf``, or a frozen speech encoder
+    (``xlsr[:LAYER][:POOLING]``, ``wavlm``, ``hubert``, ``whisper-enc``, ``ssl``; see
+    :mod:`paraser.features.ssl`), whose ``model`` (hub id or folder) and ``device``
+    may be given; openSMILE sets ignore both."""
     key = spec.strip()
+    # Imported here: ssl imports this module, and must stay importable without torch.
+    from paraser.features.ssl import is_ssl_name, resolve_ssl_feature_set
+
+    if is_ssl_name(key):
+        return resolve_ssl_feature_set(key, model=model, device=device)
     root = Path(opensmile.__file__).parent / "core" / smile_config.CONFIG_ROOT
     if key.lower() in BUILTIN_SETS:
         feature_set, dim = BUILTIN_SETS[key.lower()]

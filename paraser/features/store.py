@@ -15,6 +15,11 @@ re-extracted and renamed or moved audio is not.  Every write goes to a
 temporary name first and is renamed into place: an interrupted run leaves
 finished shards intact and never a torn file.  Compaction, which deletes
 shards, takes an exclusive lock; readers take a shared one.
+
+Temporary files are named ``.tmp-<host>-<pid>-<uuid>-<name>``; those of a
+writer that died (killed mid-write) are removed by :func:`remove_stale_tmp`,
+and a file that cannot be read as Parquet, or rows holding NaN/inf, are
+never returned: they count as not extracted (with a warning).
 """
 
 from __future__ import annotations
@@ -23,7 +28,11 @@ import contextlib
 import fcntl
 import json
 import os
+import re
+import socket
+import time
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -42,16 +51,83 @@ class CacheError(RuntimeError):
     """A cache entry that is missing or does not match its provenance."""
 
 
+#: Temporary files of another host (or an older paraser) this old are abandoned.
+STALE_TMP_AGE_S = 24 * 3600
+
+_TMP_NAME = re.compile(r"^\.tmp-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{32}-")
+
+# Errors pyarrow raises for a file that is not (or no longer) valid Parquet.
+_UNREADABLE = (pa.ArrowException, OSError)
+
+
+def _tmp_path(path: Path) -> Path:
+    # Host and pid in the name let a later run tell a dead writer's leftovers from live ones.
+    return path.with_name(
+        f".tmp-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}-{path.name}"
+    )
+
+
 def atomic_write_table(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+    tmp = _tmp_path(path)
     pq.write_table(table, tmp)
     os.replace(tmp, path)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+    tmp = _tmp_path(path)
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_tmp(directory: str | Path) -> list[Path]:
+    """Delete temporary files whose writer died mid-write; return what was removed.
+
+    A temporary file is stale when its writer's pid no longer runs on this host,
+    or, written on another host or by an older paraser, when it is older than
+    :data:`STALE_TMP_AGE_S`.  Files of live writers (a concurrent run) are kept.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    host = socket.gethostname()
+    removed = []
+    for tmp in directory.glob(".tmp-*"):
+        match = _TMP_NAME.match(tmp.name)
+        try:
+            if match and match["host"] == host:
+                stale = not _pid_alive(int(match["pid"]))
+            else:
+                stale = time.time() - tmp.stat().st_mtime > STALE_TMP_AGE_S
+            if stale:
+                tmp.unlink()
+                removed.append(tmp)
+        except FileNotFoundError:  # its writer renamed it, or another run removed it
+            continue
+    return removed
+
+
+def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table | None:
+    """``path`` as a table, or ``None`` (with a warning) when it is not readable Parquet."""
+    try:
+        return pq.read_table(path, columns=columns)
+    except FileNotFoundError:
+        return None  # compacted away by a concurrent run between listing and reading
+    except _UNREADABLE as exc:
+        warnings.warn(
+            f"{path}: unreadable cache file ignored ({exc}); its rows count as not extracted",
+            stacklevel=3,
+        )
+        return None
 
 
 @contextlib.contextmanager
@@ -129,7 +205,9 @@ class FeatureStore:
         blocks: list[np.ndarray] = []
         with _locked(self.directory, exclusive=False):
             for path in self._files():
-                table = pq.read_table(path)
+                table = _read_parquet(path)
+                if table is None:
+                    continue
                 keys.append(table.column(KEY_COLUMN).to_numpy(zero_copy_only=False))
                 values = table.column(VECTOR_COLUMN).combine_chunks().flatten().to_numpy()
                 blocks.append(values.reshape(-1, len(self.feature_names)))
@@ -139,17 +217,40 @@ class FeatureStore:
         else:
             all_keys = np.array([], dtype=object)
             matrix = np.zeros((0, len(self.feature_names)), np.float32)
+        # paraser never stores NaN/inf (see ``add``); such rows come from an edited or
+        # foreign file and must not reach a classifier as if they were features.
+        finite = np.isfinite(matrix).all(axis=1)
+        if not finite.all():
+            warnings.warn(
+                f"{self.directory}: {int((~finite).sum())} cached row(s) hold NaN/inf and are "
+                "ignored; delete this folder to re-extract them",
+                stacklevel=2,
+            )
         # Concurrent runs may both store a file: the vectors are identical, keep one.
-        _, first = np.unique(all_keys, return_index=True)
+        _, first = np.unique(all_keys[finite], return_index=True)
+        first = np.flatnonzero(finite)[first]
         first.sort()
         self._table = pd.DataFrame({"row": first}, index=pd.Index(all_keys[first], name=KEY_COLUMN))
         self._matrix = matrix
         return self._table
 
-    def keys(self) -> set[str]:
+    def keys(self, verified: bool = False) -> set[str]:
+        """Keys of the stored rows; reads only the key column unless vectors are loaded.
+
+        ``verified`` reads the vectors too and leaves out rows holding NaN/inf: the
+        keys :meth:`load` can serve.
+        """
         if not self.directory.is_dir():
             return set()
-        return set(self._read().index)
+        if verified or self._table is not None:
+            return set(self._read().index)
+        keys: set[str] = set()
+        with _locked(self.directory, exclusive=False):
+            for path in self._files():
+                table = _read_parquet(path, columns=[KEY_COLUMN])
+                if table is not None:
+                    keys.update(table.column(KEY_COLUMN).to_pylist())
+        return keys
 
     def load(self, keys: Iterable[str]) -> np.ndarray:
         """Vectors for ``keys`` in order; :class:`CacheError` names what is missing."""
@@ -169,7 +270,16 @@ class FeatureStore:
             if not shards:
                 return
             main = self.directory / "features.parquet"
-            tables = [pq.read_table(p) for p in ([main] if main.is_file() else []) + shards]
+            tables = []
+            for path in ([main] if main.is_file() else []) + shards:
+                table = _read_parquet(path)
+                if table is None:
+                    # Keep the bytes for inspection, out of the way of readers.
+                    path.replace(path.with_name(f"{path.name}.corrupt"))
+                    continue
+                tables.append(table)
+            if not tables:
+                return
             merged = pa.concat_tables(tables)
             keys = merged.column(KEY_COLUMN).to_numpy(zero_copy_only=False)
             _, first = np.unique(keys, return_index=True)
@@ -186,8 +296,9 @@ class AudioIndex:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._entries: dict[str, tuple[int, int, str]] = {}
-        if self.path.is_file():
-            frame = pq.read_table(self.path).to_pandas()
+        table = _read_parquet(self.path) if self.path.is_file() else None
+        if table is not None:  # an unreadable index only costs re-hashing
+            frame = table.to_pandas()
             self._entries = {
                 p: (int(s), int(m), h)
                 for p, s, m, h in frame[["path", "size", "mtime_ns", "sha256"]].itertuples(

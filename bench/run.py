@@ -1,0 +1,323 @@
+"""paraser benchmarks, side by side with what a user would otherwise run.
+
+    python bench/run.py --data ../shared/corpora [--small]
+
+Each line names what was compared, both figures and their ratio, and whether the
+target was met.  ``--small`` uses subsets for a quick check (ratios are then
+dominated by fixed costs such as worker start-up).  Timings are wall clock on
+this machine; other jobs on it make them noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import opensmile
+import pandas as pd
+
+from paraser.corpora import LoadedManifest, load_manifest, write_manifest
+from paraser.experiments import make_classifier, make_protocol, run_grid
+from paraser.experiments.metrics import score
+from paraser.experiments.transfer import CorpusData
+from paraser.features import extract_features, load_features
+from paraser.pipeline import build_corpus_data
+
+FEATURE_SETS = ["egemaps", "is09", "is10", "compare"]
+SMILE_SETS = {
+    "egemaps": opensmile.FeatureSet.eGeMAPSv02,
+    "is09": opensmile.FeatureSet.IS09,
+    "is10": opensmile.FeatureSet.IS10,
+    "compare": opensmile.FeatureSet.ComParE_2016,
+}
+CLASSIFIERS = ["svm", "rf", "mlp"]
+CORPORA = ["emodb", "emovo", "urdu", "turev"]
+
+# Manifest rows from each corpus' own layout (see the corpora README).
+_EMODB = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness",
+          "T": "sadness", "N": "neutral"}  # fmt: skip
+_EMOVO = {"dis": "disgust", "gio": "happiness", "neu": "neutral", "pau": "fear",
+          "rab": "anger", "sor": "surprise", "tri": "sadness"}  # fmt: skip
+_FOLDERS = {"Angry": "anger", "Calm": "neutral", "Happy": "happiness", "Sad": "sadness",
+            "Neutral": "neutral"}  # fmt: skip
+
+
+def _rows(name: str, root: Path) -> list[dict]:
+    files = sorted(root.rglob("*.flac")) + sorted(root.rglob("*.wav"))
+    if name == "emodb":
+        return [{"file": p.name, "label": _EMODB[p.stem[5]], "speaker": p.stem[:2]} for p in files]
+    if name == "emovo":
+        return [
+            {"file": str(p.relative_to(root)), "label": _EMOVO[p.stem.split("-")[0]],
+             "speaker": p.parent.name}
+            for p in files
+        ]  # fmt: skip
+    return [
+        {"file": str(p.relative_to(root)), "label": _FOLDERS[p.parent.name],
+         "speaker": p.stem.split("_")[0]}
+        for p in files
+    ]  # fmt: skip
+
+
+def manifests(data: Path, work: Path) -> dict[str, Path]:
+    """Write a manifest per corpus found under ``data``."""
+    found = {}
+    for name in CORPORA:
+        if (data / name).is_dir():
+            found[name] = write_manifest(
+                pd.DataFrame(_rows(name, data / name)), work / f"{name}.csv", data / name
+            )
+    return found
+
+
+def timed(func: Callable[[], object]) -> tuple[float, object]:
+    started = time.perf_counter()
+    value = func()
+    return time.perf_counter() - started, value
+
+
+def line(what: str, ours: float, theirs: float, unit: str, ratio: float, target: str, met: bool):
+    verdict = "MET" if met else "MISSED"
+    print(
+        f"{what}: paraser {ours:.2f} {unit} vs {theirs:.2f} {unit} -> {ratio:.2f}x "
+        f"(target {target}: {verdict})",
+        flush=True,
+    )
+
+
+def load(path: Path, n: int | None = None, map_labels: bool = False) -> LoadedManifest:
+    loaded = load_manifest(path, map_labels=map_labels)
+    if n is not None and n < len(loaded.frame):
+        # A stratified-looking subset: every n-th row keeps all classes and speakers.
+        step = len(loaded.frame) / n
+        rows = [int(i * step) for i in range(n)]
+        loaded = dataclasses.replace(loaded, frame=loaded.frame.iloc[rows].reset_index(drop=True))
+    return loaded
+
+
+# 1 and 2: extraction, cold and warm ------------------------------------------------------
+
+
+def plain_opensmile(paths: list[str]) -> dict[str, np.ndarray]:
+    """What a user would otherwise run: one Smile per feature set, process_files, one process."""
+    out = {}
+    for name, feature_set in SMILE_SETS.items():
+        smile = opensmile.Smile(feature_set=feature_set)
+        out[name] = smile.process_files(paths).to_numpy(dtype=np.float32)
+    return out
+
+
+def bench_extraction(manifest: Path, n: int | None, jobs: int) -> None:
+    frame = load(manifest, n).frame
+    paths = list(frame["path"])
+    print(f"\n[1] extraction of {'+'.join(FEATURE_SETS)}, {len(paths)} files of {manifest.stem}")
+    base_s, plain = timed(lambda: plain_opensmile(paths))
+    with tempfile.TemporaryDirectory() as cache:
+        cold_s, _ = timed(lambda: extract_features(frame, FEATURE_SETS, cache_dir=cache, jobs=jobs))
+        line(
+            f"extraction, paraser jobs={jobs} vs opensmile-python loop (1 process)",
+            cold_s, base_s, "s", base_s / cold_s, ">= 1.7x", base_s / cold_s >= 1.7,
+        )  # fmt: skip
+        identical = all(
+            np.array_equal(load_features(frame, f, cache_dir=cache).values, plain[f])
+            for f in FEATURE_SETS
+        )
+        print(f"features bit-identical to opensmile-python's: {identical}")
+        warm_s, _ = timed(lambda: extract_features(frame, FEATURE_SETS, cache_dir=cache, jobs=jobs))
+        share = warm_s / cold_s
+        print(
+            f"[2] warm re-run (nothing changed) {warm_s:.3f} s vs cold {cold_s:.2f} s -> "
+            f"{100 * share:.2f}% of cold (target <= 3%: {'MET' if share <= 0.03 else 'MISSED'})"
+        )
+
+
+# 3: transfer grid -------------------------------------------------------------------------
+
+
+def naive_transfer(data: list[CorpusData], feature_sets: list[str]) -> pd.DataFrame:
+    """Retrain for every (source, target) pair, as a hand-written loop would."""
+    rows = []
+    for feature_set in feature_sets:
+        for classifier in CLASSIFIERS:
+            for source in data:
+                for target in data:
+                    if target.name == source.name:
+                        continue
+                    classes = sorted(set(source.classes()) & set(target.classes()))
+                    keep = np.isin(source.labels, classes)
+                    model = make_classifier(classifier, 0).fit(
+                        source.features[feature_set][keep], source.labels[keep]
+                    )
+                    index = np.isin(target.labels, classes)
+                    y_pred = model.predict(target.features[feature_set][index])
+                    uar = score(target.labels[index], y_pred, classes)["uar"]
+                    rows.append((feature_set, classifier, source.name, target.name, uar))
+    return pd.DataFrame(rows, columns=["feature_set", "classifier", "source", "target", "uar"])
+
+
+def corpus_data(paths: dict[str, Path], n: int | None, feature_sets, cache: Path, jobs: int):
+    data = []
+    for path in paths.values():
+        manifest = load(path, n, map_labels=True)
+        extract_features(manifest.frame, feature_sets, cache_dir=cache, jobs=jobs)
+        data.append(build_corpus_data(manifest, feature_sets, cache)[0])
+    return data
+
+
+def bench_grid(data: list[CorpusData], feature_sets: list[str], label: str) -> float:
+    """Transfer part of run_grid (within = 2 folds, subtracted) vs the naive loop; jobs=1."""
+    kwargs = dict(feature_sets=feature_sets, classifiers=CLASSIFIERS, jobs=1)
+    protocol = make_protocol("stratified", 2)
+    within_s, _ = timed(lambda: run_grid(data, transfer=False, protocol=protocol, **kwargs))
+    full_s, grid = timed(lambda: run_grid(data, protocol=protocol, **kwargs))
+    ours = max(full_s - within_s, 1e-9)
+    naive_s, naive = timed(lambda: naive_transfer(data, feature_sets))
+    line(
+        f"transfer grid {label}, paraser run_grid (transfer part = full grid {full_s:.1f} s "
+        f"minus within-only {within_s:.1f} s) vs retrain-per-pair loop",
+        ours, naive_s, "s", naive_s / ours, ">= 2x", naive_s / ours >= 2,
+    )  # fmt: skip
+    ours_uar = grid.results.query("kind == 'transfer'").set_index(
+        ["feature_set", "classifier", "source", "target"]
+    )["uar"]
+    theirs = naive.set_index(["feature_set", "classifier", "source", "target"])["uar"]
+    diff = (ours_uar.sort_index() - theirs.sort_index()).abs().max()
+    print(f"  same transfer UARs as the naive loop: max |difference| = {diff:.2e}")
+    return ours
+
+
+# 4: peak memory ---------------------------------------------------------------------------
+
+_MEMORY_CHILD = """
+import sys, resource, time, numpy as np
+from paraser.experiments import make_classifier
+n, d, name = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+rng = np.random.default_rng(0)
+y = np.array(["anger", "happiness", "neutral", "sadness"])[rng.integers(0, 4, n)]
+x = rng.standard_normal((n, d), dtype=np.float32)
+x += (y == "anger")[:, None].astype(np.float32)  # something to learn
+started = time.perf_counter()
+model = make_classifier(name, 0).fit(x, y)
+accuracy = (model.predict(x) == y).mean()
+print(f"{time.perf_counter() - started:.1f} {accuracy:.3f}")
+"""
+
+
+def bench_memory(n: int, dim: int = 6373, classifier: str = "svm-approx") -> None:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    output = subprocess.run(
+        [sys.executable, "-c", _MEMORY_CHILD, str(n), str(dim), classifier],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if peak_kib <= before:
+        print("  (peak RSS not measurable: an earlier child was larger)")
+    peak_mib = peak_kib / 1024
+    matrix_mib = n * dim * 4 / 2**20
+    print(
+        f"\n[4] peak memory, {classifier} fit+predict on {n}x{dim} float32 ({matrix_mib:.0f} MiB): "
+        f"peak RSS {peak_mib:.0f} MiB vs budget 1024 MiB -> {peak_mib / 1024:.2f} of budget "
+        f"(target <= 1 GiB: {'MET' if peak_mib <= 1024 else 'MISSED'}); "
+        f"fit+predict {output[0]} s"
+    )
+
+
+# 5 and 6: other tools and hooks -------------------------------------------------------------
+
+
+def bench_nkululeko() -> None:
+    if importlib.util.find_spec("nkululeko") is None:
+        print("\n[5] nkululeko: not installed; no end-to-end comparison run")
+        return
+    print("\n[5] nkululeko is installed, but no end-to-end recipe is wired here yet")
+
+
+def bench_hooks(small: bool) -> None:
+    here = Path(__file__).resolve().parent
+    for stem in ("ssl_bench", "augment_bench", "augmentation_bench"):
+        path = here / f"{stem}.py"
+        if not path.is_file():
+            continue
+        try:
+            spec = importlib.util.spec_from_file_location(stem, path)
+            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+            print(f"\n[6] {stem}.run(small={small})")
+            module.run(small)
+        except Exception as exc:  # noqa: BLE001 - another engineer's bench must not stop ours
+            print(f"\n[6] {stem}: failed ({type(exc).__name__}: {exc})")
+
+
+# cost model ---------------------------------------------------------------------------------
+
+
+def cost_model(paths: dict[str, Path], cache: Path, jobs: int, sizes: list[int]) -> None:
+    print(f"\n[cost model] cold extraction of all four sets, paraser jobs={jobs}")
+    emodb = paths["emodb"]
+    for n in sizes:
+        frame = load(emodb, n).frame
+        with tempfile.TemporaryDirectory() as fresh:
+            seconds, _ = timed(
+                lambda f=frame, c=fresh: extract_features(f, FEATURE_SETS, cache_dir=c, jobs=jobs)
+            )
+        print(f"  {n} files: {seconds:.1f} s ({1000 * seconds / n:.0f} ms/file)")
+
+
+def machine() -> str:
+    model = platform.processor() or "?"
+    try:
+        for text in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if text.startswith("Model name"):
+                model = text.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=Path("../shared/corpora"))
+    parser.add_argument("--small", action="store_true", help="subsets, for a quick check")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--skip", default="", help="comma-separated: extract,grid,memory,cost")
+    args = parser.parse_args()
+    skip = set(args.skip.split(","))
+    print(f"machine: {machine()}; mode: {'small' if args.small else 'full'}")
+    with tempfile.TemporaryDirectory() as work:
+        paths = manifests(args.data, Path(work))
+        if "emodb" not in paths:
+            print(f"no corpora under {args.data}: extraction and grid benches skipped")
+        if "extract" not in skip and "emodb" in paths:
+            bench_extraction(paths["emodb"], 80 if args.small else None, args.jobs)
+        cache = Path(work) / "cache"
+        if "grid" not in skip and len(paths) >= 2:
+            n = 60 if args.small else 200
+            sets = ["egemaps", "is09"] if args.small else FEATURE_SETS
+            print(f"\n[3] transfer grid: {len(paths)} corpora x {len(sets)} feature sets x "
+                  f"{len(CLASSIFIERS)} classifiers, {n} utterances per corpus, jobs=1")  # fmt: skip
+            data = corpus_data(paths, n, sets, cache, args.jobs)
+            bench_grid(data, sets, f"{len(data)} corpora")
+            if not args.small:
+                for k in (2, 3):
+                    bench_grid(data[:k], sets, f"{k} corpora")
+        if "memory" not in skip:
+            bench_memory(2000 if args.small else 10_000)
+        if "cost" not in skip and "emodb" in paths and not args.small:
+            cost_model(paths, cache, args.jobs, [100, 250, 535])
+    bench_nkululeko()
+    bench_hooks(args.small)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Corpus recipes: turn a corpus as distributed into a manifest.
+
+Each corpus has a module here (modelled on lhotse's recipes) with
+
+* ``info`` - a :class:`CorpusInfo` (name, title, language, source, licence and
+  the corpus' label codes mapped to canonical emotions), and
+* ``prepare(corpus_dir) -> pandas.DataFrame`` - one row per audio file with
+  ``file`` (posix path relative to the corpus root), ``label`` (canonical
+  emotion, see :data:`paraser.corpora.CANONICAL_EMOTIONS`), ``original_label``
+  (the corpus' own code), ``speaker`` (the corpus' own id), ``gender``
+  (female/male/""), ``language`` and corpus-specific extras, sorted by file.
+
+:func:`prepare_corpus` runs a recipe and writes the manifest CSV + JSON sidecar
+(see :func:`paraser.corpora.write_manifest`).  ``generic`` and ``audformat``
+may be given a file (the CSV / ``db.yaml``); their module's ``audio_root``
+names the folder the ``file`` paths are relative to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+from paraser.corpora.manifest import write_manifest
+from paraser.corpora.recipes import (
+    ased,
+    audformat,
+    cremad,
+    emodb,
+    emovo,
+    generic,
+    punjabi_rasa,
+    ravdess,
+    savee,
+    shemo,
+    subesco,
+    tess,
+    turev,
+    urdu,
+)
+from paraser.corpora.recipes._common import (
+    AUDIO_EXTENSIONS,
+    FRAME_COLUMNS,
+    CorpusInfo,
+    Recipe,
+    list_audio,
+)
+
+_MODULES: tuple[ModuleType, ...] = (
+    ased,
+    audformat,
+    cremad,
+    emodb,
+    emovo,
+    generic,
+    punjabi_rasa,
+    ravdess,
+    savee,
+    shemo,
+    subesco,
+    tess,
+    turev,
+    urdu,
+)
+
+#: Recipes by registry name (each a module with ``info`` and ``prepare``).
+RECIPES: dict[str, Recipe] = {module.info.name: module for module in _MODULES}  # type: ignore[misc]
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe registered as ``name`` (case-insensitive; ``-`` == ``_``)."""
+    key = str(name).strip().lower().replace("-", "_")
+    if key not in RECIPES:
+        raise ValueError(f"unknown corpus recipe '{name}'; known recipes: {', '.join(RECIPES)}")
+    return RECIPES[key]
+
+
+def audio_root(name: str, corpus_dir: str | Path) -> Path:
+    """The folder a recipe's ``file`` paths are relative to."""
+    recipe = get_recipe(name)
+    hook = getattr(recipe, "audio_root", None)
+    return Path(hook(corpus_dir)) if hook is not None else Path(corpus_dir)
+
+
+def prepare_corpus(
+    name: str,
+    corpus_dir: str | Path,
+    out_dir: str | Path = "corpora_manifests",
+    manifest_name: str | None = None,
+) -> Path:
+    """Run recipe ``name`` on ``corpus_dir`` and write ``<out_dir>/<manifest_name or name>.csv``.
+
+    The JSON sidecar records the corpus root and ``corpus``, ``language``,
+    ``title``, ``source`` and ``licence``.  Returns the CSV path.
+    """
+    recipe = get_recipe(name)
+    frame = recipe.prepare(corpus_dir)
+    info = recipe.info
+    language = info.language
+    if not language:
+        languages = sorted(set(frame["language"]) - {""})
+        language = languages[0] if len(languages) == 1 else ""
+    metadata = {
+        "corpus": info.name,
+        "language": language,
+        "title": info.title,
+        "source": info.source,
+        "licence": info.licence,
+    }
+    csv_path = Path(out_dir) / f"{manifest_name or info.name}.csv"
+    return write_manifest(frame, csv_path, audio_root(info.name, corpus_dir), metadata)
+
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "FRAME_COLUMNS",
+    "RECIPES",
+    "CorpusInfo",
+    "Recipe",
+    "audio_root",
+    "get_recipe",
+    "list_audio",
+    "prepare_corpus",
+]

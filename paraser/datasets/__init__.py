@@ -1,0 +1,1 @@
+"""Datasets paraser makes itself (synthetic demo corpora)."""

@@ -1,0 +1,137 @@
+"""Where paraser's parallel work runs: local worker processes or a Dask cluster.
+
+Extraction and the experiment grid hand their work to :class:`joblib.Parallel`.
+By default that is joblib's local process pool (``--jobs`` workers).  Inside
+:func:`backend` with ``"dask"`` the same calls run on a Dask distributed
+cluster instead, through joblib's dask backend: a local cluster started for
+the occasion, or a running one named by its scheduler address::
+
+    with paraser.parallel.backend("dask", scheduler="tcp://10.0.0.5:8786"):
+        paraser.extract(["emodb"], ["compare"])
+
+Work is split and its results are merged the same way on either backend, so
+the features and results tables are identical.  Dask is the optional extra
+``paraser[dask]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import os
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import ParamSpec, TypeVar
+
+import joblib
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Backend names accepted by :func:`backend` (and ``--backend`` on the command line).
+BACKENDS = ("local", "dask")
+
+# The Dask client of the innermost active ``backend("dask")`` block, if any.
+_CLIENT: ContextVar[object | None] = ContextVar("paraser_dask_client", default=None)
+
+
+class BackendUnavailableError(ValueError):
+    """A backend whose optional dependency is not installed."""
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise BackendUnavailableError(
+            "the dask backend needs dask[distributed], which is not installed: "
+            "pip install 'paraser[dask]'"
+        ) from None
+    return distributed
+
+
+@contextlib.contextmanager
+def backend(
+    name: str = "local",
+    *,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    processes: bool = True,
+) -> Iterator[object | None]:
+    """Run paraser's parallel work on ``name`` ("local" or "dask") inside the block.
+
+    With ``"dask"`` and no ``scheduler``, a :class:`distributed.LocalCluster` of
+    ``n_workers`` single-threaded workers (default: CPU cores) is started and
+    closed with the block; a ``scheduler`` address (``tcp://host:port``) connects
+    to a running cluster and implies ``"dask"``.  Yields the Dask client, or
+    ``None`` for the local backend.
+    """
+    if scheduler:
+        name = "dask"
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend '{name}': use one of {', '.join(BACKENDS)}")
+    if name == "local":
+        yield None
+        return
+    distributed = _distributed()
+    with contextlib.ExitStack() as stack:
+        if scheduler:
+            client = stack.enter_context(distributed.Client(scheduler))
+        else:
+            cluster = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=n_workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=processes,
+                    dashboard_address=None,
+                )
+            )
+            client = stack.enter_context(distributed.Client(cluster))
+        token = _CLIENT.set(client)
+        try:
+            with joblib.parallel_config(backend="dask", client=client):
+                yield client
+        finally:
+            _CLIENT.reset(token)
+
+
+def active_client() -> object | None:
+    """The Dask client paraser's work currently runs on, or ``None`` (local)."""
+    return _CLIENT.get()
+
+
+def parallel_jobs(jobs: int) -> int:
+    """``n_jobs`` for :class:`joblib.Parallel`: ``jobs`` locally, every worker on Dask.
+
+    On a cluster the workers, not ``--jobs``, decide the parallelism; passing
+    ``jobs=1`` there would silently run everything in the calling process.
+    """
+    return -1 if active_client() is not None else jobs
+
+
+def worker_count(jobs: int) -> int:
+    """How many tasks run at once: ``jobs`` locally, the cluster's threads on Dask."""
+    client = active_client()
+    if client is None:
+        return max(1, jobs)
+    return max(1, sum(client.nthreads().values()))  # type: ignore[attr-defined]
+
+
+def uses_backend(func: Callable[P, R]) -> Callable[P, R]:
+    """Run ``func`` inside :func:`backend` named by its own ``backend``/``scheduler`` arguments.
+
+    Lets a library function take ``backend="dask", scheduler=...`` without
+    re-indenting its body under a ``with`` block.
+    """
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = bound.arguments
+        with backend(arguments.get("backend") or "local", scheduler=arguments.get("scheduler")):
+            return func(*args, **kwargs)
+
+    return wrapper

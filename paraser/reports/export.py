@@ -1,0 +1,539 @@
+"""The full report of a results folder: CSV, Markdown, LaTeX and a self-contained HTML page.
+
+:func:`write_report` reads only ``results.csv``, ``predictions.parquet`` and
+``config.json`` (plus ``published_comparison.csv`` when a reproduction wrote
+one), so ``paraser report DIR`` regenerates every output from the folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from paraser.reports import plots
+from paraser.reports.inversion import (
+    ALL,
+    feature_dimensions,
+    inversion_sentences,
+    inversion_summary,
+    published_inversion_holds,
+    rankings,
+)
+from paraser.reports.stats import (
+    cell_keys,
+    cell_statistics,
+    confusion_matrix,
+    holm,
+    paired_difference,
+    per_class_recall,
+)
+from paraser.reports.tables import (
+    COLLAPSE_MARK,
+    configurations,
+    load_results,
+    matrix_order,
+    matrix_stem,
+    protocol_statement,
+    write_matrices,
+)
+
+PUBLISHED_FILE = "published_comparison.csv"
+
+
+@dataclass
+class Report:
+    """Everything a report shows, as tables (written out by :func:`write_report`)."""
+
+    results: pd.DataFrame
+    cells: pd.DataFrame
+    summary: pd.DataFrame
+    ranks: pd.DataFrame
+    comparisons: pd.DataFrame
+    recall: pd.DataFrame
+    sentences: dict[str, str]
+    verdict: str
+    config: dict
+    published: pd.DataFrame | None
+    predictions: pd.DataFrame
+
+
+def load_predictions(results_dir: str | Path) -> pd.DataFrame:
+    path = Path(results_dir) / "predictions.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no predictions; statistics need predictions.parquet")
+    predictions = pd.read_parquet(path)
+    if "normalisation" not in predictions.columns:
+        predictions["normalisation"] = "train"
+    return predictions
+
+
+def winner_comparisons(
+    cells: pd.DataFrame, predictions: pd.DataFrame, n_boot: int, seed: int = 0
+) -> pd.DataFrame:
+    """Per classifier and kind: the best feature set (by mean UAR) against every other,
+    paired over the same test utterances; Holm-adjusted over the whole table."""
+    rows = []
+    for (classifier, normalisation, kind), group in cells.groupby(
+        ["classifier", "normalisation", "kind"]
+    ):
+        means = group.groupby("feature_set")["uar"].mean().sort_values(ascending=False)
+        if len(means) < 2:
+            continue
+        cell_index = group[["source", "target"]].drop_duplicates()
+        subset = predictions[
+            (predictions.classifier == classifier) & (predictions.normalisation == normalisation)
+        ].merge(cell_index, on=["source", "target"])
+        best = means.index[0]
+        for other in means.index[1:]:
+            result = paired_difference(
+                subset[subset.feature_set == best],
+                subset[subset.feature_set == other],
+                n_boot=n_boot,
+                seed=seed,
+            )
+            rows.append(
+                {
+                    "classifier": classifier,
+                    "normalisation": normalisation,
+                    "kind": kind,
+                    "best": best,
+                    "other": other,
+                    "uar_best": result.uar_a,
+                    "uar_other": result.uar_b,
+                    "difference": result.difference,
+                    "ci_low": result.ci_low,
+                    "ci_high": result.ci_high,
+                    "p_value": result.p_value,
+                    "n_test": result.n_test,
+                }
+            )
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["p_holm"] = holm(table["p_value"])
+    return table
+
+
+def build_report(
+    results_dir: str | Path, *, n_boot: int = 1000, n_perm: int = 1000, seed: int = 0
+) -> Report:
+    """Compute every table of the report from a results folder."""
+    results_dir = Path(results_dir)
+    results = load_results(results_dir)
+    predictions = load_predictions(results_dir)
+    config_path = results_dir / "config.json"
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    cells, replicates = cell_statistics(
+        results, predictions, n_boot=n_boot, n_perm=n_perm, seed=seed
+    )
+    dims = feature_dimensions(config, sorted(results.feature_set.unique()))
+    # The ranking question is asked of the default normalisation (the one runs report first).
+    base = cells[cells.normalisation == cells.normalisation.iloc[0]]
+    if "train" in set(cells.normalisation):
+        base = cells[cells.normalisation == "train"]
+    summary = inversion_summary(base, replicates, cell_keys(base), dims)
+    published_path = results_dir / PUBLISHED_FILE
+    return Report(
+        results=results,
+        cells=cells,
+        summary=summary,
+        ranks=rankings(base, dims),
+        comparisons=winner_comparisons(base, predictions, n_boot, seed),
+        recall=per_class_recall(predictions),
+        sentences=inversion_sentences(summary),
+        verdict=published_inversion_holds(summary),
+        config=config,
+        published=pd.read_csv(published_path) if published_path.is_file() else None,
+        predictions=predictions,
+    )
+
+
+def _ci_text(row) -> str:
+    return f"{row.uar:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]" + (
+        COLLAPSE_MARK if row.collapsed else ""
+    )
+
+
+def ci_matrix(cells: pd.DataFrame) -> pd.DataFrame:
+    """One configuration's cells as a source x target matrix of 'UAR [low, high]' text."""
+    text = cells.assign(cell=[_ci_text(r) for r in cells.itertuples(index=False)]).pivot(
+        index="source", columns="target", values="cell"
+    )
+    rows, columns = matrix_order(text.index, text.columns)
+    return text.reindex(index=rows, columns=columns).fillna("–")
+
+
+def _fmt_p(p: float) -> str:
+    return "–" if not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """The per-cell statistics, formatted for Markdown/LaTeX."""
+    return pd.DataFrame(
+        {
+            "features": cells.feature_set,
+            "classifier": cells.classifier,
+            "norm.": cells.normalisation,
+            "source": cells.source,
+            "target": cells.target,
+            "UAR [95% CI]": [_ci_text(r) for r in cells.itertuples(index=False)],
+            "seeds mean ± sd": [
+                f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f}"
+                for m, s in zip(cells.uar_seed_mean, cells.uar_seed_sd)
+            ],
+            "chance": cells.chance.round(3),
+            "p > chance (Holm)": [_fmt_p(p) for p in cells.p_above_chance_holm],
+            "CI unit": [f"{u} ({n})" for u, n in zip(cells.ci_unit, cells.n_units)],
+        }
+    )
+
+
+def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    def ci(value, low, high):
+        return f"{value:.3f} [{low:.3f}, {high:.3f}]" if np.isfinite(value) else "–"
+
+    return pd.DataFrame(
+        {
+            "scope": summary.scope,
+            "features": summary.feature_set,
+            "dim": summary.dimensions.map(lambda d: "?" if pd.isna(d) else str(int(d))),
+            "within UAR [CI]": [
+                ci(r.within_uar, r.within_ci_low, r.within_ci_high)
+                for r in summary.itertuples(index=False)
+            ],
+            "rank within": summary.within_rank,
+            "transfer UAR [CI]": [
+                ci(r.transfer_uar, r.transfer_ci_low, r.transfer_ci_high)
+                for r in summary.itertuples(index=False)
+            ],
+            "rank transfer": summary.transfer_rank,
+            "drop [CI]": [
+                ci(r.drop, getattr(r, "drop_ci_low", np.nan), getattr(r, "drop_ci_high", np.nan))
+                for r in summary.itertuples(index=False)
+            ],
+            "Kendall tau [CI]": [
+                ci(r.kendall_tau, r.tau_ci_low, r.tau_ci_high)
+                for r in summary.itertuples(index=False)
+            ],
+        }
+    )
+
+
+def comparison_table(comparisons: pd.DataFrame) -> pd.DataFrame:
+    if comparisons.empty:
+        return comparisons
+    return pd.DataFrame(
+        {
+            "classifier": comparisons.classifier,
+            "kind": comparisons.kind,
+            "best − other": comparisons.best + " − " + comparisons.other,
+            "UAR best": comparisons.uar_best.round(3),
+            "UAR other": comparisons.uar_other.round(3),
+            "difference [CI]": [
+                f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                for d, lo, hi in zip(
+                    comparisons.difference, comparisons.ci_low, comparisons.ci_high
+                )
+            ],
+            "p (Holm)": [_fmt_p(p) for p in comparisons.p_holm],
+        }
+    )
+
+
+def latex_table(frame: pd.DataFrame, caption: str, label: str) -> str:
+    """A booktabs table (``\\toprule``/``\\midrule``/``\\bottomrule``)."""
+    escaped = frame.astype(str).apply(lambda col: col.map(_latex_escape))
+    escaped.columns = [_latex_escape(str(c)) for c in escaped.columns]
+    return escaped.style.hide(axis="index").to_latex(
+        hrules=True,
+        caption=caption,
+        label=label,
+        position="htbp",
+        column_format="l" * frame.shape[1],
+    )
+
+
+def _latex_escape(text: str) -> str:
+    for char, repl in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
+                       ("#", r"\#"), ("±", r"$\pm$"), ("†", r"$^\dagger$"), ("−", "--"),
+                       ("–", "--"), ("->", r"$\to$")):  # fmt: skip
+        text = text.replace(char, repl)
+    return text
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    return frame.to_markdown(index=False) if len(frame) else "_none_"
+
+
+def _config_sections(report: Report):
+    """(title, cells) per feature set x classifier x normalisation."""
+    for feature_set, classifier, normalisation in configurations(report.results):
+        cells = report.cells[
+            (report.cells.feature_set == feature_set)
+            & (report.cells.classifier == classifier)
+            & (report.cells.normalisation == normalisation)
+        ]
+        if len(cells):
+            yield (feature_set, classifier, normalisation), cells
+
+
+def write_report(
+    results_dir: str | Path, *, n_boot: int = 1000, n_perm: int = 1000, seed: int = 0
+) -> list[Path]:
+    """Regenerate every output of a results folder; return the paths written.
+
+    Without ``predictions.parquet`` only the point-estimate matrices
+    (:func:`paraser.reports.write_matrices`) can be written.
+    """
+    results_dir = Path(results_dir)
+    written = write_matrices(results_dir)
+    if not (results_dir / "predictions.parquet").is_file():
+        return written
+    report = build_report(results_dir, n_boot=n_boot, n_perm=n_perm, seed=seed)
+    csvs = {
+        "cell_stats.csv": report.cells,
+        "inversion.csv": report.summary,
+        "rankings.csv": report.ranks,
+        "comparisons.csv": report.comparisons,
+        "per_class_recall.csv": report.recall,
+        "confusion.csv": confusion_table(report.predictions),
+    }
+    for name, frame in csvs.items():
+        frame.to_csv(results_dir / name, index=False)
+        written.append(results_dir / name)
+    figures = _figures(report)
+    figure_dir = results_dir / "figures"
+    figure_dir.mkdir(exist_ok=True)
+    for name, (_, png) in figures.items():
+        (figure_dir / f"{name}.png").write_bytes(png)
+        written.append(figure_dir / f"{name}.png")
+    for name, text in (
+        ("report.md", _report_markdown(report)),
+        ("tables.tex", _report_latex(report)),
+        ("report.html", _report_html(report, figures)),
+    ):
+        (results_dir / name).write_text(text)
+        written.append(results_dir / name)
+    return written
+
+
+def _figures(report: Report) -> dict[str, tuple[str, bytes]]:
+    """name -> (caption, PNG), in page order."""
+    figures: dict[str, tuple[str, bytes]] = {}
+    if len(report.summary):
+        figures["ranks"] = (
+            "Within-corpus rank vs transfer rank of each feature set (mean UAR beside it)",
+            plots.rank_chart(report.summary),
+        )
+    for (feature_set, classifier, normalisation), cells in _config_sections(report):
+        stem = matrix_stem(feature_set, classifier, normalisation)
+        title = f"{feature_set} + {classifier} ({normalisation} norm.)"
+        figures[f"heatmap_{stem}"] = (f"UAR: {title}", plots.transfer_heatmap(cells, title))
+        selector = (
+            (report.recall.feature_set == feature_set)
+            & (report.recall.classifier == classifier)
+            & (report.recall.normalisation == normalisation)
+        )
+        figures[f"recall_{stem}"] = (
+            f"Per-class recall: {title}",
+            plots.recall_heatmap(report.recall[selector], f"Per-class recall: {title}"),
+        )
+    # Confusion grids (one matrix per cell) are the slowest figures: drawn for the feature
+    # sets that win within or under transfer per classifier; confusion.csv has them all.
+    for feature_set, classifier, normalisation in _winner_configurations(report):
+        stem = matrix_stem(feature_set, classifier, normalisation)
+        title = f"{feature_set} + {classifier} ({normalisation} norm.)"
+        predictions = report.predictions[
+            (report.predictions.feature_set == feature_set)
+            & (report.predictions.classifier == classifier)
+            & (report.predictions.normalisation == normalisation)
+        ]
+        matrices = {
+            (s if s == t else f"{s}->{t}"): confusion_matrix(group)
+            for (s, t), group in predictions.groupby(["source", "target"])
+        }
+        figures[f"confusion_{stem}"] = (
+            f"Confusion matrices: {title}",
+            plots.confusion_grid(matrices, f"Confusion: {title}"),
+        )
+    return figures
+
+
+def _winner_configurations(report: Report) -> list[tuple[str, str, str]]:
+    """(feature set, classifier, normalisation) of the within and transfer winners."""
+    chosen = []
+    summary = report.summary[report.summary.scope != ALL]
+    normalisation = "train" if "train" in set(report.cells.normalisation) else None
+    normalisation = normalisation or report.cells.normalisation.iloc[0]
+    for classifier, group in summary.groupby("scope"):
+        for column in ("within_uar", "transfer_uar"):
+            if group[column].notna().any():
+                key = (group.loc[group[column].idxmax(), "feature_set"], classifier, normalisation)
+                if key not in chosen:
+                    chosen.append(key)
+    return chosen
+
+
+def confusion_table(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Row-normalised confusion of every cell, long format (cell keys, true, predicted, share)."""
+    frames = []
+    keys = cell_keys(predictions)
+    for key, group in predictions.groupby(keys, sort=True):
+        matrix = confusion_matrix(group).rename_axis(index="true", columns="predicted")
+        long = matrix.stack().rename("share").reset_index()
+        frames.append(long.assign(**dict(zip(keys, key))))
+    if not frames:
+        return pd.DataFrame()
+    table = pd.concat(frames, ignore_index=True)
+    return table[[*keys, "true", "predicted", "share"]]
+
+
+def _published_markdown(published: pd.DataFrame | None) -> list[str]:
+    if published is None or published.empty:
+        return []
+    return [
+        "## Published numbers beside ours",
+        "",
+        _markdown(published.round(4)),
+        "",
+    ]
+
+
+def _report_markdown(report: Report) -> str:
+    lines = [
+        "# paraser report",
+        "",
+        protocol_statement(report.results),
+        "",
+        "UAR [95% CI]: bootstrap over test speakers (cluster bootstrap) where the predictions "
+        "carry speaker ids, else over utterances; mean over folds and seeds. p > chance: "
+        "permutation test of y_true (class counts kept), Holm-corrected over all cells.",
+        "",
+        "## Feature-ranking inversion",
+        "",
+        *[f"- {sentence}" for sentence in report.sentences.values()],
+        "",
+        report.verdict,
+        "",
+        _markdown(summary_table(report.summary)),
+        "",
+        "## Best feature set against the others (paired bootstrap on the same utterances)",
+        "",
+        _markdown(comparison_table(report.comparisons)),
+        "",
+        *_published_markdown(report.published),
+    ]
+    for (feature_set, classifier, normalisation), cells in _config_sections(report):
+        lines += [
+            f"## {feature_set} + {classifier}, {normalisation} normalisation",
+            "",
+            ci_matrix(cells).to_markdown(stralign="right"),
+            "",
+        ]
+    lines += ["## All cells", "", _markdown(cell_table(report.cells)), ""]
+    notes = report.config.get("notes", [])
+    if notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
+    return "\n".join(lines)
+
+
+def _report_latex(report: Report) -> str:
+    parts = [
+        "% paraser report tables; needs \\usepackage{booktabs}",
+        latex_table(
+            summary_table(report.summary),
+            "Feature-set ranking within corpus and under transfer (mean UAR, 95\\% bootstrap CI).",
+            "tab:inversion",
+        ),
+    ]
+    if len(report.comparisons):
+        parts.append(
+            latex_table(
+                comparison_table(report.comparisons),
+                "Best feature set against the others: paired bootstrap UAR difference.",
+                "tab:comparisons",
+            )
+        )
+    for (feature_set, classifier, normalisation), cells in _config_sections(report):
+        matrix = ci_matrix(cells).reset_index().rename(columns={"source": "source / target"})
+        parts.append(
+            latex_table(
+                matrix,
+                f"UAR [95\\% CI], {_latex_escape(feature_set)} + {_latex_escape(classifier)} "
+                f"({_latex_escape(normalisation)} normalisation); rows: source, columns: target.",
+                f"tab:{matrix_stem(feature_set, classifier, normalisation)}".replace("_", "-"),
+            )
+        )
+    return "\n\n".join(parts) + "\n"
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "<p><em>none</em></p>"
+    return frame.to_html(index=False, border=0, classes="t", escape=True)
+
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}
+table.t{border-collapse:collapse;font-size:13px;margin:1em 0}
+table.t th,table.t td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
+table.t th{border-bottom:2px solid #444}
+figure{display:inline-block;margin:0.5em;vertical-align:top}
+figcaption{font-size:12px;color:#555}
+.quote{background:#f4f6fa;border-left:4px solid #4a6fa5;padding:0.6em 1em}
+"""
+
+
+def _report_html(report: Report, figures: dict[str, tuple[str, bytes]]) -> str:
+    def image(name: str) -> str:
+        caption, png = figures[name]
+        data = base64.b64encode(png).decode()
+        return (
+            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+
+    body = [
+        "<h1>paraser report</h1>",
+        f"<p>{html.escape(protocol_statement(report.results))}</p>",
+        "<h2>Feature-ranking inversion</h2>",
+        *[f'<p class="quote">{html.escape(s)}</p>' for s in report.sentences.values()],
+        f"<p><strong>{html.escape(report.verdict)}</strong></p>",
+    ]
+    if "ranks" in figures:
+        body.append(image("ranks"))
+    body += [
+        _html_table(summary_table(report.summary)),
+        "<h2>Best feature set against the others</h2>",
+        _html_table(comparison_table(report.comparisons)),
+    ]
+    if report.published is not None and len(report.published):
+        body += ["<h2>Published numbers beside ours</h2>", _html_table(report.published.round(4))]
+    body.append("<h2>Transfer matrices</h2>")
+    body += [image(n) for n in figures if n.startswith("heatmap_")]
+    body.append("<h2>Per-class recall and confusion matrices</h2>")
+    for (feature_set, classifier, normalisation), _ in _config_sections(report):
+        stem = matrix_stem(feature_set, classifier, normalisation)
+        body += [
+            f"<details><summary>{html.escape(f'{feature_set} + {classifier}, {normalisation}')}"
+            "</summary>",
+            image(f"recall_{stem}"),
+            image(f"confusion_{stem}") if f"confusion_{stem}" in figures else "",
+            "</details>",
+        ]
+    body += ["<h2>All cells</h2>", _html_table(cell_table(report.cells))]
+    notes = report.config.get("notes", [])
+    if notes:
+        body += ["<h2>Notes</h2><ul>", *[f"<li>{html.escape(n)}</li>" for n in notes], "</ul>"]
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>paraser report'
+        f"</title><style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+__all__ = ["ALL", "Report", "build_report", "latex_table", "write_report"]
