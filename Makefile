@@ -36,5 +36,15 @@ bench: setup
 bench-small: setup
 	$(PY) bench/run.py --data $(PARASER_DATA) --small
 
+# Syed et al. (2020) on their Urdu-Sindhi feature tables (PARASER_URDU_SINDHI or
+# data/urdu_sindhi/); without them it prints where to get them and exits 0.
+reproduce-paper: setup
+	$(PARASER) reproduce paper_syed2020 --jobs $(JOBS)
+
+# The same protocol on EmoDB, EMOVO, URDU and TurEV-DB in $(PARASER_DATA); report in
+# reports/multilingual (long: five feature sets incl. ComParE on ~3,000 files).
+reproduce-multilingual: setup
+	PARASER_DATA=$(PARASER_DATA) $(PARASER) reproduce multilingual --jobs $(JOBS)
+
 clean:
 	rm -rf demo_data reports/demo features_cache/synth_*

@@ -329,17 +329,73 @@ def _print_matrices(results_dir: Path) -> None:
     out_console.print(protocol_statement(results))
 
 
+BOOT_OPTION = typer.Option(
+    1000, "--n-boot", min=100, help="Bootstrap resamples and permutations per statistic."
+)
+
+
 @app.command()
 def report(
     results_dir: Path = typer.Argument(..., help="A transfer-matrix results folder."),
+    n_boot: int = BOOT_OPTION,
 ) -> None:
-    """Regenerate every table of a results folder from its results.csv."""
-    from paraser.reports import write_matrices
+    """Regenerate every output of a results folder from results.csv, predictions.parquet
+    and config.json: matrices, bootstrap CIs, tests, the feature-ranking inversion,
+    Markdown, LaTeX (tables.tex) and a self-contained report.html."""
+    from paraser.reports import write_report
 
     with _user_errors():
-        written = write_matrices(results_dir)
+        written = write_report(results_dir, n_boot=n_boot, n_perm=n_boot)
     _print_matrices(results_dir)
     out_console.print(f"Wrote {len(written)} file(s) to {results_dir}")
+
+
+@app.command()
+def reproduce(
+    config: str = typer.Argument(
+        ..., help="A packaged reproduction (paper_syed2020, multilingual) or a TOML path."
+    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Results folder (default: config)."),
+    cache_dir: Path = CACHE_OPTION,
+    jobs: int = JOBS_OPTION,
+    n_boot: int = BOOT_OPTION,
+) -> None:
+    """Run a published protocol and write its full report, published numbers beside ours.
+
+    Without the data it prints where to obtain them and where to put them, and
+    exits 0 (nothing to do is not an error for `make reproduce-paper`).
+    """
+    from paraser.reproduce import reproduce as run_reproduction
+
+    with _user_errors(), _progress() as progress:
+        run = run_reproduction(
+            config,
+            out=out,
+            cache_dir=cache_dir,
+            jobs=jobs,
+            n_boot=n_boot,
+            n_perm=n_boot,
+            progress=progress,
+        )
+    if run.missing:
+        out_console.print(escape(run.missing), soft_wrap=True)
+        return
+    _print_matrices(run.out)
+    if run.published is not None:
+        table = Table(title=f"{run.name}: published UAR beside ours")
+        for column in ("source", "target", "features", "classifier", "published", "ours [95% CI]"):
+            table.add_column(column)
+        for row in run.published.itertuples(index=False):
+            table.add_row(
+                row.source,
+                row.target,
+                row.feature_set,
+                row.classifier,
+                f"{row.published_uar:.4f}",
+                f"{row.our_uar:.4f} [{row.ci_low:.4f}, {row.ci_high:.4f}]",
+            )
+        out_console.print(table)
+    out_console.print(f"Report written to [bold]{run.out}[/] (report.html, report.md, tables.tex)")
 
 
 @app.command()
@@ -390,6 +446,10 @@ def list_features() -> None:
         table.add_row(name, str(dim or "?"))
     out_console.print(table)
     out_console.print("Any openSMILE .conf path works too, e.g. --features my/config.conf")
+    out_console.print(
+        "SSL encoders (xlsr, wavlm, hubert, whisper-enc, ssl): hidden size x layers used x "
+        "(1 mean, 2 meanstd); e.g. xlsr:12:meanstd, xlsr:all; --model picks the model"
+    )
 
 
 @corpus_app.command("prepare")

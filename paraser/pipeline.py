@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from paraser import __version__
 from paraser.corpora import LabelMap, LoadedManifest, load_manifest, resolve_corpus
@@ -33,7 +34,7 @@ from paraser.features import (
     load_features,
 )
 from paraser.features.extract import FeatureSetSpec, as_specs, corpus_cache_dir
-from paraser.features.store import atomic_write_text
+from paraser.features.store import atomic_write_table, atomic_write_text
 from paraser.parallel import uses_backend
 from paraser.reports import write_matrices
 
@@ -225,8 +226,11 @@ def transfer_matrix(
     if grid.results.empty:
         raise ValueError("nothing could be evaluated: " + ("; ".join(notes) or "no experiments"))
     out.mkdir(parents=True, exist_ok=True)
-    grid.results.to_csv(out / "results.csv", index=False)
-    grid.predictions.to_parquet(out / "predictions.parquet", index=False)
+    # Atomic, like the cache: a run killed while writing leaves the previous tables whole.
+    atomic_write_text(out / "results.csv", grid.results.to_csv(index=False))
+    atomic_write_table(
+        pa.Table.from_pandas(grid.predictions, preserve_index=False), out / "predictions.parquet"
+    )
     config = run_config(
         manifests,
         specs,

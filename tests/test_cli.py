@@ -110,3 +110,19 @@ def test_corpus_list(tone_corpus, tmp_path):
     (registry / "alpha.csv").write_text(alpha.read_text().replace("s1/", f"{alpha.parent}/s1/"))
     result = runner.invoke(app, ["corpus", "list", "--manifests-dir", str(registry)])
     assert result.exit_code == 0 and "alpha" in result.output and "angry (10)" in result.output
+
+
+def test_demo_runs_the_whole_pipeline(tmp_path):
+    result = runner.invoke(
+        app,
+        [
+            "demo", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "report"),
+            "--cache-dir", str(tmp_path / "cache"), "--speakers", "2", "--per-class", "3",
+            "--features", "egemaps", "--classifiers", "svm", "--jobs", "2",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    results = pd.read_csv(tmp_path / "report" / "results.csv")
+    assert set(results.source) == {"synth_a", "synth_b", "synth_c"}
+    assert set(results.normalisation) == {"train", "corpus"}
+    assert (tmp_path / "report" / "summary.md").is_file()

@@ -199,7 +199,8 @@ def test_extraction_goes_past_bad_files_records_them_and_caches_only_good_ones(t
         assert Path(row.file).name in cli_output(result)  # the summary lists each failure
     frame = load_manifest(manifest, map_labels=False).frame
     matrix = load_features(frame, FEATURES, cache_dir=cache)
-    assert [Path(p).name for p in frame.path[matrix.available]] == ["good0.wav", "good1.wav", "good2.wav"]  # fmt: skip
+    good = ["good0.wav", "good1.wav", "good2.wav"]
+    assert [Path(p).name for p in frame.path[matrix.available]] == good
     assert np.all(np.isfinite(matrix.values))
     store = open_store(resolve_feature_set(FEATURES), cache / "corpus")
     assert len(store.keys()) == 3  # nothing partial or NaN was cached for a bad file
@@ -211,8 +212,10 @@ def test_extraction_goes_past_bad_files_records_them_and_caches_only_good_ones(t
     strict = runner.invoke(app_(), [*args, "--strict"])
     assert strict.exit_code == 1 and "stopped (--strict)" in cli_output(strict)
 
-    good = write_manifest(root, [{"file": f"good{k}.wav", "label": "sad", "speaker": "s"} for k in range(3)], "good")  # fmt: skip
-    ok = runner.invoke(app_(), ["extract", str(good), *args[2:]])
+    only_good = write_manifest(
+        root, [{"file": f, "label": "sad", "speaker": "s"} for f in good], "good"
+    )
+    ok = runner.invoke(app_(), ["extract", str(only_good), *args[2:]])
     assert ok.exit_code == 0, ok.output
     assert pd.read_csv(cache / "good" / "failures.csv").empty
 
@@ -230,23 +233,28 @@ class NaNFeatureSet:
     def make_engine(self):
         def engine(signal: np.ndarray) -> np.ndarray:
             peak = float(np.max(np.abs(signal)))
+            if peak > 0.5:
+                return np.array([signal.mean()], np.float32)  # a partial vector
             return np.array([signal.mean(), peak if peak < 0.2 else np.nan], np.float32)
 
         return engine
 
 
-def test_nan_or_inf_features_are_failures_and_never_cached(tmp_path):
-    for name, level in (("quiet", 0.1), ("loud", 0.9)):
+def test_nan_inf_or_partial_features_are_failures_and_never_cached(tmp_path):
+    names = ("quiet", "loud", "louder")
+    for name, level in zip(names, (0.1, 0.5, 1.5)):
         sf.write(tmp_path / f"{name}.wav", voiced_tone(150, 0.5, level=level), RATE)
     manifest = write_manifest(
-        tmp_path, [{"file": f"{n}.wav", "label": "sad", "speaker": "s"} for n in ("quiet", "loud")]
+        tmp_path, [{"file": f"{n}.wav", "label": "sad", "speaker": "s"} for n in names]
     )
     frame = load_manifest(manifest).frame
     report = extract_features(frame, [NaNFeatureSet()], cache_dir=tmp_path / "cache")
-    assert report.failures.feature_set.tolist() == ["nanny"]
-    assert "NaN/inf" in report.failures.reason.iloc[0] and "loud.wav" in report.failures.file.iloc[0]
+    assert report.failures.feature_set.tolist() == ["nanny", "nanny"]
+    reasons = dict(zip(report.failures.file.map(lambda f: Path(f).stem), report.failures.reason))
+    assert "gave NaN/inf features" in reasons["loud"]
+    assert "gave 1 values, not 2" in reasons["louder"]
     matrix = load_features(frame, NaNFeatureSet(), cache_dir=tmp_path / "cache")
-    assert matrix.available.tolist() == [True, False]
+    assert matrix.available.tolist() == [True, False, False]
     store = FeatureStore(tmp_path / "direct", {}, ["a", "b"])
     with pytest.raises(ValueError, match="non-finite"):
         store.add(["k"], np.array([[1.0, np.inf]]))
@@ -394,7 +402,10 @@ def test_source_and_target_without_shared_class_are_skipped_and_said(disjoint_ru
     summary = (tmp_path / "run" / "summary.md").read_text()
     for text in (summary, cli_output(result)):
         assert "left -> right: skipped, shared classes none" in text
-        assert "left has anger, happiness, right has neutral, sadness" in text and "--label-map" in text
+        assert (
+            "left has anger, happiness, right has neutral, sadness" in text
+            and "--label-map" in text
+        )
     matrix = pd.read_csv(tmp_path / "run" / f"matrix_{FEATURES}_svm.csv", index_col=0)
     assert matrix.loc["left", "right"] != matrix.loc["left", "right"]  # NaN: no cell
 
@@ -449,7 +460,9 @@ def _extract_command(manifest: Path, cache: Path) -> list[str]:
 
 
 def _features(manifest: Path, cache: Path) -> np.ndarray:
-    matrix = load_features(load_manifest(manifest, map_labels=False).frame, FEATURES, cache_dir=cache)
+    matrix = load_features(
+        load_manifest(manifest, map_labels=False).frame, FEATURES, cache_dir=cache
+    )
     assert matrix.available.all()
     return matrix.values
 

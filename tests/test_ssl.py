@@ -20,6 +20,8 @@ from typer.testing import CliRunner
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from conftest import voiced_tone  # noqa: E402
+
 from paraser.cli import app  # noqa: E402
 from paraser.corpora import load_manifest  # noqa: E402
 from paraser.features import (  # noqa: E402
@@ -29,8 +31,6 @@ from paraser.features import (  # noqa: E402
     resolve_feature_set,
 )
 from paraser.features.ssl import SSLFeatureSet, save_tiny_model  # noqa: E402
-
-from conftest import voiced_tone  # noqa: E402
 
 runner = CliRunner()
 

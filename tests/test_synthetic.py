@@ -1,75 +1,94 @@
+"""The synthetic corpora: deterministic, well-formed, and emotional where openSMILE looks."""
+
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import soundfile as sf
-from typer.testing import CliRunner
 
-from paraser.cli import app
-from paraser.corpora import load_manifest
-from paraser.datasets.synthetic import SyntheticSpec, generate_corpora
-from paraser.features import extract_features, load_features
+from paraser.datasets.synthetic import EMOTIONS, SyntheticSpec, generate_corpora
 
 TINY = SyntheticSpec(n_corpora=3, speakers_per_corpus=2, utterances_per_speaker_and_class=2)
+RATES = {"synth_a": 16_000, "synth_b": 8_000, "synth_c": 22_050}
 
 
-def _bytes(manifests):
-    return {
-        path: (manifest.parent / path).read_bytes()
-        for manifest in manifests.values()
-        for path in pd.read_csv(manifest)["file"]
-    }
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return generate_corpora(tmp_path_factory.mktemp("synth"), TINY)
 
 
-def test_same_seed_same_bytes_other_seed_other_audio(tmp_path):
-    first = generate_corpora(tmp_path / "a", TINY)
-    again = generate_corpora(tmp_path / "b", TINY)
-    assert _bytes(first) == _bytes(again)
-    other = generate_corpora(tmp_path / "c", SyntheticSpec(2, 2, 2, seed=1))
-    assert _bytes(other)[next(iter(_bytes(other)))] != _bytes(first)[next(iter(_bytes(first)))]
+def _wav_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.wav"))}
 
 
-def test_manifests_and_channels(tmp_path):
-    manifests = generate_corpora(tmp_path, TINY)
-    assert list(manifests) == ["synth_a", "synth_b", "synth_c"]
-    rates = set()
-    for manifest in manifests.values():
-        frame = pd.read_csv(manifest)
-        assert list(frame.columns) == ["file", "label", "speaker", "language", "gender"]
-        assert frame.groupby("label").size().to_dict() == {
-            "angry": 4, "happy": 4, "neutral": 4, "sad": 4,
-        }  # fmt: skip
-        info = sf.info(manifest.parent / frame["file"].iloc[0])
-        rates.add(info.samplerate)
-        assert 0.8 < info.duration < 4.0
-    assert len(rates) == 3  # corpora differ in recording channel
+def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
+    spec = SyntheticSpec(n_corpora=2, speakers_per_corpus=1, utterances_per_speaker_and_class=1)
+    first, second = tmp_path / "1", tmp_path / "2"
+    generate_corpora(first, spec)
+    generate_corpora(second, spec)
+    assert _wav_bytes(first) == _wav_bytes(second)
+    for name in ("synth_a.csv", "synth_b.csv"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
 
 
-def test_emotions_differ_in_pitch_and_loudness(tmp_path):
-    manifest = generate_corpora(tmp_path, SyntheticSpec(1, 2, 3))["synth_a"]
-    frame = load_manifest(manifest).frame
-    extract_features(frame, ["egemaps"], cache_dir=tmp_path / "cache", jobs=2)
-    features = load_features(frame, "egemaps", cache_dir=tmp_path / "cache")
-    table = pd.DataFrame(features.values, columns=features.feature_names)
-    table["label"] = frame["label"]
-    means = table.groupby("label").mean()
-    f0 = means["F0semitoneFrom27.5Hz_sma3nz_amean"]
-    loudness = means["loudness_sma3_amean"]
-    assert (f0 > 10).all()  # voiced: openSMILE finds a pitch
-    assert f0["sadness"] < f0["anger"] and loudness["sadness"] < loudness["anger"]
-    assert np.isfinite(features.values).all()
+def test_other_seed_gives_other_audio(tmp_path: Path) -> None:
+    spec = SyntheticSpec(n_corpora=1, speakers_per_corpus=1, utterances_per_speaker_and_class=1)
+    generate_corpora(tmp_path / "0", spec)
+    generate_corpora(tmp_path / "1", SyntheticSpec(**{**vars(spec), "seed": 1}))
+    zero, one = _wav_bytes(tmp_path / "0"), _wav_bytes(tmp_path / "1")
+    assert zero.keys() == one.keys()
+    assert all(zero[k] != one[k] for k in zero)
 
 
-def test_demo_runs_the_whole_pipeline(tmp_path):
-    result = CliRunner().invoke(
-        app,
-        [
-            "demo", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "report"),
-            "--cache-dir", str(tmp_path / "cache"), "--speakers", "2", "--per-class", "3",
-            "--features", "egemaps", "--classifiers", "svm", "--jobs", "2",
-        ],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    results = pd.read_csv(tmp_path / "report" / "results.csv")
-    assert set(results.source) == {"synth_a", "synth_b", "synth_c"}
-    assert (tmp_path / "report" / "summary.md").is_file()
+def test_manifests(tiny: dict[str, Path]) -> None:
+    assert list(tiny) == ["synth_a", "synth_b", "synth_c"]
+    languages = set()
+    for name, csv in tiny.items():
+        assert csv == csv.parent / f"{name}.csv"
+        df = pd.read_csv(csv)
+        assert list(df.columns) == ["file", "label", "speaker", "language", "gender"]
+        assert len(df) == 2 * 4 * 2
+        assert df.label.value_counts().to_dict() == dict.fromkeys(EMOTIONS, 4)
+        assert df.speaker.nunique() == 2
+        assert set(df.gender) == {"female", "male"}
+        assert df.language.nunique() == 1
+        languages.add(df.language.iloc[0])
+        assert df.file.str.startswith(f"{name}/").all()
+        for file, speaker, label in zip(df.file, df.speaker, df.label):
+            assert Path(file).name.startswith(f"{name}_{speaker}_{label}_")
+            assert (csv.parent / file).is_file()
+    assert len(languages) == 3
+    # Each corpus has speakers of its own.
+    speakers = [set(pd.read_csv(csv).speaker) for csv in tiny.values()]
+    assert not set.intersection(*speakers)
+
+
+def test_files_are_readable_pcm_at_declared_rates(tiny: dict[str, Path]) -> None:
+    channels = set()
+    for name, csv in tiny.items():
+        for file in pd.read_csv(csv).file:
+            info = sf.info(csv.parent / file)
+            assert info.samplerate == RATES[name]
+            assert info.subtype == "PCM_16"
+            assert 0.9 <= info.duration <= 2.6
+            channels.add(info.channels)
+            audio, _ = sf.read(csv.parent / file)
+            assert np.isfinite(audio).all() and 0.005 < np.abs(audio).max() < 1.0
+    assert channels == {1, 2}  # one stereo corpus exercises downmixing
+
+
+def test_opensmile_sees_emotions(tiny: dict[str, Path]) -> None:
+    opensmile = pytest.importorskip("opensmile")
+    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02)
+    df = pd.read_csv(tiny["synth_a"])
+    df = df[df.label.isin(["angry", "sad"])]
+    features = pd.concat([smile.process_file(tiny["synth_a"].parent / f) for f in df.file])
+    features.index = df.label.to_numpy()
+    f0 = features["F0semitoneFrom27.5Hz_sma3nz_amean"]
+    loudness = features["loudness_sma3_amean"]
+    assert (f0 > 0).all()
+    assert f0["sad"].mean() < f0["angry"].mean()
+    assert loudness["sad"].mean() < loudness["angry"].mean()

@@ -106,16 +106,19 @@ def _culture(**changes: dict[str, float]) -> dict[str, _Expression]:
 _CULTURES = (
     # synth_a: textbook acting.
     _culture(),
-    # synth_b: lively speakers: a neutral voice another corpus would call
-    # happy, happiness and anger both loud and pressed (told apart mainly by
-    # pitch), and sadness voiced by breath rather than by low pitch.
+    # synth_b: brisk speakers with a fast norm: a quick, fairly loud neutral,
+    # clipped anger (louder and more pressed than neutral but hardly higher
+    # or wider), warm, unhurried, soft happiness that shows only in pitch,
+    # and tearful sadness, as high as neutral, told by breath and slowness.
     _culture(
-        angry={"f0_st": 2.5, "range_st": 5.0, "tempo": 1.12, "level_db": 5.0},
-        happy={"f0_st": 5.0, "range_st": 10.0, "tempo": 1.15, "level_db": 5.0,
-               "open_quotient": 0.42, "tilt": 0.2},
-        neutral={"f0_st": 2.0, "range_st": 5.5, "tempo": 1.08, "level_db": 2.0},
-        sad={"f0_st": 1.0, "range_st": 3.0, "tempo": 0.95, "level_db": -2.0,
-             "aspiration": 0.08, "open_quotient": 0.8, "tilt": 0.6},
+        angry={"f0_st": 2.5, "range_st": 4.0, "tempo": 1.15, "level_db": 6.0,
+               "open_quotient": 0.34, "tilt": 0.1},
+        happy={"f0_st": 5.0, "range_st": 10.0, "tempo": 0.95, "level_db": -1.0,
+               "open_quotient": 0.62, "tilt": 0.45},
+        neutral={"f0_st": 1.0, "range_st": 4.0, "tempo": 1.15, "level_db": 2.0,
+                 "open_quotient": 0.5, "tilt": 0.3},
+        sad={"f0_st": 1.0, "range_st": 2.0, "tempo": 0.85, "level_db": -4.0,
+             "open_quotient": 0.8, "aspiration": 0.08, "tilt": 0.55},
     ),
     # synth_c: soft-spoken display rules: a subdued neutral close to another
     # corpus' sadness, cold anger (narrow, unhurried, only moderately loud but
@@ -151,7 +154,7 @@ class _Channel:
 # and a random culture.
 _CHANNELS = (
     _Channel(16_000, (70.0, 7000.0), -60.0, 0.0, 1, 4.5, 0.18, "xa"),
-    _Channel(8_000, (300.0, 3400.0), -50.0, -4.0, 1, 5.6, 0.09, "xb"),  # telephone
+    _Channel(8_000, (300.0, 3400.0), -58.0, 0.0, 1, 5.6, 0.09, "xb"),  # telephone
     _Channel(22_050, (120.0, 9000.0), -52.0, 3.0, 2, 3.8, 0.28, "xc"),  # stereo
     _Channel(44_100, (50.0, 15000.0), -65.0, -2.0, 1, 4.8, 0.15, "xd"),
 )
@@ -207,7 +210,7 @@ def _make_speaker(rng: np.random.Generator, corpus: str, index: int) -> _Speaker
         gender=gender,
         f0=(205.0 if female else 112.0) * 2 ** (rng.normal(0.0, 1.5) / 12),
         tract_scale=(1.17 if female else 1.0) * rng.uniform(0.95, 1.05),
-        expressiveness=rng.uniform(0.75, 1.25),
+        expressiveness=rng.uniform(0.8, 1.2),
         open_quotient=rng.normal(0.0, 0.04),
         tempo=rng.uniform(0.92, 1.08),
     )
@@ -251,7 +254,7 @@ def _utterance(
     """One clip of voiced pseudo-speech at the corpus' sample rate, before the channel."""
     sr = channel.sample_rate
     # Every take differs: how strongly the emotion shows, and a little of everything.
-    intensity = speaker.expressiveness * rng.uniform(0.6, 1.15)
+    intensity = speaker.expressiveness * rng.uniform(0.7, 1.15)
     e = expression.toward_neutral(neutral, intensity)
     base_f0 = speaker.f0 * 2 ** ((e.f0_st + rng.normal(0.0, 1.0)) / 12)
     f0_range = max(0.3, e.range_st * rng.lognormal(0.0, 0.25))

@@ -113,6 +113,14 @@ def _extract_chunk(
             if not np.all(np.isfinite(vector)):
                 errors.append((index, f"{path}: {specs[index].name} gave NaN/inf features"))
                 continue
+            names = getattr(specs[index], "feature_names", None) or getattr(
+                _engine(specs[index]), "feature_names", None
+            )
+            if names is not None and np.shape(vector) != (len(names),):
+                # A partial vector would be cached as valid or break the whole shard.
+                got, want = np.size(vector), len(names)
+                errors.append((index, f"{path}: {specs[index].name} gave {got} values, not {want}"))
+                continue
             vectors[index] = vector
         results.append((path, vectors, errors))
     return results

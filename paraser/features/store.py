@@ -291,7 +291,12 @@ class FeatureStore:
 
 
 class AudioIndex:
-    """Remembers each file's content hash by (size, mtime) so warm runs skip hashing."""
+    """Remembers each file's content hash by (size, mtime) so warm runs skip hashing.
+
+    Concurrent runs each rewrite the whole index (atomically) and the last one wins:
+    safe, because an entry is only trusted while size and mtime match, and a lost
+    entry costs one re-hash.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)

@@ -1,5 +1,13 @@
 """Reports: tables, statistics and exports read from tidy result tables."""
 
+from paraser.reports.export import build_report, write_report
+from paraser.reports.stats import (
+    bootstrap_uar,
+    cell_statistics,
+    holm,
+    paired_difference,
+    permutation_test,
+)
 from paraser.reports.tables import (
     cell_summary,
     load_results,
@@ -8,4 +16,17 @@ from paraser.reports.tables import (
     write_matrices,
 )
 
-__all__ = ["cell_summary", "load_results", "protocol_statement", "uar_matrix", "write_matrices"]
+__all__ = [
+    "bootstrap_uar",
+    "build_report",
+    "cell_statistics",
+    "cell_summary",
+    "holm",
+    "load_results",
+    "paired_difference",
+    "permutation_test",
+    "protocol_statement",
+    "uar_matrix",
+    "write_matrices",
+    "write_report",
+]

@@ -1,8 +1,9 @@
 """The full report of a results folder: CSV, Markdown, LaTeX and a self-contained HTML page.
 
 :func:`write_report` reads only ``results.csv``, ``predictions.parquet`` and
-``config.json`` (plus ``published_comparison.csv`` when a reproduction wrote
-one), so ``paraser report DIR`` regenerates every output from the folder.
+``config.json``, so ``paraser report DIR`` regenerates every output from the folder.
+Published numbers to compare with come from ``config.json`` (``reproduction.published``,
+written by :mod:`paraser.reproduce`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from paraser.reports import plots
 from paraser.reports.inversion import (
     ALL,
     feature_dimensions,
@@ -137,7 +137,6 @@ def build_report(
     if "train" in set(cells.normalisation):
         base = cells[cells.normalisation == "train"]
     summary = inversion_summary(base, replicates, cell_keys(base), dims)
-    published_path = results_dir / PUBLISHED_FILE
     return Report(
         results=results,
         cells=cells,
@@ -148,9 +147,33 @@ def build_report(
         sentences=inversion_sentences(summary),
         verdict=published_inversion_holds(summary),
         config=config,
-        published=pd.read_csv(published_path) if published_path.is_file() else None,
+        published=_published(config, cells),
         predictions=predictions,
     )
+
+
+def _published(config: dict, cells: pd.DataFrame) -> pd.DataFrame | None:
+    """Published UARs (config.json ``reproduction.published``) beside ours, with our CI."""
+    published = config.get("reproduction", {}).get("published", [])
+    if not published:
+        return None
+    keys = ["source", "target", "feature_set", "classifier"]
+    ours = cells[cells.normalisation == "train"] if "train" in set(cells.normalisation) else cells
+    table = pd.DataFrame(published).merge(
+        ours[[*keys, "uar", "ci_low", "ci_high"]], on=keys, how="left"
+    )
+    table = table.rename(columns={"uar_x": "published_uar", "uar_y": "our_uar"})
+    table["difference"] = table["our_uar"] - table["published_uar"]
+    table["published_in_our_ci"] = (table["published_uar"] >= table["ci_low"]) & (
+        table["published_uar"] <= table["ci_high"]
+    )
+    return table
+
+
+def published_comparison(results_dir: str | Path) -> pd.DataFrame | None:
+    """The published-vs-ours table a report wrote, if any."""
+    path = Path(results_dir) / PUBLISHED_FILE
+    return pd.read_csv(path) if path.is_file() else None
 
 
 def _ci_text(row) -> str:
@@ -303,12 +326,16 @@ def write_report(
         "per_class_recall.csv": report.recall,
         "confusion.csv": confusion_table(report.predictions),
     }
+    if report.published is not None:
+        csvs[PUBLISHED_FILE] = report.published
     for name, frame in csvs.items():
         frame.to_csv(results_dir / name, index=False)
         written.append(results_dir / name)
     figures = _figures(report)
     figure_dir = results_dir / "figures"
     figure_dir.mkdir(exist_ok=True)
+    for stale in figure_dir.glob("*.png"):  # figures of configurations no longer in the run
+        stale.unlink()
     for name, (_, png) in figures.items():
         (figure_dir / f"{name}.png").write_bytes(png)
         written.append(figure_dir / f"{name}.png")
@@ -324,6 +351,8 @@ def write_report(
 
 def _figures(report: Report) -> dict[str, tuple[str, bytes]]:
     """name -> (caption, PNG), in page order."""
+    from paraser.reports import plots  # matplotlib only when figures are drawn
+
     figures: dict[str, tuple[str, bytes]] = {}
     if len(report.summary):
         figures["ranks"] = (

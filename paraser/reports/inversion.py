@@ -155,17 +155,16 @@ def inversion_sentences(summary: pd.DataFrame) -> dict[str, str]:
     sentences = {}
     for scope, group in summary.groupby("scope", sort=False):
         if group["within_uar"].isna().all() or group["transfer_uar"].isna().all():
-            sentences[scope] = (
-                f"{scope}: the run has no {'within-corpus' if group['within_uar'].isna().all() else 'transfer'} "
-                "results, so no ranking can be compared."
-            )
+            lacking = "within-corpus" if group["within_uar"].isna().all() else "transfer"
+            sentences[scope] = f"{scope}: no {lacking} results, so no ranking can be compared."
             continue
         top_within = group.loc[group["within_uar"].idxmax()]
         top_transfer = group.loc[group["transfer_uar"].idxmax()]
         moved = group.set_index("feature_set").loc[top_within.feature_set]
         tau = group["kendall_tau"].iloc[0]
+        tau_ci = _ci(group["tau_ci_low"].iloc[0], group["tau_ci_high"].iloc[0])
         tau_text = (
-            f"Kendall's tau = {tau:.2f} {_ci(group['tau_ci_low'].iloc[0], group['tau_ci_high'].iloc[0])}"
+            f"Kendall's tau = {tau:.2f} {tau_ci}"
             if np.isfinite(tau)
             else "Kendall's tau undefined (tied UARs)"
         )

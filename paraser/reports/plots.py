@@ -72,10 +72,11 @@ def rank_chart(summary: pd.DataFrame) -> bytes:
             ax.text(1.05, row.transfer_rank, f"{row.transfer_uar:.2f}", ha="left",
                     va="center", fontsize=7, color=line.get_color())  # fmt: skip
         ax.set_ylim(n + 0.5, 0.5)
-        ax.set_xlim(-0.9, 1.4)
+        ax.set_xlim(-1.5, 1.35)  # room for "name (dim) UAR" labels left of the within column
         ax.set_xticks([0, 1], ["within", "transfer"])
         ax.set_yticks(range(1, n + 1))
-        ax.set_ylabel("rank (1 = best mean UAR)")
+        if ax is axes[0][0]:
+            ax.set_ylabel("rank (1 = best mean UAR)")
         tau = group["kendall_tau"].iloc[0] if len(group) else np.nan
         ax.set_title(f"{scope}\nKendall's tau = {tau:.2f}", fontsize=9)
     return _png(fig)

@@ -229,8 +229,9 @@ def paired_difference(
 
     Rows are matched on source, target, seed, fold and utterance (those
     present in both), so tables pooling several cells compare cell by cell;
-    the statistic is then the mean UAR over the cells' evaluations.  Both UARs are recomputed under the same resampling weights, so the
-    interval is of the paired difference.  The two-sided p-value is the share
+    the statistic is then the mean UAR over the cells' evaluations.  Both
+    UARs are recomputed under the same resampling weights, so the interval is
+    of the paired difference.  The two-sided p-value is the share
     of centred bootstrap differences at least as extreme as the observed one.
     """
     keys = [k for k in PAIR_KEYS if k in pred_a.columns and k in pred_b.columns]

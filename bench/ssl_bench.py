@@ -1,0 +1,181 @@
+"""SSL feature extraction: throughput and bounded memory on long files.
+
+    python bench/ssl_bench.py [--small]
+
+``run(small)`` returns printable lines (``bench/run.py`` calls it).  With a tiny
+randomly initialised wav2vec2 (the architecture of XLS-R, 32 wide, 2 layers) it
+measures
+
+* throughput in audio-seconds per second: a 10-minute synthetic file (2 minutes
+  with ``small``), cut into 20 s windows, and many 3 s clips batched by length
+  versus one by one;
+* peak memory while the long file is processed (RSS growth above the loaded,
+  warmed-up model, from ``getrusage``; Python allocations from ``tracemalloc``,
+  which does not see torch's buffers), next to an analytic bound for one
+  batch of windows, which does not grow with the file; and next to the same
+  file processed unwindowed where that is affordable, which does.
+
+The real default model (facebook/wav2vec2-xls-r-300m) is measured too when it
+is in the local Hugging Face cache; it is never downloaded.  Each measurement
+runs in a fresh process so ``ru_maxrss`` is its own.  Times are printed, not
+asserted; other jobs on the machine make them noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+
+
+def synthetic_speechlike(seconds: float, seed: int = 0) -> np.ndarray:
+    """A gliding harmonic tone with syllable-rate amplitude modulation and noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    f0 = 140 * (1 + 0.2 * np.sin(2 * np.pi * 0.3 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 10))
+    envelope = np.clip(np.sin(2 * np.pi * 4 * t), 0, None)
+    signal = 0.2 * voiced * envelope + 0.01 * rng.standard_normal(t.size)
+    return signal.astype(np.float32)
+
+
+def memory_bound_mb(config: dict, batch_samples: int, window_samples: int) -> float:
+    """Rough peak of one forward pass over a full batch of windows (fp32), in MB.
+
+    Input, the two largest convolution maps alive at once, every hidden state
+    plus a pooling temporary, attention scores and probabilities, and the
+    feed-forward activation: what a batch costs, whatever the file length.
+    """
+    windows = max(1, batch_samples // window_samples)
+    frames = window_samples // 320
+    conv = config["conv_dim"][0] * window_samples / config["conv_stride"][0]
+    hidden = (config["num_hidden_layers"] + 1) * frames * config["hidden_size"] * 2
+    attention = config["num_attention_heads"] * frames**2 * 2
+    feed_forward = frames * config["intermediate_size"]
+    per_window = window_samples + 2 * conv + hidden + attention + feed_forward
+    return 4 * windows * per_window / 1e6
+
+
+def measure(model: str, seconds: float, window_s: float, clips: int) -> dict:
+    """In this (fresh) process: time and peak memory of one long file, then of short clips."""
+    import dataclasses
+    import resource
+    import time
+    import tracemalloc
+
+    from paraser.features import resolve_feature_set
+
+    spec = resolve_feature_set("ssl:all:meanstd", model=model, device="auto")
+    spec = dataclasses.replace(spec, window_s=window_s)
+    engine = spec.make_engine()
+    engine(synthetic_speechlike(2.0))  # warm-up: lazy initialisation, allocator pools
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    signal = synthetic_speechlike(seconds, seed=1)
+    tracemalloc.start()
+    started = time.perf_counter()
+    engine(signal)
+    long_s = time.perf_counter() - started
+    python_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = {
+        "device": spec.resolved_device,
+        "long_s": long_s,
+        "rss_growth_mb": (peak - baseline) / 1024,
+        "python_peak_mb": python_peak / 1e6,
+        "batch_samples": engine.max_batch_samples,
+        "window_samples": engine.window,
+    }
+    if clips:
+        short = [synthetic_speechlike(2.0 + (k % 5) * 0.5, seed=k) for k in range(clips)]
+        started = time.perf_counter()
+        engine.batch(short)
+        result["batched_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        for clip in short:
+            engine(clip)
+        result["single_s"] = time.perf_counter() - started
+        result["clips_audio_s"] = sum(c.size for c in short) / SAMPLE_RATE
+    return result
+
+
+def _measure_in_child(model: str, seconds: float, window_s: float, clips: int) -> dict:
+    arguments = json.dumps([model, seconds, window_s, clips])
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure", arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr else "failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _report(label: str, model: str, seconds: float, clips: int, config: dict) -> list[str]:
+    lines = []
+    windowed = _measure_in_child(model, seconds, 20.0, clips)
+    bound = memory_bound_mb(config, windowed["batch_samples"], windowed["window_samples"])
+    lines.append(
+        f"  {label} on {windowed['device']}: {seconds / 60:.0f}-min file in 20 s windows: "
+        f"{windowed['long_s']:.1f} s = {seconds / windowed['long_s']:.0f} audio-s/s; "
+        f"RSS growth {windowed['rss_growth_mb']:.0f} MB (bound for one batch of windows "
+        f"~{bound:.0f} MB, independent of file length); python peak "
+        f"{windowed['python_peak_mb']:.1f} MB"
+    )
+    if clips:
+        lines.append(
+            f"  {label}: {clips} clips ({windowed['clips_audio_s']:.0f} s of audio): batched by "
+            f"length {windowed['clips_audio_s'] / windowed['batched_s']:.0f} audio-s/s, one by "
+            f"one {windowed['clips_audio_s'] / windowed['single_s']:.0f} audio-s/s"
+        )
+    # Unwindowed, attention grows with the square of the length: only a short file.
+    short = min(seconds, 120.0)
+    whole = _measure_in_child(model, short, short + 1, 0)
+    lines.append(
+        f"  {label}: {short:.0f}-s file unwindowed: RSS growth {whole['rss_growth_mb']:.0f} MB "
+        f"(bound {memory_bound_mb(config, whole['window_samples'], whole['window_samples']):.0f}"
+        f" MB) vs {_measure_in_child(model, short, 20.0, 0)['rss_growth_mb']:.0f} MB in 20 s "
+        "windows"
+    )
+    return lines
+
+
+def run(small: bool) -> list[str]:
+    """Benchmark lines (tiny model always; the default XLS-R only if cached locally)."""
+    from paraser.features.ssl import SSL_FAMILIES, SSLModelError, resolve_model_dir, save_tiny_model
+
+    seconds = 120.0 if small else 600.0
+    lines = ["SSL features (throughput in audio-seconds per second; times are not asserted)"]
+    with tempfile.TemporaryDirectory() as folder:
+        tiny = save_tiny_model(Path(folder) / "tiny-wav2vec2")
+        config = json.loads((tiny / "config.json").read_text())
+        lines += _report("tiny wav2vec2 (random, 32 wide)", str(tiny), seconds, 40, config)
+    default = SSL_FAMILIES["xlsr"]
+    assert default is not None
+    try:
+        local = resolve_model_dir(default)
+    except SSLModelError:
+        lines.append(
+            f"  {default}: not in the local Hugging Face cache, so not measured (paraser never "
+            f"downloads; fetch it with `hf download {default}`)"
+        )
+        return lines
+    config = json.loads((local / "config.json").read_text())
+    lines += _report(default, default, 60.0 if small else seconds, 20, config)
+    return lines
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--measure":
+        print(json.dumps(measure(*json.loads(sys.argv[2]))))
+    else:
+        for text in run(small="--small" in sys.argv):
+            print(text)

@@ -1,0 +1,230 @@
+"""Report statistics, the feature-ranking inversion, exports, prosody and reproduction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import voiced_tone
+from typer.testing import CliRunner
+
+from paraser.cli import app
+from paraser.experiments.metrics import score
+from paraser.features import resolve_feature_set
+from paraser.reports import bootstrap_uar, holm, paired_difference, permutation_test
+from paraser.reports.inversion import inversion_sentences
+from paraser.reports.stats import uar
+
+CLASSES = np.array(["anger", "happiness", "neutral", "sadness"])
+
+
+def predictions(n=400, accuracy=0.7, seed=0, speakers=20, labels=None) -> pd.DataFrame:
+    """One cell's predictions: correct with probability ``accuracy``, else a random class."""
+    rng = np.random.default_rng(seed)
+    y_true = labels if labels is not None else CLASSES[rng.integers(0, 4, n)]
+    hit = rng.random(n) < accuracy
+    y_pred = np.where(hit, y_true, CLASSES[rng.integers(0, 4, n)])
+    return pd.DataFrame(
+        {
+            "seed": 0,
+            "fold": np.arange(n) % 5,
+            "utterance": [f"u{i}" for i in range(n)],
+            "speaker": [f"s{i % speakers}" for i in range(n)],
+            "y_true": y_true,
+            "y_pred": y_pred,
+        }
+    )
+
+
+def test_bootstrap_ci_covers_the_truth():
+    # Expected UAR: accuracy + (1 - accuracy) / 4 with balanced classes.
+    truth = 0.6 + 0.4 / 4
+    covered = 0
+    for seed in range(20):
+        estimate = bootstrap_uar(predictions(accuracy=0.6, seed=seed), n_boot=300)
+        assert estimate.ci_low <= estimate.uar <= estimate.ci_high
+        assert estimate.unit == "speaker" and estimate.n_units == 20
+        covered += estimate.ci_low <= truth <= estimate.ci_high
+    assert covered >= 16  # nominal 95%: 19 of 20 expected
+
+
+def test_bootstrap_matches_results_uar():
+    frame = predictions(accuracy=0.5)
+    per_fold = [
+        score(g.y_true.to_numpy(), g.y_pred.to_numpy(), sorted(set(g.y_true)))["uar"]
+        for _, g in frame.groupby("fold")
+    ]
+    assert bootstrap_uar(frame, n_boot=100).uar == pytest.approx(np.mean(per_fold))
+    assert uar(frame.y_true, frame.y_true) == 1.0
+
+
+def test_permutation_significant_for_good_not_random():
+    _, p_good = permutation_test(predictions(accuracy=0.5), n_perm=500)
+    _, p_random = permutation_test(predictions(accuracy=0.0, seed=3), n_perm=500)
+    assert p_good < 0.01
+    assert p_random > 0.05
+
+
+def test_paired_difference_sign_and_significance():
+    base = predictions(accuracy=0.8, seed=1)
+    worse = base.assign(y_pred=predictions(accuracy=0.3, seed=2, labels=base.y_true).y_pred)
+    result = paired_difference(base, worse, n_boot=300)
+    assert result.difference > 0 and result.ci_low > 0 and result.p_value < 0.05
+    reverse = paired_difference(worse, base, n_boot=300)
+    assert reverse.difference == pytest.approx(-result.difference)
+    same = paired_difference(base, base, n_boot=100)
+    assert same.difference == 0 and same.p_value == 1.0
+
+
+def test_holm():
+    adjusted = holm([0.01, 0.04, 0.03, np.nan, 0.5])
+    np.testing.assert_allclose(adjusted[[0, 1, 2, 4]], [0.04, 0.09, 0.09, 0.5])
+    assert np.isnan(adjusted[3])
+
+
+def fabricate_run(out: Path, accuracy: dict, corpora=("a", "b", "c"), n=90) -> Path:
+    """A results folder whose cells have the given accuracy per feature set and kind."""
+    rng = np.random.default_rng(0)
+    truth = {c: (CLASSES[rng.integers(0, 4, n)], rng.integers(0, 6, n)) for c in corpora}
+    folds = rng.integers(0, 3, n)
+    rows, preds = [], []
+    for feature_set, by_kind in accuracy.items():
+        for s in corpora:
+            for t in corpora:
+                kind = "within" if s == t else "transfer"
+                y, spk = truth[t]
+                fold_of = folds if kind == "within" else np.full(n, -1)
+                hit = rng.random(n) < by_kind[kind]
+                y_pred = np.where(hit, y, CLASSES[rng.integers(0, 4, n)])
+                for fold in np.unique(fold_of):
+                    m = fold_of == fold
+                    rows.append(
+                        {"feature_set": feature_set, "classifier": "svm", "source": s,
+                         "target": t, "kind": kind, "normalisation": "train",
+                         "protocol": "stratified-3fold" if kind == "within" else "train-all-source",
+                         "fold": int(fold), "seed": 0, "n_train": n, "n_test": int(m.sum()),
+                         "classes": "|".join(CLASSES), **score(y[m], y_pred[m], CLASSES)}
+                    )  # fmt: skip
+                    preds.append(
+                        pd.DataFrame(
+                            {
+                                "feature_set": feature_set,
+                                "classifier": "svm",
+                                "normalisation": "train",
+                                "source": s,
+                                "target": t,
+                                "fold": int(fold),
+                                "seed": 0,
+                                "utterance": [f"{t}{i}" for i in np.flatnonzero(m)],
+                                "speaker": [f"p{k}" for k in spk[m]],
+                                "y_true": y[m],
+                                "y_pred": y_pred[m],
+                            }
+                        )  # fmt: skip
+                    )
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
+    pd.concat(preds).to_parquet(out / "predictions.parquet", index=False)
+    (out / "config.json").write_text(json.dumps({"notes": ["fabricated for a test"]}))
+    return out
+
+
+INVERTED = {
+    "compare": {"within": 0.9, "transfer": 0.05},
+    "is10": {"within": 0.7, "transfer": 0.2},
+    "egemaps": {"within": 0.5, "transfer": 0.45},
+}
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory) -> Path:
+    out = fabricate_run(tmp_path_factory.mktemp("run"), INVERTED)
+    result = CliRunner().invoke(app, ["report", str(out), "--n-boot", "200"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_inversion_detected(report_dir):
+    summary = pd.read_csv(report_dir / "inversion.csv").set_index("feature_set")
+    assert summary.loc["compare", "within_rank"] == 1
+    assert summary.loc["egemaps", "transfer_rank"] == 1
+    assert summary.loc["compare", "dimensions"] == 6373
+    assert summary["kendall_tau"].iloc[0] == pytest.approx(-1.0)
+    assert summary["tau_ci_high"].iloc[0] < 0
+    sentence = inversion_sentences(summary.reset_index())["svm"]
+    assert "compare ranks first" in sentence and "egemaps ranks first" in sentence
+    assert "drops to 3rd" in sentence and "Kendall's tau = -1.00" in sentence
+    assert "The published inversion holds" in (report_dir / "report.md").read_text()
+
+
+def test_report_outputs(report_dir):
+    page = (report_dir / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') >= 4
+    assert "Kendall" in page and "compare ranks first" in page
+    latex = (report_dir / "tables.tex").read_text()
+    assert "\\toprule" in latex and "\\bottomrule" in latex
+    markdown = (report_dir / "report.md").read_text()
+    assert "[" in markdown and "p > chance" in markdown
+    cells = pd.read_csv(report_dir / "cell_stats.csv")
+    assert {"ci_low", "ci_high", "p_above_chance_holm", "uar_seed_sd"} <= set(cells.columns)
+    assert (cells.ci_low <= cells.uar).all() and (cells.uar <= cells.ci_high).all()
+    assert (report_dir / "figures" / "ranks.png").stat().st_size > 1000
+    recall = pd.read_csv(report_dir / "per_class_recall.csv")
+    assert set(recall["class"]) == set(CLASSES)
+    confusion = pd.read_csv(report_dir / "confusion.csv")
+    sums = confusion.groupby(["feature_set", "source", "target", "true"])["share"].sum()
+    np.testing.assert_allclose(sums, 1.0)
+
+
+def test_prosody_feature_set_on_a_tone():
+    spec = resolve_feature_set("prosody")
+    engine = spec.make_engine()
+    low, high = engine(voiced_tone(120)), engine(voiced_tone(240))
+    assert np.isfinite(low).all() and len(low) == len(engine.feature_names) > 50
+    mean_f0 = engine.feature_names.index("F0semitone_sma_amean")
+    # One octave up is 12 semitones up.
+    assert high[mean_f0] - low[mean_f0] == pytest.approx(12, abs=0.5)
+
+
+def test_reproduce_paper_without_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARASER_URDU_SINDHI", str(tmp_path / "nowhere"))
+    result = CliRunner().invoke(app, ["reproduce", "paper_syed2020"])
+    assert result.exit_code == 0
+    assert "data not found" in result.output and "PARASER_URDU_SINDHI" in result.output
+
+
+def test_reproduce_on_feature_tables(tmp_path, monkeypatch):
+    """A reproduction config run end to end on synthetic feature tables."""
+    rng = np.random.default_rng(0)
+    for corpus, shift in (("urdu", 0.0), ("sindhi", 1.0)):
+        labels = np.repeat(["angry", "happy", "neutral", "sad"], 15)
+        centres = {"angry": 2.0, "happy": 1.0, "neutral": 0.0, "sad": -1.0}
+        signal = np.array([centres[x] for x in labels])
+        table = pd.DataFrame(rng.normal(size=(60, 6)) + signal[:, None] + shift)
+        table.columns = [f"f{i}" for i in range(6)]
+        table.insert(0, "label", labels)
+        table.insert(1, "speaker", [f"{corpus}{i % 5}" for i in range(60)])
+        (tmp_path / "tables" / corpus).mkdir(parents=True)
+        table.to_csv(tmp_path / "tables" / corpus / "egemaps.csv", index=False)
+    config = tmp_path / "mini.toml"
+    config.write_text(
+        'name = "mini"\n[data]\nkind = "tables"\nenv = "MINI_TABLES"\ndefault = "x"\n'
+        'corpora = ["urdu", "sindhi"]\n[protocol]\nwithin = "stratified"\nfolds = 3\n'
+        'seeds = [0]\nfeature_sets = ["egemaps"]\nclassifiers = ["svm"]\nclasses = "all"\n'
+        '[[published]]\nsource = "urdu"\ntarget = "sindhi"\nfeature_set = "egemaps"\n'
+        'classifier = "svm"\nuar = 0.2734\n'
+    )
+    monkeypatch.setenv("MINI_TABLES", str(tmp_path / "tables"))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["reproduce", str(config), "--out", str(out), "--jobs", "1", "--n-boot", "100"]
+    )
+    assert result.exit_code == 0, result.output
+    published = pd.read_csv(out / "published_comparison.csv")
+    assert published.loc[0, "published_uar"] == 0.2734
+    assert 0 <= published.loc[0, "our_uar"] <= 1
+    assert (out / "report.html").is_file()
+    assert "0.2734" in result.output
