@@ -386,19 +386,25 @@ def test_corpus_whose_every_file_fails_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def disjoint_run(tmp_path_factory):
-    """A finished run over two corpora that share no class."""
+    """A finished run where left and right share no class (both share two with full)."""
     tmp_path = tmp_path_factory.mktemp("disjoint")
     left = write_tone_corpus(tmp_path / "left", "left", ("angry", "happy"))
     right = write_tone_corpus(tmp_path / "right", "right", ("neutral", "sad"))
-    result = _matrix(tmp_path, [left, right], "--folds", "2", "--classifiers", "svm")
+    full = write_tone_corpus(tmp_path / "full", "full", ("angry", "happy", "neutral", "sad"))
+    manifests = [left, right, full]
+    result = _matrix(tmp_path, manifests, "--folds", "2", "--classifiers", "svm")
     assert result.exit_code == 0, result.output
-    return tmp_path, result, [left, right]
+    return tmp_path, result, manifests
 
 
 def test_source_and_target_without_shared_class_are_skipped_and_said(disjoint_run):
     tmp_path, result, _ = disjoint_run
     results = pd.read_csv(tmp_path / "run" / "results.csv")
-    assert set(results.kind) == {"within"}
+    transfer = results.query("kind == 'transfer'")
+    assert {"full -> left", "left -> full", "right -> full"} <= set(
+        transfer.source + " -> " + transfer.target
+    )
+    assert not len(transfer.query("source in ('left', 'right') and target in ('left', 'right')"))
     summary = (tmp_path / "run" / "summary.md").read_text()
     for text in (summary, cli_output(result)):
         assert "left -> right: skipped, shared classes none" in text
@@ -412,7 +418,8 @@ def test_source_and_target_without_shared_class_are_skipped_and_said(disjoint_ru
 
 # --- no executable formats --------------------------------------------------------------
 
-INERT_SUFFIXES = {".parquet", ".csv", ".json", ".md", ".png", ".svg", ".pdf", ".txt"}
+# Data and documents paraser writes; none is ever loaded as code.
+INERT_SUFFIXES = {".parquet", ".csv", ".json", ".md", ".txt", ".tex", ".html", ".png", ".svg"}
 
 
 def test_cache_and_results_hold_only_inert_formats(disjoint_run):
@@ -437,7 +444,7 @@ def test_cache_and_results_are_read_without_unpickling(disjoint_run, monkeypatch
     for manifest in manifests:
         frame = load_manifest(manifest).frame
         assert load_features(frame, FEATURES, cache_dir=tmp_path / "cache").available.all()
-    report = runner.invoke(app_(), ["report", str(tmp_path / "run")])
+    report = runner.invoke(app_(), ["report", str(tmp_path / "run"), "--n-boot", "100"])
     assert report.exit_code == 0, report.output
     assert len(pd.read_parquet(tmp_path / "run" / "predictions.parquet"))
 

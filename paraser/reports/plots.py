@@ -63,7 +63,8 @@ def rank_chart(summary: pd.DataFrame) -> bytes:
     )
     for ax, scope in zip(axes[0], scopes):
         group = summary[summary.scope == scope].dropna(subset=["within_rank", "transfer_rank"])
-        n = int(max(group["within_rank"].max(), group["transfer_rank"].max(), 1))
+        # nanmax: a run without transfer results (no shared classes) has no ranks at all.
+        n = int(np.nanmax([group["within_rank"].max(), group["transfer_rank"].max(), 1]))
         for row in group.itertuples(index=False):
             line = ax.plot([0, 1], [row.within_rank, row.transfer_rank], marker="o")[0]
             label = f"{row.feature_set} ({row.dimensions})" if row.dimensions else row.feature_set
