@@ -185,8 +185,12 @@ def inversion_sentences(summary: pd.DataFrame) -> dict[str, str]:
                 f"under transfer, {top_transfer.feature_set} ranks first "
                 f"({top_transfer.transfer_uar:.2f} "
                 f"{_ci(top_transfer.transfer_ci_low, top_transfer.transfer_ci_high)}) and "
-                f"{top_within.feature_set} drops to {_ordinal(int(moved.transfer_rank))} "
-                f"({moved.transfer_uar:.2f})"
+                + (
+                    f"{top_within.feature_set} drops to {_ordinal(int(moved.transfer_rank))} "
+                    f"({moved.transfer_uar:.2f})"
+                    if pd.notna(moved.transfer_rank)
+                    else f"{top_within.feature_set} has no transfer result"
+                )
             )
         sentences[scope] = (
             "; ".join(parts) + f"; {tau_text}. Transfer costs {drop * 100:.1f} UAR points on "
