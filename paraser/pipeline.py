@@ -35,6 +35,7 @@ from paraser.features import (
 )
 from paraser.features.extract import FeatureSetSpec, as_specs, corpus_cache_dir
 from paraser.features.store import atomic_write_table, atomic_write_text
+from paraser.features.tables import is_table_corpus, load_table_corpus
 from paraser.parallel import uses_backend
 from paraser.reports import write_matrices
 
@@ -177,6 +178,13 @@ def transfer_matrix(
     # keys features by each spec's canonical name, as build_corpus_data does.
     specs = as_specs(feature_sets)
     label_map = label_map or LabelMap()
+    # A folder of pre-extracted feature tables is a corpus too, with nothing to extract.
+    tables = [
+        CorpusData(**vars(load_table_corpus(c, [s.name for s in specs], label_map=label_map)))
+        for c in corpora
+        if is_table_corpus(c)
+    ]
+    corpora = [c for c in corpora if not is_table_corpus(c)]
     manifests = load_corpora(corpora, label_map=label_map, manifests_dir=manifests_dir)
     for m in manifests:
         if m.frame.empty:
@@ -202,7 +210,7 @@ def transfer_matrix(
                 manifest.frame, specs, cache_dir=cache_dir, jobs=jobs, progress=callback
             )
         )
-    data = []
+    data = list(tables)
     for manifest in manifests:
         corpus, corpus_notes = build_corpus_data(manifest, specs, cache_dir)
         data.append(corpus)

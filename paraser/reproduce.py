@@ -102,14 +102,14 @@ def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: 
     """Within/transfer grid on feature tables; writes the tidy tables a report reads."""
     import numpy as np
 
-    from paraser.experiments import make_protocol, run_grid, skipped_directions
+    from paraser.experiments import CorpusData, make_protocol, run_grid, skipped_directions
     from paraser.features.store import atomic_write_text
     from paraser.features.tables import load_table_corpus
 
     protocol = config["protocol"]
     sets = protocol["feature_sets"]
     corpora = [
-        load_table_corpus(root / name, sets, name=name, label_map=label_map)
+        CorpusData(**vars(load_table_corpus(root / name, sets, name=name, label_map=label_map)))
         for name in config["data"]["corpora"]
     ]
     within = make_protocol(protocol.get("within", "stratified"), protocol.get("folds", 5))

@@ -111,26 +111,71 @@ _CULTURES = (
     # or wider), warm, unhurried, soft happiness that shows only in pitch,
     # and tearful sadness, as high as neutral, told by breath and slowness.
     _culture(
-        angry={"f0_st": 2.5, "range_st": 4.0, "tempo": 1.15, "level_db": 6.0,
-               "open_quotient": 0.34, "tilt": 0.1},
-        happy={"f0_st": 5.0, "range_st": 10.0, "tempo": 0.95, "level_db": -1.0,
-               "open_quotient": 0.62, "tilt": 0.45},
-        neutral={"f0_st": 1.0, "range_st": 4.0, "tempo": 1.15, "level_db": 2.0,
-                 "open_quotient": 0.5, "tilt": 0.3},
-        sad={"f0_st": 1.0, "range_st": 2.0, "tempo": 0.85, "level_db": -4.0,
-             "open_quotient": 0.8, "aspiration": 0.08, "tilt": 0.55},
+        angry={
+            "f0_st": 2.5,
+            "range_st": 4.0,
+            "tempo": 1.15,
+            "level_db": 6.0,
+            "open_quotient": 0.34,
+            "tilt": 0.1,
+        },
+        happy={
+            "f0_st": 5.0,
+            "range_st": 10.0,
+            "tempo": 0.95,
+            "level_db": -1.0,
+            "open_quotient": 0.62,
+            "tilt": 0.45,
+        },
+        neutral={
+            "f0_st": 1.0,
+            "range_st": 4.0,
+            "tempo": 1.15,
+            "level_db": 2.0,
+            "open_quotient": 0.5,
+            "tilt": 0.3,
+        },
+        sad={
+            "f0_st": 1.0,
+            "range_st": 2.0,
+            "tempo": 0.85,
+            "level_db": -4.0,
+            "open_quotient": 0.8,
+            "aspiration": 0.08,
+            "tilt": 0.55,
+        },
     ),
     # synth_c: soft-spoken display rules: a subdued neutral close to another
     # corpus' sadness, cold anger (narrow, unhurried, only moderately loud but
     # pressed) and loud, pressed, exuberant happiness.
     _culture(
         angry={"f0_st": 0.0, "range_st": 2.5, "tempo": 0.95, "level_db": 2.0},
-        happy={"f0_st": 5.0, "range_st": 9.0, "tempo": 1.2, "level_db": 6.0,
-               "open_quotient": 0.42, "tilt": 0.15},
-        neutral={"f0_st": -1.0, "range_st": 1.5, "tempo": 0.85, "level_db": -3.0,
-                 "open_quotient": 0.72, "aspiration": 0.07, "tilt": 0.6},
-        sad={"f0_st": -3.5, "range_st": 1.0, "tempo": 0.68, "level_db": -7.0,
-             "open_quotient": 0.85, "aspiration": 0.14, "tilt": 0.8},
+        happy={
+            "f0_st": 5.0,
+            "range_st": 9.0,
+            "tempo": 1.2,
+            "level_db": 6.0,
+            "open_quotient": 0.42,
+            "tilt": 0.15,
+        },
+        neutral={
+            "f0_st": -1.0,
+            "range_st": 1.5,
+            "tempo": 0.85,
+            "level_db": -3.0,
+            "open_quotient": 0.72,
+            "aspiration": 0.07,
+            "tilt": 0.6,
+        },
+        sad={
+            "f0_st": -3.5,
+            "range_st": 1.0,
+            "tempo": 0.68,
+            "level_db": -7.0,
+            "open_quotient": 0.85,
+            "aspiration": 0.14,
+            "tilt": 0.8,
+        },
     ),
 )
 
@@ -260,8 +305,9 @@ def _utterance(
     f0_range = max(0.3, e.range_st * rng.lognormal(0.0, 0.25))
     tempo = e.tempo * speaker.tempo * rng.lognormal(0.0, 0.07)
     level_db = e.level_db + rng.normal(0.0, 1.5)
-    open_quotient = float(np.clip(e.open_quotient + speaker.open_quotient
-                                  + rng.normal(0.0, 0.04), 0.25, 0.95))
+    open_quotient = float(
+        np.clip(e.open_quotient + speaker.open_quotient + rng.normal(0.0, 0.04), 0.25, 0.95)
+    )
     aspiration = max(0.0, e.aspiration * rng.lognormal(0.0, 0.3))
     tilt = float(np.clip(e.tilt + rng.normal(0.0, 0.06), 0.0, 0.95))
     jitter = max(0.0, e.jitter * rng.lognormal(0.0, 0.2))
@@ -312,16 +358,13 @@ def _utterance(
 def _apply_channel(signal: np.ndarray, channel: _Channel, rng: np.random.Generator) -> np.ndarray:
     """Band limits, gain and noise floor of the recording set-up; (samples, channels)."""
     high = min(channel.band[1], 0.45 * channel.sample_rate)
-    sos = butter(4, [channel.band[0], high], btype="bandpass", fs=channel.sample_rate,
-                 output="sos")
+    sos = butter(4, [channel.band[0], high], btype="bandpass", fs=channel.sample_rate, output="sos")
     signal = sosfilt(sos, signal) * 10 ** (channel.gain_db / 20)
     noise = 10 ** (channel.noise_db / 20)
     # The second channel of a stereo corpus is a slightly quieter microphone
     # with its own noise, so a downmix is not just a copy.
     gains = (1.0, 0.8)[: channel.channels]
-    out = np.stack(
-        [g * signal + noise * rng.standard_normal(signal.size) for g in gains], axis=1
-    )
+    out = np.stack([g * signal + noise * rng.standard_normal(signal.size) for g in gains], axis=1)
     return np.clip(out, -0.99, 0.99)
 
 

@@ -12,6 +12,7 @@ when there is none).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,15 @@ def read_feature_table(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, list
             "speaker": raw[speaker].astype(str) if speaker else "",
         }
     )
-    return meta, features.to_numpy(dtype=np.float32), [str(c) for c in features.columns]
+    values = features.to_numpy(dtype=np.float32)
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        rows = (np.flatnonzero(bad) + 2).tolist()[:5]  # +2: header line, 1-based
+        raise ValueError(
+            f"{path}: {int(bad.sum())} row(s) with NaN or infinite features, e.g. line(s) {rows}; "
+            "fix or remove them (paraser never imputes silently)"
+        )
+    return meta, values, [str(c) for c in features.columns]
 
 
 def load_table_corpus(
@@ -62,14 +71,12 @@ def load_table_corpus(
     name: str | None = None,
     label_map: LabelMap | None = None,
 ):
-    """A :class:`~paraser.experiments.CorpusData` from ``corpus_dir/<set>.csv`` tables.
+    """A :class:`TableCorpus` from ``corpus_dir/<set>.csv`` tables.
 
     Labels are mapped to the shared label space (rows outside it are dropped);
     a missing speaker column gives every utterance its own speaker id, so
     speaker-level statistics fall back to utterances.
     """
-    from paraser.experiments import CorpusData  # features sit below experiments
-
     corpus_dir = Path(corpus_dir)
     label_map = label_map or LabelMap()
     frame: pd.DataFrame | None = None
@@ -94,4 +101,19 @@ def load_table_corpus(
     mapped = label_map.apply(frame["label"])
     keep = mapped.notna().to_numpy()
     frame = frame.assign(label=mapped).loc[keep].reset_index(drop=True)
-    return CorpusData(name or corpus_dir.name, frame, {k: v[keep] for k, v in matrices.items()})
+    return TableCorpus(name or corpus_dir.name, frame, {k: v[keep] for k, v in matrices.items()})
+
+
+@dataclass(frozen=True)
+class TableCorpus:
+    """Imported features: the same shape as an extracted corpus (name, rows, matrices)."""
+
+    name: str
+    frame: pd.DataFrame
+    features: dict[str, np.ndarray]
+
+
+def is_table_corpus(spec: str | Path) -> bool:
+    """A folder of ``<feature set>.csv`` tables (not a manifest) names a table corpus."""
+    path = Path(spec)
+    return path.is_dir() and any(path.glob("*.csv"))
