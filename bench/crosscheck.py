@@ -58,9 +58,7 @@ def main() -> None:
         fitted = model().fit(x_s, y_s)
         for target, (x_t, y_t) in data.items():
             if target != source:
-                plain.loc[source, target] = recall_score(
-                    y_t, fitted.predict(x_t), average="macro"
-                )
+                plain.loc[source, target] = recall_score(y_t, fitted.predict(x_t), average="macro")
 
     results = pd.read_csv(args.results / "results.csv")
     results = results[(results.feature_set == "egemaps") & (results.classifier == "svm")]

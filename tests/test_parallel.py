@@ -107,3 +107,19 @@ def test_svm_approx_is_registered_and_described(tone_corpus, tmp_path):
 
     config = json.loads((run.out / "config.json").read_text())
     assert "Nystroem" in config["classifier_descriptions"]["svm-approx"]
+
+
+def test_grid_transfer_only():
+    from paraser.experiments import CorpusData, run_grid
+
+    rng = np.random.default_rng(0)
+    corpora = []
+    for name in ("a", "b", "c"):
+        labels = np.repeat(["anger", "sadness"], 10)
+        frame = pd.DataFrame(
+            {"utterance": [f"{name}{i}" for i in range(20)], "speaker": "s", "label": labels}
+        )
+        x = rng.normal(size=(20, 5)) + (labels == "anger")[:, None]
+        corpora.append(CorpusData(name, frame, {"f": x}))
+    grid = run_grid(corpora, ["f"], ["svm"], within=False)
+    assert set(grid.results["kind"]) == {"transfer"} and len(grid.results) == 6

@@ -183,6 +183,7 @@ def plan_jobs(
     transfer: bool = True,
     normalisations: Sequence[str] = ("train",),
     pooled: Sequence[tuple[CorpusData, Sequence[str]]] = (),
+    within: bool = True,
 ) -> tuple[list[_Job], list[str]]:
     """Every training the grid needs, validated before any is run, and notes on the plan."""
     jobs: list[_Job] = []
@@ -205,7 +206,7 @@ def plan_jobs(
         for classifier in classifiers:
             for normalisation in normalisations:
                 for seed in seeds:
-                    for corpus in corpora:
+                    for corpus in corpora if within else ():
                         planned = splits[(corpus.name, seed)]
                         for fold, (train, test) in enumerate(planned.splits):
                             jobs.append(
@@ -253,6 +254,7 @@ def run_grid(
     protocol: Protocol | None = None,
     seeds: Sequence[int] = (0,),
     transfer: bool = True,
+    within: bool = True,
     normalisations: Sequence[str] = ("train",),
     pooled_sources: Sequence[Sequence[str]] = (),
     leave_one_corpus_out: bool = False,
@@ -263,7 +265,8 @@ def run_grid(
 
     ``pooled_sources`` lists groups of corpus names trained on together and
     tested on every corpus outside the group; ``leave_one_corpus_out`` adds, for
-    each corpus, a source pooling all the others.
+    each corpus, a source pooling all the others.  ``within=False`` runs only
+    the transfer directions.
     """
     protocol = protocol or StratifiedKFoldProtocol()
     names = [c.name for c in corpora]
@@ -291,7 +294,15 @@ def run_grid(
         for group in groups
     ]  # fmt: skip
     planned, plan_notes = plan_jobs(
-        corpora, feature_sets, classifiers, protocol, seeds, transfer, normalisations, pooled_plan
+        corpora,
+        feature_sets,
+        classifiers,
+        protocol,
+        seeds,
+        transfer,
+        normalisations,
+        pooled_plan,
+        within=within,
     )
     notes = plan_notes + notes
 
