@@ -261,7 +261,8 @@ def bench_hooks(small: bool) -> None:
             module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
             spec.loader.exec_module(module)  # type: ignore[union-attr]
             print(f"\n[6] {stem}.run(small={small})")
-            module.run(small)
+            for line in module.run(small) or []:
+                print(line)
         except Exception as exc:  # noqa: BLE001 - another engineer's bench must not stop ours
             print(f"\n[6] {stem}: failed ({type(exc).__name__}: {exc})")
 
