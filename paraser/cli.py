@@ -100,7 +100,7 @@ BACKEND_OPTION = typer.Option(
     "local",
     "--backend",
     help="Where work runs: local (worker processes) or dask (a local Dask cluster; "
-    "needs paraser[dask]).",
+    "needs the dask extra: pip install 'paraser\\[dask]').",
 )
 SCHEDULER_OPTION = typer.Option(
     None,
