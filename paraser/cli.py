@@ -137,7 +137,7 @@ def extract(
         "egemaps",
         "--features",
         "-f",
-        help="Comma-separated feature sets: egemaps, is09, is10, compare, a path to an "
+        help="Comma-separated feature sets: egemaps, is09, is10, compare, prosody, a path to an "
         "openSMILE .conf, or a frozen speech encoder xlsr[:LAYER|all][:mean|meanstd] "
         "(also wavlm, hubert, whisper-enc, ssl with --model).",
     ),
