@@ -40,6 +40,7 @@ from paraser.reports.tables import (
     matrix_order,
     matrix_stem,
     protocol_statement,
+    read_run_table,
     write_matrices,
 )
 
@@ -64,13 +65,12 @@ class Report:
 
 
 def load_predictions(results_dir: str | Path) -> pd.DataFrame:
-    path = Path(results_dir) / "predictions.parquet"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no predictions; statistics need predictions.parquet")
-    predictions = pd.read_parquet(path)
-    if "normalisation" not in predictions.columns:
-        predictions["normalisation"] = "train"
-    return predictions
+    return read_run_table(
+        results_dir,
+        "predictions.parquet",
+        pd.read_parquet,
+        "no predictions; statistics need predictions.parquet",
+    )
 
 
 def winner_comparisons(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -10,14 +11,26 @@ import pandas as pd
 COLLAPSE_MARK = "†"
 
 
-def load_results(results_dir: str | Path) -> pd.DataFrame:
-    path = Path(results_dir) / "results.csv"
+def read_run_table(
+    results_dir: str | Path, filename: str, read: Callable[[Path], pd.DataFrame], missing: str
+) -> pd.DataFrame:
+    """One tidy table of a results folder; ``missing`` says what to do when it is absent."""
+    path = Path(results_dir) / filename
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no results.csv; run 'paraser transfer-matrix' first")
-    results = pd.read_csv(path)
-    if "normalisation" not in results.columns:
-        results["normalisation"] = "train"
-    return results
+        raise FileNotFoundError(f"{path}: {missing}")
+    frame = read(path)
+    if "normalisation" not in frame.columns:  # runs from before normalisation strategies
+        frame["normalisation"] = "train"
+    return frame
+
+
+def load_results(results_dir: str | Path) -> pd.DataFrame:
+    return read_run_table(
+        results_dir,
+        "results.csv",
+        pd.read_csv,
+        "no results.csv; run 'paraser transfer-matrix' first",
+    )
 
 
 def configurations(results: pd.DataFrame) -> list[tuple[str, str, str]]:

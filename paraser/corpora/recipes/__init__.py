@@ -18,26 +18,11 @@ names the folder the ``file`` paths are relative to.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from types import ModuleType
 
 from paraser.corpora.manifest import write_manifest
-from paraser.corpora.recipes import (
-    ased,
-    audformat,
-    cremad,
-    emodb,
-    emovo,
-    generic,
-    punjabi_rasa,
-    ravdess,
-    savee,
-    shemo,
-    subesco,
-    tess,
-    turev,
-    urdu,
-)
 from paraser.corpora.recipes._common import (
     AUDIO_EXTENSIONS,
     FRAME_COLUMNS,
@@ -46,21 +31,26 @@ from paraser.corpora.recipes._common import (
     list_audio,
 )
 
-_MODULES: tuple[ModuleType, ...] = (
-    ased,
-    audformat,
-    cremad,
-    emodb,
-    emovo,
-    generic,
-    punjabi_rasa,
-    ravdess,
-    savee,
-    shemo,
-    subesco,
-    tess,
-    turev,
-    urdu,
+#: One module per corpus layout, each with ``info`` and ``prepare(corpus_dir)``.
+RECIPE_MODULES: tuple[str, ...] = (
+    "ased",
+    "audformat",
+    "cremad",
+    "emodb",
+    "emovo",
+    "generic",
+    "punjabi_rasa",
+    "ravdess",
+    "savee",
+    "shemo",
+    "subesco",
+    "tess",
+    "turev",
+    "urdu",
+)
+
+_MODULES: tuple[ModuleType, ...] = tuple(
+    importlib.import_module(f"paraser.corpora.recipes.{name}") for name in RECIPE_MODULES
 )
 
 #: Recipes by registry name (each a module with ``info`` and ``prepare``).
