@@ -27,11 +27,6 @@ from scipy.signal import resample_poly
 
 TARGET_SAMPLE_RATE = 16_000
 
-#: Extensions tried as audio by recipes and loaders (case-insensitive).
-AUDIO_EXTENSIONS: frozenset[str] = frozenset(
-    {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".opus"}
-)
-
 #: Shortest clip worth analysing: openSMILE's functionals need a few frames.
 MIN_DURATION_S = 0.1
 
