@@ -295,18 +295,14 @@ def _show_run(run) -> None:
 
 def _print_matrices(results_dir: Path) -> None:
     from paraser.reports import cell_summary, load_results, protocol_statement
-    from paraser.reports.tables import matrix_order
+    from paraser.reports.tables import configurations, matrix_order
 
     results = load_results(results_dir)
     cells = cell_summary(results)
-    for (feature_set, classifier, normalisation), group in cells.groupby(
-        ["feature_set", "classifier", "normalisation"]
-    ):
+    for config in configurations(results):
+        group = config.select(cells)
         sources, names = matrix_order(group.source, group.target)
-        table = Table(
-            title=f"UAR — {feature_set} + {classifier}, {normalisation} normalisation "
-            "(rows: source, columns: target)"
-        )
+        table = Table(title=f"UAR — {config.title} (rows: source, columns: target)")
         table.add_column("source \\ target")
         for name in names:
             table.add_column(name, justify="right")

@@ -5,21 +5,42 @@ is trained on once per distinct set of classes it shares with its targets
 (normally once) and that model is evaluated on every target: N trainings per
 configuration, not N squared.  Pooled sources (multi-source training and
 leave-one-corpus-out) are sources like any other.
+
+Two more factors sit beside normalisation:
+
+* **adaptation** (:mod:`paraser.experiments.adaptation`): unsupervised methods
+  fitted for one unlabelled target at a time, so an adapted source is trained
+  once per target.  They apply to transfer only: the within-corpus diagonal is
+  the target-trained ceiling, never adapted.
+* **augmentation**: augmented copies of training utterances
+  (:class:`AugmentedCopies`) join the training side of every fold and every
+  transfer direction.  Test rows are always original utterances: copies are
+  looked up only through the training indices.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
+from paraser.experiments.adaptation import (
+    ADAPTATIONS,
+    SPEAKER_CONFOUND_THRESHOLD,
+    TransductiveClassifier,
+)
 from paraser.experiments.classifiers import make_classifier
 from paraser.experiments.metrics import score
 from paraser.experiments.normalisation import normalise
-from paraser.experiments.protocols import Protocol, StratifiedKFoldProtocol, plan_splits
+from paraser.experiments.protocols import (
+    Protocol,
+    StratifiedKFoldProtocol,
+    plan_splits,
+    speaker_label_association,
+)
 from paraser.parallel import parallel_jobs
 
 #: Columns of ``results.csv``, one row per evaluation.
@@ -31,13 +52,16 @@ RESULT_COLUMNS: dict[str, str] = {
     "kind": "'within' or 'transfer'",
     "protocol": "split protocol actually used",
     "normalisation": "feature normalisation strategy (train, corpus, speaker)",
+    "adaptation": "unsupervised adaptation to the target ('none' on the within diagonal)",
+    "augmentation": "augmentation recipe of the training side ('none': original audio only)",
+    "transductive": "True when unlabelled target (or test-fold) features shaped the model",
     "fold": "fold index (-1 for transfer: all of source -> all of target)",
     "seed": "random seed of split and classifier",
     "uar": "unweighted average recall over `classes`",
     "accuracy": "accuracy",
     "macro_f1": "macro-averaged F1 over `classes`",
     "chance": "chance UAR, 1/K",
-    "n_train": "training utterances",
+    "n_train": "training rows (utterances plus augmented copies)",
     "n_test": "test utterances",
     "classes": "classes evaluated, '|'-separated",
     "n_predicted_classes": "distinct classes the model predicted",
@@ -46,9 +70,24 @@ RESULT_COLUMNS: dict[str, str] = {
 }
 
 PREDICTION_COLUMNS = [
-    "feature_set", "classifier", "normalisation", "source", "target", "fold", "seed",
-    "utterance", "speaker", "y_true", "y_pred",
+    "feature_set", "classifier", "normalisation", "adaptation", "augmentation", "source",
+    "target", "fold", "seed", "utterance", "speaker", "y_true", "y_pred",
 ]  # fmt: skip
+
+#: Sort keys of both tables; with ``fold`` and ``seed`` they identify one evaluation.
+CONFIGURATION_KEYS = ["feature_set", "classifier", "normalisation", "adaptation", "augmentation"]
+
+
+@dataclass(frozen=True)
+class AugmentedCopies:
+    """Augmented copies of a corpus' utterances, for training only.
+
+    ``origin[i]`` is the row of the corpus frame that copy ``i`` was made from;
+    ``features`` maps feature-set names to one row per copy.
+    """
+
+    origin: np.ndarray
+    features: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -58,6 +97,8 @@ class CorpusData:
     name: str
     frame: pd.DataFrame
     features: dict[str, np.ndarray]
+    #: Augmentation recipe name -> copies of this corpus' utterances.
+    augmented: dict[str, AugmentedCopies] = field(default_factory=dict)
 
     @property
     def labels(self) -> np.ndarray:
@@ -74,7 +115,38 @@ def pool_corpora(corpora: Sequence[CorpusData]) -> CorpusData:
     features = {
         key: np.concatenate([c.features[key] for c in corpora]) for key in corpora[0].features
     }
-    return CorpusData(name, frame, features)
+    offsets = np.cumsum([0] + [len(c.frame) for c in corpora[:-1]])
+    recipes = set.intersection(*(set(c.augmented) for c in corpora))
+    augmented = {
+        recipe: AugmentedCopies(
+            np.concatenate([c.augmented[recipe].origin + o for c, o in zip(corpora, offsets)]),
+            {
+                key: np.concatenate([c.augmented[recipe].features[key] for c in corpora])
+                for key in features
+            },
+        )
+        for recipe in recipes
+    }
+    return CorpusData(name, frame, features, augmented)
+
+
+def training_rows(
+    corpus: CorpusData, feature_set: str, rows: np.ndarray, augmentation: str = "none"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and speakers of ``rows``, plus the augmented copies of those rows."""
+    rows = np.asarray(rows)
+    speakers = corpus.frame["speaker"].to_numpy(str)
+    x, y, groups = corpus.features[feature_set][rows], corpus.labels[rows], speakers[rows]
+    if augmentation == "none":
+        return x, y, groups
+    copies = corpus.augmented[augmentation]
+    take = np.isin(copies.origin, rows)
+    origin = copies.origin[take]
+    return (
+        np.concatenate([x, copies.features[feature_set][take]]),
+        np.concatenate([y, corpus.labels[origin]]),
+        np.concatenate([groups, speakers[origin]]),
+    )
 
 
 @dataclass(frozen=True)
@@ -85,6 +157,8 @@ class _Job:
     seed: int
     source: str
     normalisation: str = "train"
+    adaptation: str = "none"
+    augmentation: str = "none"
     protocol: str = "train-all-source"
     fold: int = -1
     train: np.ndarray | None = None
@@ -107,6 +181,8 @@ def _prediction_rows(job: _Job, target: CorpusData, index: np.ndarray, y_pred) -
             "feature_set": job.feature_set,
             "classifier": job.classifier,
             "normalisation": job.normalisation,
+            "adaptation": job.adaptation,
+            "augmentation": job.augmentation,
             "source": job.source,
             "target": target.name,
             "fold": job.fold,
@@ -128,6 +204,9 @@ def _result_row(job: _Job, target: str, y_true, y_pred, classes, n_train) -> dic
         "kind": job.kind,
         "protocol": job.protocol,
         "normalisation": job.normalisation,
+        "adaptation": job.adaptation,
+        "augmentation": job.augmentation,
+        "transductive": job.normalisation != "train" or job.adaptation != "none",
         "fold": job.fold,
         "seed": job.seed,
         **score(np.asarray(y_true), np.asarray(y_pred), classes),
@@ -140,11 +219,12 @@ def _result_row(job: _Job, target: str, y_true, y_pred, classes, n_train) -> dic
 def _run_within(job: _Job, corpus: CorpusData) -> tuple[list[dict], pd.DataFrame]:
     features = corpus.features[job.feature_set]
     labels = corpus.labels
-    model = make_classifier(job.classifier, job.seed).fit(features[job.train], labels[job.train])
+    x, y, _ = training_rows(corpus, job.feature_set, job.train, job.augmentation)
+    model = make_classifier(job.classifier, job.seed).fit(x, y)
     y_pred = model.predict(features[job.test])
     # UAR over the classes this fold tests (a speaker-independent fold may lack one).
     classes = sorted(set(labels[job.test]))
-    row = _result_row(job, corpus.name, labels[job.test], y_pred, classes, len(job.train))
+    row = _result_row(job, corpus.name, labels[job.test], y_pred, classes, len(y))
     return [row], _prediction_rows(job, corpus, job.test, y_pred)
 
 
@@ -152,24 +232,33 @@ def _run_transfer(
     job: _Job, source: CorpusData, targets: list[CorpusData]
 ) -> tuple[list[dict], pd.DataFrame]:
     classes = list(job.classes)
-    keep = np.isin(source.labels, classes)
-    model = make_classifier(job.classifier, job.seed).fit(
-        source.features[job.feature_set][keep], source.labels[keep]
-    )
+    keep = np.flatnonzero(np.isin(source.labels, classes))
+    x, y, groups = training_rows(source, job.feature_set, keep, job.augmentation)
+    if job.adaptation == "none":
+        model = make_classifier(job.classifier, job.seed).fit(x, y)
+    else:
+        confounded = (
+            job.adaptation == "speaker-norm"
+            and speaker_label_association(y, groups) > SPEAKER_CONFOUND_THRESHOLD
+        )
     rows, predictions = [], []
     for target in targets:
+        # The target's utterances in the shared label space: the evaluated set, and
+        # the only target data an adapter sees (features and speaker ids, no labels).
         index = np.flatnonzero(np.isin(target.labels, classes))
-        y_pred = model.predict(target.features[job.feature_set][index])
-        rows.append(
-            _result_row(
-                job,
-                target.name,
-                target.labels[index],
-                y_pred,
-                classes,
-                int(keep.sum()),
-            )
-        )
+        target_x = target.features[job.feature_set][index]
+        if job.adaptation == "none":
+            y_pred = model.predict(target_x)
+        else:
+            target_speakers = target.frame["speaker"].to_numpy(str)[index]
+            adapted = TransductiveClassifier(
+                make_classifier(job.classifier, job.seed), job.adaptation
+            ).fit(
+                x, y, X_target=target_x, groups=groups, target_groups=target_speakers,
+                source_confounded=confounded,
+            )  # fmt: skip
+            y_pred = adapted.predict(target_x, groups=target_speakers)
+        rows.append(_result_row(job, target.name, target.labels[index], y_pred, classes, len(y)))
         predictions.append(_prediction_rows(job, target, index, y_pred))
     return rows, pd.concat(predictions, ignore_index=True)
 
@@ -184,6 +273,8 @@ def plan_jobs(
     normalisations: Sequence[str] = ("train",),
     pooled: Sequence[tuple[CorpusData, Sequence[str]]] = (),
     within: bool = True,
+    adaptations: Sequence[str] = ("none",),
+    augmentations: Sequence[str] = ("none",),
 ) -> tuple[list[_Job], list[str]]:
     """Every training the grid needs, validated before any is run, and notes on the plan."""
     jobs: list[_Job] = []
@@ -202,28 +293,38 @@ def plan_jobs(
         sources = [(c, [t for t in corpora if t.name != c.name]) for c in corpora]
     by_name = {c.name: c for c in corpora}
     sources += [(source, [by_name[t] for t in targets]) for source, targets in pooled]
-    for feature_set in feature_sets:
-        for classifier in classifiers:
-            for normalisation in normalisations:
-                for seed in seeds:
-                    for corpus in corpora if within else ():
-                        planned = splits[(corpus.name, seed)]
-                        for fold, (train, test) in enumerate(planned.splits):
-                            jobs.append(
-                                _Job("within", feature_set, classifier, seed, corpus.name,
-                                     normalisation, planned.protocol, fold, train, test)
-                            )  # fmt: skip
-                    for source, targets in sources:
-                        by_classes: dict[tuple[str, ...], list[str]] = {}
-                        for target in targets:
-                            shared = tuple(sorted(set(source.classes()) & set(target.classes())))
-                            if len(shared) >= 2:
-                                by_classes.setdefault(shared, []).append(target.name)
-                        for shared, names in by_classes.items():
-                            jobs.append(
-                                _Job("transfer", feature_set, classifier, seed, source.name,
-                                     normalisation, targets=tuple(names), classes=shared)
-                            )  # fmt: skip
+    factors = [
+        (feature_set, classifier, normalisation, augmentation, seed)
+        for feature_set in feature_sets
+        for classifier in classifiers
+        for normalisation in normalisations
+        for augmentation in augmentations
+        for seed in seeds
+    ]
+    for feature_set, classifier, normalisation, augmentation, seed in factors:
+        common = dict(normalisation=normalisation, augmentation=augmentation)
+        for corpus in corpora if within else ():
+            planned = splits[(corpus.name, seed)]
+            for fold, (train, test) in enumerate(planned.splits):
+                jobs.append(
+                    _Job("within", feature_set, classifier, seed, corpus.name, **common,
+                         protocol=planned.protocol, fold=fold, train=train, test=test)
+                )  # fmt: skip
+        for source, targets in sources:
+            by_classes: dict[tuple[str, ...], list[str]] = {}
+            for target in targets:
+                shared = tuple(sorted(set(source.classes()) & set(target.classes())))
+                if len(shared) >= 2:
+                    by_classes.setdefault(shared, []).append(target.name)
+            for adaptation in adaptations:
+                for shared, names in by_classes.items():
+                    # An adapted model is fitted for one target; a plain one serves all.
+                    groups = [names] if adaptation == "none" else [[n] for n in names]
+                    jobs += [
+                        _Job("transfer", feature_set, classifier, seed, source.name, **common,
+                             adaptation=adaptation, targets=tuple(g), classes=shared)
+                        for g in groups
+                    ]  # fmt: skip
     return jobs, notes
 
 
@@ -256,6 +357,8 @@ def run_grid(
     transfer: bool = True,
     within: bool = True,
     normalisations: Sequence[str] = ("train",),
+    adaptations: Sequence[str] = ("none",),
+    augmentations: Sequence[str] = ("none",),
     pooled_sources: Sequence[Sequence[str]] = (),
     leave_one_corpus_out: bool = False,
     jobs: int = 1,
@@ -266,9 +369,22 @@ def run_grid(
     ``pooled_sources`` lists groups of corpus names trained on together and
     tested on every corpus outside the group; ``leave_one_corpus_out`` adds, for
     each corpus, a source pooling all the others.  ``within=False`` runs only
-    the transfer directions.
+    the transfer directions.  ``adaptations`` (see
+    :data:`~paraser.experiments.adaptation.ADAPTATIONS`) apply to transfer
+    directions; ``augmentations`` name recipes whose copies every training
+    corpus carries in :attr:`CorpusData.augmented`.
     """
     protocol = protocol or StratifiedKFoldProtocol()
+    unknown = [a for a in adaptations if a not in ADAPTATIONS]
+    if unknown:
+        raise ValueError(f"unknown adaptation {unknown}: use {', '.join(ADAPTATIONS)}")
+    for recipe in augmentations:
+        lacking = [c.name for c in corpora if recipe != "none" and recipe not in c.augmented]
+        if lacking:
+            raise ValueError(
+                f"augmentation '{recipe}': no augmented copies for {', '.join(lacking)} "
+                "(extract them first)"
+            )
     names = [c.name for c in corpora]
     groups = [list(g) for g in pooled_sources]
     if leave_one_corpus_out:
@@ -303,6 +419,8 @@ def run_grid(
         normalisations,
         pooled_plan,
         within=within,
+        adaptations=adaptations,
+        augmentations=augmentations,
     )
     notes = plan_notes + notes
 
@@ -323,7 +441,7 @@ def run_grid(
         predictions.append(job_predictions)
         if progress:
             progress(done, len(planned))
-    keys = ["feature_set", "classifier", "normalisation", "source", "target", "seed", "fold"]
+    keys = [*CONFIGURATION_KEYS, "source", "target", "seed", "fold"]
     results = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     results = results.sort_values(keys, kind="stable").reset_index(drop=True)
     predictions_frame = (

@@ -35,10 +35,12 @@ from paraser.reports.stats import (
 )
 from paraser.reports.tables import (
     COLLAPSE_MARK,
+    CONFIG_COLUMNS,
+    Config,
+    baseline,
     configurations,
     load_results,
     matrix_order,
-    matrix_stem,
     protocol_statement,
     read_run_table,
     write_matrices,
@@ -77,7 +79,10 @@ def winner_comparisons(
     cells: pd.DataFrame, predictions: pd.DataFrame, n_boot: int, seed: int = 0
 ) -> pd.DataFrame:
     """Per classifier and kind: the best feature set (by mean UAR) against every other,
-    paired over the same test utterances; Holm-adjusted over the whole table."""
+    paired over the same test utterances; Holm-adjusted over the whole table.
+
+    ``cells`` should hold one level of every other factor (see :func:`baseline`).
+    """
     rows = []
     for (classifier, normalisation, kind), group in cells.groupby(
         ["classifier", "normalisation", "kind"]
@@ -86,9 +91,12 @@ def winner_comparisons(
         if len(means) < 2:
             continue
         cell_index = group[["source", "target"]].drop_duplicates()
-        subset = predictions[
-            (predictions.classifier == classifier) & (predictions.normalisation == normalisation)
-        ].merge(cell_index, on=["source", "target"])
+        levels = group[CONFIG_COLUMNS[2:]].drop_duplicates()
+        subset = (
+            predictions[predictions.classifier == classifier]
+            .merge(levels, on=list(levels.columns))
+            .merge(cell_index, on=["source", "target"])
+        )
         best = means.index[0]
         for other in means.index[1:]:
             result = paired_difference(
@@ -132,10 +140,8 @@ def build_report(
         results, predictions, n_boot=n_boot, n_perm=n_perm, seed=seed
     )
     dims = feature_dimensions(config, sorted(results.feature_set.unique()))
-    # The ranking question is asked of the default normalisation (the one runs report first).
-    base = cells[cells.normalisation == cells.normalisation.iloc[0]]
-    if "train" in set(cells.normalisation):
-        base = cells[cells.normalisation == "train"]
+    # The ranking question is asked of the baseline (train norm., no adaptation or augmentation).
+    base = baseline(cells)
     summary = inversion_summary(base, replicates, cell_keys(base), dims)
     return Report(
         results=results,
@@ -158,7 +164,7 @@ def _published(config: dict, cells: pd.DataFrame) -> pd.DataFrame | None:
     if not published:
         return None
     keys = ["source", "target", "feature_set", "classifier"]
-    ours = cells[cells.normalisation == "train"] if "train" in set(cells.normalisation) else cells
+    ours = baseline(cells)
     table = pd.DataFrame(published).merge(
         ours[[*keys, "uar", "ci_low", "ci_high"]], on=keys, how="left"
     )
@@ -202,6 +208,8 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
             "features": cells.feature_set,
             "classifier": cells.classifier,
             "norm.": cells.normalisation,
+            "adapt.": cells.adaptation,
+            "augment.": cells.augmentation,
             "source": cells.source,
             "target": cells.target,
             "UAR [95% CI]": [_ci_text(r) for r in cells.itertuples(index=False)],
@@ -294,15 +302,11 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 
 def _config_sections(report: Report):
-    """(title, cells) per feature set x classifier x normalisation."""
-    for feature_set, classifier, normalisation in configurations(report.results):
-        cells = report.cells[
-            (report.cells.feature_set == feature_set)
-            & (report.cells.classifier == classifier)
-            & (report.cells.normalisation == normalisation)
-        ]
+    """(configuration, its cells) per configuration of the run."""
+    for config in configurations(report.results):
+        cells = config.select(report.cells)
         if len(cells):
-            yield (feature_set, classifier, normalisation), cells
+            yield config, cells
 
 
 def write_report(
@@ -359,29 +363,18 @@ def _figures(report: Report) -> dict[str, tuple[str, bytes]]:
             "Within-corpus rank vs transfer rank of each feature set (mean UAR beside it)",
             plots.rank_chart(report.summary),
         )
-    for (feature_set, classifier, normalisation), cells in _config_sections(report):
-        stem = matrix_stem(feature_set, classifier, normalisation)
-        title = f"{feature_set} + {classifier} ({normalisation} norm.)"
+    for config, cells in _config_sections(report):
+        stem, title = config.stem, config.title
         figures[f"heatmap_{stem}"] = (f"UAR: {title}", plots.transfer_heatmap(cells, title))
-        selector = (
-            (report.recall.feature_set == feature_set)
-            & (report.recall.classifier == classifier)
-            & (report.recall.normalisation == normalisation)
-        )
         figures[f"recall_{stem}"] = (
             f"Per-class recall: {title}",
-            plots.recall_heatmap(report.recall[selector], f"Per-class recall: {title}"),
+            plots.recall_heatmap(config.select(report.recall), f"Per-class recall: {title}"),
         )
     # Confusion grids (one matrix per cell) are the slowest figures: drawn for the feature
     # sets that win within or under transfer per classifier; confusion.csv has them all.
-    for feature_set, classifier, normalisation in _winner_configurations(report):
-        stem = matrix_stem(feature_set, classifier, normalisation)
-        title = f"{feature_set} + {classifier} ({normalisation} norm.)"
-        predictions = report.predictions[
-            (report.predictions.feature_set == feature_set)
-            & (report.predictions.classifier == classifier)
-            & (report.predictions.normalisation == normalisation)
-        ]
+    for config in _winner_configurations(report):
+        stem, title = config.stem, config.title
+        predictions = config.select(report.predictions)
         matrices = {
             (s if s == t else f"{s}->{t}"): confusion_matrix(group)
             for (s, t), group in predictions.groupby(["source", "target"])
@@ -393,16 +386,16 @@ def _figures(report: Report) -> dict[str, tuple[str, bytes]]:
     return figures
 
 
-def _winner_configurations(report: Report) -> list[tuple[str, str, str]]:
-    """(feature set, classifier, normalisation) of the within and transfer winners."""
+def _winner_configurations(report: Report) -> list[Config]:
+    """Baseline configurations of the within and transfer winners."""
     chosen = []
     summary = report.summary[report.summary.scope != ALL]
-    normalisation = "train" if "train" in set(report.cells.normalisation) else None
-    normalisation = normalisation or report.cells.normalisation.iloc[0]
+    levels = baseline(report.cells)[CONFIG_COLUMNS[2:]].iloc[0]
     for classifier, group in summary.groupby("scope"):
         for column in ("within_uar", "transfer_uar"):
             if group[column].notna().any():
-                key = (group.loc[group[column].idxmax(), "feature_set"], classifier, normalisation)
+                feature_set = group.loc[group[column].idxmax(), "feature_set"]
+                key = Config(feature_set, classifier, *levels)
                 if key not in chosen:
                     chosen.append(key)
     return chosen
@@ -457,9 +450,9 @@ def _report_markdown(report: Report) -> str:
         "",
         *_published_markdown(report.published),
     ]
-    for (feature_set, classifier, normalisation), cells in _config_sections(report):
+    for config, cells in _config_sections(report):
         lines += [
-            f"## {feature_set} + {classifier}, {normalisation} normalisation",
+            f"## {config.title}",
             "",
             ci_matrix(cells).to_markdown(stralign="right"),
             "",
@@ -488,14 +481,13 @@ def _report_latex(report: Report) -> str:
                 "tab:comparisons",
             )
         )
-    for (feature_set, classifier, normalisation), cells in _config_sections(report):
+    for config, cells in _config_sections(report):
         matrix = ci_matrix(cells).reset_index().rename(columns={"source": "source / target"})
         parts.append(
             latex_table(
                 matrix,
-                f"UAR [95\\% CI], {_latex_escape(feature_set)} + {_latex_escape(classifier)} "
-                f"({_latex_escape(normalisation)} normalisation); rows: source, columns: target.",
-                f"tab:{matrix_stem(feature_set, classifier, normalisation)}".replace("_", "-"),
+                f"UAR [95\\% CI], {_latex_escape(config.title)}; rows: source, columns: target.",
+                f"tab:{config.stem}".replace("_", "-"),
             )
         )
     return "\n\n".join(parts) + "\n"
@@ -546,11 +538,10 @@ def _report_html(report: Report, figures: dict[str, tuple[str, bytes]]) -> str:
     body.append("<h2>Transfer matrices</h2>")
     body += [image(n) for n in figures if n.startswith("heatmap_")]
     body.append("<h2>Per-class recall and confusion matrices</h2>")
-    for (feature_set, classifier, normalisation), _ in _config_sections(report):
-        stem = matrix_stem(feature_set, classifier, normalisation)
+    for config, _ in _config_sections(report):
+        stem = config.stem
         body += [
-            f"<details><summary>{html.escape(f'{feature_set} + {classifier}, {normalisation}')}"
-            "</summary>",
+            f"<details><summary>{html.escape(config.title)}</summary>",
             image(f"recall_{stem}"),
             image(f"confusion_{stem}") if f"confusion_{stem}" in figures else "",
             "</details>",

@@ -274,7 +274,9 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
 
 
 #: Columns that identify one cell (one number of a UAR matrix).
-CELL_KEYS = ["feature_set", "classifier", "normalisation", "source", "target"]
+CELL_KEYS = [
+    "feature_set", "classifier", "normalisation", "adaptation", "augmentation", "source", "target",
+]  # fmt: skip
 
 
 def cell_keys(frame: pd.DataFrame) -> list[str]:

@@ -3,12 +3,61 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
 COLLAPSE_MARK = "†"
+
+#: Experimental factors beside feature set and classifier, with the level every
+#: gain is measured against; older results folders lack some: they held the default.
+FACTOR_DEFAULTS = {"normalisation": "train", "adaptation": "none", "augmentation": "none"}
+CONFIG_COLUMNS = ["feature_set", "classifier", *FACTOR_DEFAULTS]
+
+
+class Config(NamedTuple):
+    """One configuration of a run: one UAR matrix."""
+
+    feature_set: str
+    classifier: str
+    normalisation: str = "train"
+    adaptation: str = "none"
+    augmentation: str = "none"
+
+    def _factors(self) -> list[tuple[str, str]]:
+        return [(k, getattr(self, k)) for k, d in FACTOR_DEFAULTS.items() if getattr(self, k) != d]
+
+    @property
+    def stem(self) -> str:
+        """File stem: ``matrix_<set>_<classifier>[_<level>-<factor>...]``."""
+        suffixes = {"normalisation": "norm", "adaptation": "adapt", "augmentation": "aug"}
+        parts = [f"{level}-{suffixes[factor]}" for factor, level in self._factors()]
+        stem = "_".join(["matrix", self.feature_set, self.classifier, *parts])
+        return re.sub(r"[^\w.+-]+", "-", stem)  # recipe names carry colons and equals signs
+
+    @property
+    def title(self) -> str:
+        parts = [f"{level} {factor}" for factor, level in self._factors()]
+        return f"{self.feature_set} + {self.classifier}" + "".join(f", {p}" for p in parts)
+
+    def select(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of a results/cells/predictions table that belong to this configuration."""
+        mask = pd.Series(True, index=frame.index)
+        for column, value in self._asdict().items():
+            mask &= frame[column] == value
+        return frame[mask]
+
+
+def baseline(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows at the baseline level of every factor (where a run has it; else its first level)."""
+    for factor, default in FACTOR_DEFAULTS.items():
+        levels = list(dict.fromkeys(frame[factor]))
+        if levels:
+            frame = frame[frame[factor] == (default if default in levels else levels[0])]
+    return frame
 
 
 def read_run_table(
@@ -19,8 +68,9 @@ def read_run_table(
     if not path.is_file():
         raise FileNotFoundError(f"{path}: {missing}")
     frame = read(path)
-    if "normalisation" not in frame.columns:  # runs from before normalisation strategies
-        frame["normalisation"] = "train"
+    for factor, default in FACTOR_DEFAULTS.items():
+        if factor not in frame.columns:  # a run from before this factor existed
+            frame[factor] = default
     return frame
 
 
@@ -33,20 +83,15 @@ def load_results(results_dir: str | Path) -> pd.DataFrame:
     )
 
 
-def configurations(results: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """The (feature set, classifier, normalisation) triples of a results table."""
-    columns = ["feature_set", "classifier", "normalisation"]
-    return [tuple(row) for row in results[columns].drop_duplicates().itertuples(index=False)]
-
-
-def matrix_stem(feature_set: str, classifier: str, normalisation: str = "train") -> str:
-    suffix = "" if normalisation == "train" else f"_{normalisation}-norm"
-    return f"matrix_{feature_set}_{classifier}{suffix}"
+def configurations(results: pd.DataFrame) -> list[Config]:
+    """The configurations of a results table, in order of first appearance."""
+    rows = results[CONFIG_COLUMNS].drop_duplicates().itertuples(index=False)
+    return [Config(*row) for row in rows]
 
 
 def cell_summary(results: pd.DataFrame) -> pd.DataFrame:
     """One row per feature set x classifier x source x target: mean/sd UAR, collapse."""
-    keys = ["feature_set", "classifier", "normalisation", "source", "target", "kind", "protocol"]
+    keys = [*CONFIG_COLUMNS, "source", "target", "kind", "protocol"]
     grouped = results.groupby(keys, sort=True)
     summary = grouped.agg(
         uar=("uar", "mean"),
@@ -67,28 +112,16 @@ def matrix_order(sources, targets) -> tuple[list[str], list[str]]:
     return singles + pooled, singles
 
 
-def _select(cells: pd.DataFrame, feature_set: str, classifier: str, normalisation: str):
-    return cells[
-        (cells.feature_set == feature_set)
-        & (cells.classifier == classifier)
-        & (cells.normalisation == normalisation)
-    ]
-
-
-def uar_matrix(
-    results: pd.DataFrame, feature_set: str, classifier: str, normalisation: str = "train"
-) -> pd.DataFrame:
+def uar_matrix(results: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Rows: source corpus; columns: target corpus; values: mean UAR."""
-    cells = _select(cell_summary(results), feature_set, classifier, normalisation)
+    cells = config.select(cell_summary(results))
     matrix = cells.pivot(index="source", columns="target", values="uar")
     rows, columns = matrix_order(matrix.index, matrix.columns)
     return matrix.reindex(index=rows, columns=columns)
 
 
-def _formatted_matrix(
-    results: pd.DataFrame, feature_set: str, classifier: str, normalisation: str
-) -> pd.DataFrame:
-    cells = _select(cell_summary(results), feature_set, classifier, normalisation)
+def _formatted_matrix(results: pd.DataFrame, config: Config) -> pd.DataFrame:
+    cells = config.select(cell_summary(results))
     text = cells.assign(
         cell=[
             f"{u:.3f}" + (COLLAPSE_MARK if c else "")
@@ -121,12 +154,11 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
         notes = json.loads(config_path.read_text()).get("notes", [])
         if notes:
             sections += ["## Notes", "", *[f"- {n}" for n in notes], ""]
-    for feature_set, classifier, normalisation in configurations(results):
-        stem = matrix_stem(feature_set, classifier, normalisation)
-        title = f"{feature_set} + {classifier}, {normalisation} normalisation"
-        numeric = uar_matrix(results, feature_set, classifier, normalisation)
+    for config in configurations(results):
+        stem, title = config.stem, config.title
+        numeric = uar_matrix(results, config)
         numeric.round(4).to_csv(results_dir / f"{stem}.csv")
-        text = _formatted_matrix(results, feature_set, classifier, normalisation)
+        text = _formatted_matrix(results, config)
         markdown = text.to_markdown(stralign="right")
         (results_dir / f"{stem}.md").write_text(
             f"# UAR: {title}\n\n{protocol_statement(results)}\n\n{markdown}\n"
@@ -161,7 +193,12 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
 
 
 def normalisation_gains(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean within and transfer UAR per strategy, and its gain over ``train``."""
+    """Mean within and transfer UAR per strategy, and its gain over ``train``.
+
+    Point estimates over cells without adaptation or augmentation; the paired
+    gains with CIs of every factor are in the full report (``gains_*.csv``).
+    """
+    results = results[(results["adaptation"] == "none") & (results["augmentation"] == "none")]
     if results["normalisation"].nunique() < 2 or "train" not in set(results["normalisation"]):
         return pd.DataFrame()
     cells = cell_summary(results)
