@@ -233,6 +233,25 @@ def transfer_matrix(
         help="Comma-separated strategies run side by side: train (standardise on training "
         "data), corpus (per-corpus, transductive), speaker (per-speaker).",
     ),
+    adapt: str = typer.Option(
+        "none",
+        "--adapt",
+        help="Comma-separated unsupervised adaptation methods for transfer, run side by side: "
+        "none, corpus-norm, speaker-norm, coral, importance (density-ratio sample weights), "
+        "prior-em (EM label-shift correction). All but none read the target's unlabelled "
+        "features (transductive); the within diagonal is never adapted.",
+    ),
+    augment: str = typer.Option(
+        "none",
+        "--augment",
+        help="Comma-separated augmentation recipes of the training side, run side by side: "
+        "none, noise:snr=5-20, gain:-6..6, tempo:0.9-1.1, pitch:-2..2, channel:tel, "
+        "channel:lowpass=4000, reverb (needs pyroomacoustics); chain transforms with '+', "
+        "e.g. noise:snr=10-30+channel:tel. Test utterances are never augmented.",
+    ),
+    augment_copies: int = typer.Option(
+        2, "--augment-copies", min=1, help="Augmented copies per training utterance."
+    ),
     pool: list[str] = typer.Option(
         [], "--pool", help="Multi-source training: corpora joined with '+', e.g. emodb+emovo."
     ),
@@ -271,6 +290,9 @@ def transfer_matrix(
                 protocol=protocol,
                 folds=folds,
                 normalisations=_split(normalisation),
+                adaptations=_split(adapt),
+                augmentations=_split(augment),
+                augment_copies=augment_copies,
                 pooled_sources=[p.split("+") for p in pool],
                 leave_one_corpus_out=loco,
                 seeds=[int(s) for s in _split(seeds)],

@@ -14,7 +14,7 @@ import datetime as _dt
 import json
 import platform
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from paraser.corpora import LabelMap, LoadedManifest, load_manifest, resolve_cor
 from paraser.corpora.manifest import manifest_hash
 from paraser.experiments import CorpusData, GridResult, make_protocol, run_grid
 from paraser.experiments.classifiers import describe_classifiers
-from paraser.experiments.transfer import skipped_directions
+from paraser.experiments.transfer import AugmentedCopies, skipped_directions
 from paraser.features import (
     DEFAULT_CACHE_DIR,
     ExtractionReport,
@@ -144,6 +144,40 @@ def build_corpus_data(
     return CorpusData(manifest.name, frame.loc[keep].reset_index(drop=True), matrices), notes
 
 
+def attach_augmented(
+    corpus: CorpusData,
+    recipes: Sequence,
+    copies: int,
+    feature_sets: Sequence[FeatureSetSpec],
+    cache_dir: str | Path,
+) -> tuple[CorpusData, list[str]]:
+    """``corpus`` with the cached augmented copies of each recipe (copies every set has)."""
+    from paraser.features.augment import load_augmented
+
+    augmented, notes = {}, []
+    for recipe in recipes:
+        loaded = [
+            load_augmented(corpus.frame, recipe, copies, spec, cache_dir=cache_dir)
+            for spec in feature_sets
+        ]
+        # A copy that failed for one feature set is left out of all of them.
+        keys = [set(zip(m.origin.tolist(), m.copy.tolist())) for m in loaded]
+        common = sorted(set.intersection(*keys))
+        features = {}
+        for spec, matrix in zip(feature_sets, loaded):
+            position = {key: i for i, key in enumerate(zip(matrix.origin, matrix.copy))}
+            features[spec.name] = matrix.values[[position[key] for key in common]]
+        origin = np.array([o for o, _ in common], dtype=np.int64)
+        expected = len(corpus.frame) * copies
+        if len(common) < expected:
+            notes.append(
+                f"{corpus.name}: {expected - len(common)} of {expected} augmented copies "
+                f"({recipe.name}) missing (failed augmentation or extraction); trained without them"
+            )
+        augmented[recipe.name] = AugmentedCopies(origin, features)
+    return replace(corpus, augmented=augmented), notes
+
+
 @uses_backend
 def transfer_matrix(
     corpora: Sequence[str | Path],
@@ -157,8 +191,12 @@ def transfer_matrix(
     folds: int = 5,
     seeds: Sequence[int] = (0,),
     normalisations: Sequence[str] = ("train",),
+    adaptations: Sequence[str] = ("none",),
+    augmentations: Sequence[str] = ("none",),
+    augment_copies: int = 2,
     pooled_sources: Sequence[Sequence[str]] = (),
     leave_one_corpus_out: bool = False,
+    within: bool = True,
     jobs: int = 1,
     manifests_dir: str | Path | None = None,
     progress: Progress | None = None,
@@ -171,9 +209,23 @@ def transfer_matrix(
     k-fold, with an explicit, labelled fallback to stratified k-fold where
     speakers and labels are confounded), ``speaker``, ``loso`` or
     ``stratified``.  ``normalisations`` runs strategies side by side (``train``,
-    ``corpus``, ``speaker``).  ``backend``/``scheduler`` as for :func:`extract`.
+    ``corpus``, ``speaker``).  ``adaptations`` adds unsupervised adaptation
+    methods to the transfer directions (``none``, ``corpus-norm``,
+    ``speaker-norm``, ``coral``, ``importance``, ``prior-em``; transductive).
+    ``augmentations`` names augmentation recipes (``none`` or e.g.
+    ``noise:snr=5-20``, see :mod:`paraser.features.augment`): ``augment_copies``
+    augmented copies of every training utterance are extracted (cached) and
+    join the training side only.  ``within=False`` skips the diagonal.
+    ``backend``/``scheduler`` as for :func:`extract`.
     """
     out = Path(out)
+    recipes = []
+    if any(a != "none" for a in augmentations):
+        from paraser.features.augment import parse_recipe
+
+        recipes = [parse_recipe(a) for a in augmentations if a != "none"]
+        # Results are keyed by the canonical recipe name (equal spellings, one row).
+        augmentations = ["none"] * ("none" in augmentations) + [r.name for r in recipes]
     # Resolved once: a spec may carry options (an SSL model, a device), and the grid
     # keys features by each spec's canonical name, as build_corpus_data does.
     specs = as_specs(feature_sets)
@@ -210,9 +262,48 @@ def transfer_matrix(
                 manifest.frame, specs, cache_dir=cache_dir, jobs=jobs, progress=callback
             )
         )
+    augmentation_cost = []
+    if recipes and tables:
+        raise ValueError(
+            "augmentation needs audio; feature-table corpora "
+            f"({', '.join(t.name for t in tables)}) cannot be augmented"
+        )
+    for manifest in manifests:
+        for recipe in recipes:
+            from paraser.features.augment import extract_augmented
+
+            callback = (
+                (lambda d, t, n=manifest.name, r=recipe.name: progress(f"augment {n} ({r})", d, t))
+                if progress
+                else None
+            )
+            report = extract_augmented(
+                manifest.frame, recipe, augment_copies, specs,
+                cache_dir=cache_dir, jobs=jobs, progress=callback,
+            )  # fmt: skip
+            augmentation_cost.append(
+                {
+                    "corpus": manifest.name,
+                    "recipe": recipe.name,
+                    "copies": augment_copies,
+                    "extracted": int(sum(report.extracted.values())),
+                    "cached": int(sum(report.cached.values())),
+                    "failures": len(report.failures),
+                    "seconds": round(report.seconds, 2),
+                    "augmented_audio_seconds": round(report.audio_seconds, 1),
+                    "seconds_per_audio_second": round(report.seconds / report.audio_seconds, 4)
+                    if report.audio_seconds
+                    else None,
+                }
+            )
     data = list(tables)
     for manifest in manifests:
         corpus, corpus_notes = build_corpus_data(manifest, specs, cache_dir)
+        if recipes:
+            corpus, augment_notes = attach_augmented(
+                corpus, recipes, augment_copies, specs, cache_dir
+            )
+            corpus_notes += augment_notes
         data.append(corpus)
         notes += corpus_notes
     notes += skipped_directions(data)
@@ -225,8 +316,11 @@ def transfer_matrix(
         protocol=within_protocol,
         seeds=seeds,
         normalisations=normalisations,
+        adaptations=adaptations,
+        augmentations=augmentations,
         pooled_sources=pooled_sources,
         leave_one_corpus_out=leave_one_corpus_out,
+        within=within,
         jobs=jobs,
         progress=callback,
     )
@@ -254,6 +348,17 @@ def transfer_matrix(
         protocol_requested=protocol,
         protocols_used=sorted(grid.results["protocol"].unique()),
         normalisations=list(normalisations),
+        adaptations=list(adaptations),
+        adaptation_note=(
+            "adaptation methods other than 'none' fit one model per target from the target's "
+            "unlabelled features (and speaker ids for speaker-norm): transductive"
+        ),
+        augmentation={
+            "recipes": {r.name: r.provenance() for r in recipes},
+            "copies": augment_copies if recipes else 0,
+            "cost": augmentation_cost,
+        },
+        within=within,
         pooled_sources=[list(g) for g in pooled_sources],
         leave_one_corpus_out=leave_one_corpus_out,
     )

@@ -1,0 +1,220 @@
+"""What a factor level buys: paired UAR gains over the baseline, per cell and on average.
+
+For a factor (normalisation, adaptation, augmentation) and each of its
+non-baseline levels, every cell (feature set x classifier x other factors x
+source -> target) is compared with the same cell at the baseline level on the
+*same test utterances* (:func:`paraser.reports.stats.paired_difference`:
+cluster bootstrap over test speakers, identical resamples for both systems).
+p-values are Holm-adjusted over all cells of the factor, so a gain of a few
+points is not claimed where it is noise.  The average row pools a level's
+cells (the mean of their UARs) and bootstraps that mean the same way.
+
+Transfer rows carry the *ceiling*: the target's own within-corpus UAR at the
+baseline, which no method is mixed into.  Reads tidy tables only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from paraser.reports.stats import holm, paired_difference
+from paraser.reports.tables import CONFIG_COLUMNS, FACTOR_DEFAULTS
+
+#: Columns of ``gains_<factor>.csv``.
+GAIN_COLUMNS: dict[str, str] = {
+    "factor": "normalisation, adaptation or augmentation",
+    "level": "the level compared with the baseline level",
+    "baseline": "the baseline level (train, none, none)",
+    **{c: f"configuration: {c}" for c in CONFIG_COLUMNS if c not in FACTOR_DEFAULTS},
+    "other_factors": "levels of the other factors, 'factor=level' joined with ';'",
+    "kind": "within or transfer",
+    "source": "training corpus, or 'average' for the pooled row",
+    "target": "test corpus, or 'average'",
+    "uar_baseline": "UAR at the baseline level",
+    "uar": "UAR at this level",
+    "gain": "uar - uar_baseline on the same test utterances",
+    "ci_low": "lower bound of the paired bootstrap CI of the gain",
+    "ci_high": "upper bound",
+    "p_value": "two-sided paired bootstrap p-value",
+    "p_holm": "Holm-adjusted over all cells (not averages) of this factor",
+    "significant": "p_holm < 0.05",
+    "ceiling": "target's within-corpus UAR at the baseline (transfer rows)",
+    "n_test": "test utterances compared",
+    "transductive": "this level used unlabelled target features",
+}
+
+_TRANSDUCTIVE = {
+    "normalisation": {"corpus", "speaker"},
+    "adaptation": {"corpus-norm", "speaker-norm", "coral", "importance", "prior-em"},
+    "augmentation": set(),
+}
+
+
+def _ceilings(results: pd.DataFrame) -> pd.Series:
+    """Within-corpus UAR per (feature set, classifier, corpus) at the baseline of every factor."""
+    base = results[results.kind == "within"]
+    for factor, default in FACTOR_DEFAULTS.items():
+        base = base[base[factor] == default]
+    return base.groupby(["feature_set", "classifier", "target"])["uar"].mean()
+
+
+def factor_gains(
+    results: pd.DataFrame,
+    predictions: pd.DataFrame,
+    factor: str,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Paired gains of every level of ``factor`` over its baseline (empty when not varied)."""
+    default = FACTOR_DEFAULTS[factor]
+    if default not in set(results[factor]) or results[factor].nunique() < 2:
+        return pd.DataFrame(columns=list(GAIN_COLUMNS))
+    others = [c for c in CONFIG_COLUMNS if c != factor]
+    fixed = [c for c in others if c not in FACTOR_DEFAULTS]
+    ceilings = _ceilings(results)
+    kinds = results.groupby(["source", "target"])["kind"].first()
+    rows, pooled = [], {}
+    for key, level_rows in predictions[predictions[factor] != default].groupby(
+        [factor, *others], sort=True
+    ):
+        level, config = key[0], dict(zip(others, key[1:]))
+        base_rows = predictions[predictions[factor] == default]
+        for column, value in config.items():
+            base_rows = base_rows[base_rows[column] == value]
+        if base_rows.empty:
+            continue
+        context = {
+            "factor": factor,
+            "level": level,
+            "baseline": default,
+            **{c: config[c] for c in fixed},
+            "other_factors": ";".join(f"{c}={config[c]}" for c in FACTOR_DEFAULTS if c != factor),
+            "transductive": level in _TRANSDUCTIVE[factor],
+        }
+        for (source, target), cell in level_rows.groupby(["source", "target"], sort=True):
+            base_cell = base_rows[(base_rows.source == source) & (base_rows.target == target)]
+            if base_cell.empty:
+                continue
+            kind = kinds.get((source, target), "transfer")
+            result = paired_difference(cell, base_cell, n_boot=n_boot, seed=seed)
+            rows.append(
+                {
+                    **context,
+                    "kind": kind,
+                    "source": source,
+                    "target": target,
+                    **_difference_columns(result),
+                    "ceiling": ceilings.get(
+                        (config["feature_set"], config["classifier"], target), np.nan
+                    )
+                    if kind == "transfer"
+                    else np.nan,
+                }
+            )
+            group = (*key, kind)
+            pooled.setdefault(group, (context, [], []))
+            pooled[group][1].append(cell)
+            pooled[group][2].append(base_cell)
+    table = pd.DataFrame(rows, columns=list(GAIN_COLUMNS))
+    if table.empty:
+        return table
+    table["p_holm"] = holm(table["p_value"])
+    table["significant"] = table["p_holm"] < 0.05
+    averages = []
+    for (*_, kind), (context, cells, base_cells) in pooled.items():
+        result = paired_difference(
+            pd.concat(cells), pd.concat(base_cells), n_boot=n_boot, seed=seed
+        )
+        mask = (table.level == context["level"]) & (table.kind == kind)
+        for column in fixed:
+            mask &= table[column] == context[column]
+        mask &= table.other_factors == context["other_factors"]
+        averages.append(
+            {
+                **context,
+                "kind": kind,
+                "source": "average",
+                "target": "average",
+                **_difference_columns(result),
+                "ceiling": table.loc[mask, "ceiling"].mean(),
+            }
+        )
+    return pd.concat([table, pd.DataFrame(averages)], ignore_index=True)[list(GAIN_COLUMNS)]
+
+
+def _difference_columns(result) -> dict:
+    return {
+        "uar_baseline": result.uar_b,
+        "uar": result.uar_a,
+        "gain": result.difference,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "p_value": result.p_value,
+        "n_test": result.n_test,
+    }
+
+
+def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
+    """A gains table formatted for Markdown/HTML: averages first, then every cell."""
+    if gains.empty:
+        return gains
+    ordered = pd.concat(
+        [gains[gains.source == "average"], gains[gains.source != "average"]], ignore_index=True
+    )
+
+    def fmt_p(p: float) -> str:
+        return "–" if not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+    return pd.DataFrame(
+        {
+            "level": ordered.level,
+            "features": ordered.feature_set,
+            "classifier": ordered.classifier,
+            "other factors": ordered.other_factors,
+            "cell": [
+                "average" if s == "average" else f"{s} → {t}"
+                for s, t in zip(ordered.source, ordered.target)
+            ],
+            "kind": ordered.kind,
+            "UAR base": ordered.uar_baseline.round(3),
+            "UAR": ordered.uar.round(3),
+            "gain [95% CI]": [
+                f"{g:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                for g, lo, hi in zip(ordered.gain, ordered.ci_low, ordered.ci_high)
+            ],
+            "p (Holm)": [
+                fmt_p(p if s != "average" else raw)
+                for p, raw, s in zip(ordered.p_holm, ordered.p_value, ordered.source)
+            ],
+            "ceiling": ordered.ceiling.round(3),
+        }
+    )
+
+
+def gains_sentences(gains: pd.DataFrame) -> list[str]:
+    """One sentence per level and kind, from its average row: a gain, a loss or no evidence."""
+    sentences = []
+    cells = gains[gains.source != "average"]
+    for row in gains[gains.source == "average"].itertuples(index=False):
+        same = cells[
+            (cells.level == row.level)
+            & (cells.kind == row.kind)
+            & (cells.feature_set == row.feature_set)
+            & (cells.classifier == row.classifier)
+            & (cells.other_factors == row.other_factors)
+        ]
+        up = int(((same.gain > 0) & same.significant).sum())
+        down = int(((same.gain < 0) & same.significant).sum())
+        excludes_zero = row.ci_low > 0 or row.ci_high < 0
+        verdict = (
+            ("helps" if row.gain > 0 else "hurts") if excludes_zero else "shows no clear effect"
+        )
+        sentences.append(
+            f"{row.factor} {row.level} ({row.feature_set} + {row.classifier}, {row.kind}): "
+            f"{verdict}, mean gain {row.gain:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}] "
+            f"UAR ({row.uar_baseline:.3f} → {row.uar:.3f}); significant after Holm in "
+            f"{up} of {len(same)} cells up, {down} down."
+        )
+    return sentences
