@@ -26,6 +26,7 @@ from paraser.reports.inversion import (
     published_inversion_holds,
     rankings,
 )
+from paraser.reports.shift import write_shift_section
 from paraser.reports.stats import (
     cell_keys,
     cell_statistics,
@@ -329,7 +330,7 @@ def write_report(
     results_dir = Path(results_dir)
     written = write_matrices(results_dir)
     if not (results_dir / "predictions.parquet").is_file():
-        return written
+        return written + write_shift_section(results_dir)
     report = build_report(results_dir, n_boot=n_boot, n_perm=n_perm, seed=seed)
     csvs = {
         "cell_stats.csv": report.cells,
@@ -361,7 +362,8 @@ def write_report(
     ):
         (results_dir / name).write_text(text)
         written.append(results_dir / name)
-    return written
+    # After report.md/html exist: the section (when shift.csv is here) goes into both.
+    return written + write_shift_section(results_dir)
 
 
 def _figures(report: Report) -> dict[str, tuple[str, bytes]]:

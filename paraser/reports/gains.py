@@ -4,8 +4,10 @@ For a factor (normalisation, adaptation, augmentation) and each of its
 non-baseline levels, every cell (feature set x classifier x other factors x
 source -> target) is compared with the same cell at the baseline level on the
 *same test utterances* (:func:`paraser.reports.stats.paired_difference`:
-cluster bootstrap over test speakers, identical resamples for both systems).
-p-values are Holm-adjusted over all cells of the factor, so a gain of a few
+cluster bootstrap over test speakers, identical resamples for both systems;
+p from the gain over its bootstrap standard error, since percentile p-values
+cannot go below 1/(n_boot+1), too coarse to survive a Holm correction over
+dozens of cells).  p-values are Holm-adjusted over all cells of the factor, so a gain of a few
 points is not claimed where it is noise.  The average row pools a level's
 cells (the mean of their UARs) and bootstraps that mean the same way.
 
@@ -36,7 +38,8 @@ GAIN_COLUMNS: dict[str, str] = {
     "gain": "uar - uar_baseline on the same test utterances",
     "ci_low": "lower bound of the paired bootstrap CI of the gain",
     "ci_high": "upper bound",
-    "p_value": "two-sided paired bootstrap p-value",
+    "se": "bootstrap standard error of the gain",
+    "p_value": "two-sided p of gain / se (normal approximation of the paired bootstrap)",
     "p_holm": "Holm-adjusted over all cells (not averages) of this factor",
     "significant": "p_holm < 0.05",
     "ceiling": "target's within-corpus UAR at the baseline (transfer rows)",
@@ -151,7 +154,8 @@ def _difference_columns(result) -> dict:
         "gain": result.difference,
         "ci_low": result.ci_low,
         "ci_high": result.ci_high,
-        "p_value": result.p_value,
+        "se": result.se,
+        "p_value": result.p_normal,
         "n_test": result.n_test,
     }
 

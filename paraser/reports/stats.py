@@ -214,6 +214,26 @@ class PairedDifference:
     n_test: int
     n_units: int
     unit: str
+    #: Standard deviation of the bootstrap differences (the difference's standard error).
+    se: float = float("nan")
+
+    @property
+    def p_normal(self) -> float:
+        """Two-sided p-value of ``difference / se`` under a normal approximation.
+
+        The percentile p-value cannot go below ``1/(n_boot+1)``, which a Holm
+        correction over many cells turns into "never significant"; the normal
+        approximation of the same bootstrap distribution resolves small p-values.
+        """
+        if not np.isfinite(self.se) or self.se <= 0:
+            return 1.0 if self.difference == 0 else 0.0
+        return float(2 * _normal_sf(abs(self.difference) / self.se))
+
+
+def _normal_sf(z: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.sf(z))
 
 
 def paired_difference(
@@ -253,7 +273,7 @@ def paired_difference(
     p_value = (1 + int((np.abs(centred) >= abs(observed) - 1e-12).sum())) / (1 + n_boot)
     return PairedDifference(
         float(rep_a[0]), float(rep_b[0]), observed, low, high, min(1.0, p_value),
-        len(merged), len(ids), unit,
+        len(merged), len(ids), unit, float(np.nanstd(diff[1:])),
     )  # fmt: skip
 
 

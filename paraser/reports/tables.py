@@ -121,11 +121,20 @@ def uar_matrix(results: pd.DataFrame, config: Config) -> pd.DataFrame:
 
 
 def _formatted_matrix(results: pd.DataFrame, config: Config) -> pd.DataFrame:
-    cells = config.select(cell_summary(results))
+    summary = cell_summary(results)
+    cells = config.select(summary)
+    if config.adaptation != "none":
+        # An adapted configuration has no diagonal of its own: show the unadapted
+        # within-corpus UAR there, in brackets, as the ceiling it is measured against.
+        ceiling = config._replace(adaptation="none").select(summary)
+        ceiling = ceiling[ceiling.kind == "within"]
+        cells = pd.concat([cells, ceiling.assign(ceiling=True)], ignore_index=True)
     text = cells.assign(
         cell=[
-            f"{u:.3f}" + (COLLAPSE_MARK if c else "")
-            for u, c in zip(cells["uar"], cells["collapsed"])
+            (f"({u:.3f})" if ceiling is True else f"{u:.3f}") + (COLLAPSE_MARK if c else "")
+            for u, c, ceiling in zip(
+                cells["uar"], cells["collapsed"], cells.get("ceiling", [None] * len(cells))
+            )
         ]
     ).pivot(index="source", columns="target", values="cell")
     rows, columns = matrix_order(text.index, text.columns)
@@ -135,12 +144,20 @@ def _formatted_matrix(results: pd.DataFrame, config: Config) -> pd.DataFrame:
 def protocol_statement(results: pd.DataFrame) -> str:
     within = sorted(results.loc[results.kind == "within", "protocol"].unique())
     seeds = sorted(int(s) for s in results["seed"].unique())
-    return (
+    statement = (
         f"Diagonal: within-corpus UAR, protocol {', '.join(within) or 'none'}, mean over folds "
         f"and seeds {seeds}. Off-diagonal: trained on all of the source (rows), tested on all of "
         f"the target (columns), on the classes both share. {COLLAPSE_MARK} marks a collapsed "
         "result (90% or more of predictions in one class): not a finding."
     )
+    if (results["adaptation"] != "none").any():
+        statement += (
+            " Adapted matrices (transductive: the adapter saw the target's unlabelled features) "
+            "show the unadapted within-corpus UAR, the ceiling, in brackets on the diagonal."
+        )
+    if (results["augmentation"] != "none").any():
+        statement += " Augmentation touches training rows only; every test utterance is original."
+    return statement
 
 
 def write_matrices(results_dir: str | Path) -> list[Path]:
