@@ -1,0 +1,109 @@
+"""Augmentation as a factor of the grid: copies train, never test, in every fold and direction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import paraser.experiments.transfer as transfer_module
+from paraser.experiments import CorpusData, StratifiedKFoldProtocol, make_classifier, run_grid
+from paraser.experiments.normalisation import normalise
+from paraser.experiments.transfer import AugmentedCopies, pool_corpora
+
+CLASSES = ["anger", "happiness", "neutral", "sadness"]
+
+
+def corpus_with_copies(name: str, seed: int, copies: int = 2) -> CorpusData:
+    """Column 0 of every row is an id: the row index for originals, 1000 + origin for copies."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(CLASSES, 12)
+    centres = np.random.default_rng(7).normal(0, 3, (4, 5))
+    codes = np.repeat(np.arange(4), 12)
+    x = np.column_stack([np.arange(len(codes)), centres[codes] + rng.normal(0, 1, (48, 5))])
+    origin = np.repeat(np.arange(48), copies)
+    augmented = x[origin] + np.column_stack(
+        [np.full(len(origin), 1000.0), rng.normal(0, 0.3, (len(origin), 5))]
+    )
+    frame = pd.DataFrame(
+        {
+            "corpus": name,
+            "utterance": [f"{name}_{i}.wav" for i in range(48)],
+            "label": labels,
+            "speaker": [f"{name}:s{i % 4}" for i in range(48)],
+        }
+    )
+    return CorpusData(
+        name,
+        frame,
+        {"f": x.astype(np.float32)},
+        {"noise": AugmentedCopies(origin, {"f": augmented.astype(np.float32)})},
+    )
+
+
+class Spy:
+    """A classifier that records the id column of every training and test matrix."""
+
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def __init__(self, name, seed=0):
+        self.model = make_classifier(name, seed)
+
+    def fit(self, x, y, **kwargs):
+        self.train_ids = np.asarray(x)[:, 0].copy()
+        self.model.fit(x[:, 1:], y)
+        self.classes_ = self.model.classes_
+        return self
+
+    def predict(self, x):
+        Spy.seen.append((self.train_ids, np.asarray(x)[:, 0].copy()))
+        return self.model.predict(x[:, 1:])
+
+
+def test_no_test_utterance_is_augmented_or_has_its_copies_in_training(monkeypatch):
+    Spy.seen = []
+    monkeypatch.setattr(transfer_module, "make_classifier", Spy)
+    corpora = [corpus_with_copies("a", 1), corpus_with_copies("b", 2)]
+    grid = run_grid(
+        corpora,
+        ["f"],
+        ["svm"],
+        protocol=StratifiedKFoldProtocol(3),
+        augmentations=["none", "noise"],
+        pooled_sources=[["a", "b"]],
+    )
+    assert Spy.seen
+    for train_ids, test_ids in Spy.seen:
+        assert (test_ids < 1000).all()  # test rows are originals, always
+        copies_of = train_ids[train_ids >= 1000] - 1000
+        # A copy trains only beside its own original: never a copy of a test utterance.
+        assert set(copies_of) <= set(train_ids[train_ids < 1000])
+    results = grid.results
+    within = results[results.kind == "within"]
+    plain = within[within.augmentation == "none"].n_train.to_numpy()
+    augmented = within[within.augmentation == "noise"].n_train.to_numpy()
+    np.testing.assert_array_equal(augmented, plain * 3)  # 2 copies of each training row
+    assert set(grid.predictions.utterance.str.contains("_")) == {True}
+    assert set(results.augmentation) == {"none", "noise"}
+
+
+def test_pooled_sources_carry_their_copies_and_normalisation_uses_original_statistics():
+    a, b = corpus_with_copies("a", 1), corpus_with_copies("b", 2)
+    pooled = pool_corpora([a, b])
+    copies = pooled.augmented["noise"]
+    assert len(copies.origin) == 192 and copies.origin.max() == 95
+    np.testing.assert_array_equal(
+        copies.features["f"][:, 0] - 1000, pooled.features["f"][copies.origin, 0]
+    )
+    normalised, _ = normalise(a, "corpus")
+    original = a.features["f"]
+    expected = (a.augmented["noise"].features["f"] - original.mean(0)) / original.std(0)
+    np.testing.assert_allclose(
+        normalised.augmented["noise"].features["f"], expected, rtol=1e-4, atol=1e-4
+    )
+
+
+def test_a_recipe_without_copies_is_refused():
+    a = corpus_with_copies("a", 1)
+    with pytest.raises(ValueError, match="no augmented copies"):
+        run_grid([a], ["f"], ["svm"], augmentations=["none", "tempo:0.9-1.1"])
