@@ -13,6 +13,7 @@ _API = {
     "transfer_matrix": "paraser.pipeline",
     "load_corpora": "paraser.pipeline",
     "TransferRun": "paraser.pipeline",
+    "shift_report": "paraser.shift_run",
     "LabelMap": "paraser.corpora",
     "load_manifest": "paraser.corpora",
     "extract_features": "paraser.features",

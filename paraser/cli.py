@@ -371,7 +371,9 @@ def report(
 @app.command()
 def reproduce(
     config: str = typer.Argument(
-        ..., help="A packaged reproduction (paper_syed2020, multilingual) or a TOML path."
+        ...,
+        help="A packaged reproduction (paper_syed2020, multilingual, pooled_ravdess_savee) "
+        "or a TOML path.",
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Results folder (default: config)."),
     cache_dir: Path = CACHE_OPTION,
@@ -399,19 +401,28 @@ def reproduce(
         out_console.print(escape(run.missing), soft_wrap=True)
         return
     _print_matrices(run.out)
+    for note in run.notes:
+        out_console.print(escape(note), soft_wrap=True)
     if run.published is not None:
-        table = Table(title=f"{run.name}: published UAR beside ours")
-        for column in ("source", "target", "features", "classifier", "published", "ours [95% CI]"):
-            table.add_column(column)
-        for row in run.published.itertuples(index=False):
-            table.add_row(
-                row.source,
-                row.target,
-                row.feature_set,
-                row.classifier,
-                f"{row.published_uar:.4f}",
-                f"{row.our_uar:.4f} [{row.ci_low:.4f}, {row.ci_high:.4f}]",
-            )
+        # Published entries may give UAR, accuracy and/or macro-F1; each beside ours.
+        metrics = [m for m in ("uar", "accuracy", "macro_f1") if f"published_{m}" in run.published]
+        table = Table(title=f"{run.name}: published {', '.join(metrics)} beside ours")
+        columns = ["source", "target", "feature_set", "classifier"]
+        varied = [c for c in ("augmentation",) if c in run.published]
+        columns += [c for c in varied if run.published[c].nunique() > 1]
+        for column in columns:
+            table.add_column(column.replace("feature_set", "features"))
+        for metric in metrics:
+            table.add_column(f"published {metric}")
+            table.add_column(f"ours {metric}" + (" [95% CI]" if metric == "uar" else ""))
+        for row in run.published.to_dict("records"):
+            cells = [str(row[c]) for c in columns]
+            for metric in metrics:
+                ours = f"{row[f'our_{metric}']:.4f}"
+                if metric == "uar":
+                    ours += f" [{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
+                cells += [f"{row[f'published_{metric}']:.4f}", ours]
+            table.add_row(*cells)
         out_console.print(table)
     out_console.print(f"Report written to [bold]{run.out}[/] (report.html, report.md, tables.tex)")
 
@@ -449,6 +460,95 @@ def demo(
             progress=progress,
         )
     _show_run(run)
+
+
+@app.command(
+    help="How far apart corpora are, where the shift lives, and whether it predicts transfer "
+    "failure.\n\nFor every corpus pair and feature set: MMD² with a permutation p-value, proxy "
+    "A-distance, the most shifted features and descriptor families (SMD, KS), class priors and "
+    "their total-variation distance, and class-conditional MMD². Writes shift.csv, "
+    "shift_features.csv, shift_families.csv, class_priors.csv, shift.md, shift.html and "
+    "figures/shift_<set>.png; with a transfer-matrix results.csv (--results, or one in --out) "
+    "also drops.csv and shift_vs_drop.csv: Spearman rho between each distance and the UAR drop, "
+    "with a bootstrap CI over corpus pairs. Missing features are extracted first; "
+    "'paraser report DIR' regenerates the section.\n\nExample: paraser shift --corpora "
+    "emodb,emovo,urdu,turev --features egemaps,is10 --results reports/mine --out reports/mine"
+)
+def shift(
+    corpora: str = typer.Option(..., "--corpora", "-c", help="Comma-separated corpora (2+)."),
+    features: str = typer.Option(
+        "egemaps", "--features", "-f", help="Comma-separated feature sets (see extract)."
+    ),
+    model: str | None = MODEL_OPTION,
+    device: str = DEVICE_OPTION,
+    out: Path = typer.Option(Path("reports/shift"), "--out", "-o", help="Output folder."),
+    results: Path | None = typer.Option(
+        None,
+        "--results",
+        help="A transfer-matrix folder whose results.csv gives the UAR drop (default: --out, "
+        "when it holds one). Adds shift_vs_drop.csv: does shift predict failure?",
+    ),
+    classes: str = typer.Option(
+        "anger,happiness,neutral,sadness", "--classes", help="Shared label space (canonical)."
+    ),
+    label_map: Path | None = typer.Option(
+        None, "--label-map", help='JSON {"classes": [...], "map": {"raw": "class"}}.'
+    ),
+    permutations: int = typer.Option(200, "--permutations", min=0, help="MMD permutations."),
+    max_samples: int = typer.Option(
+        500, "--max-samples", min=10, help="MMD subsample per corpus (seeded; PAD/SMD use all)."
+    ),
+    n_boot: int = typer.Option(2000, "--n-boot", min=100, help="Bootstrap resamples of rho."),
+    seed: int = typer.Option(0, "--seed", help="Seed of subsamples, permutations, bootstrap."),
+    cache_dir: Path = CACHE_OPTION,
+    jobs: int = JOBS_OPTION,
+    manifests_dir: Path | None = MANIFESTS_OPTION,
+) -> None:
+    """Domain-shift diagnostics between corpora (help text above)."""
+    from paraser.corpora import LabelMap
+    from paraser.shift_run import shift_report
+
+    with _user_errors():
+        mapping = LabelMap.from_file(label_map) if label_map else LabelMap(tuple(_split(classes)))
+        with _progress() as progress:
+            run = shift_report(
+                _split(corpora),
+                _feature_specs(features, model, device),
+                out=out,
+                results=results,
+                cache_dir=cache_dir,
+                label_map=mapping,
+                manifests_dir=manifests_dir,
+                jobs=jobs,
+                progress=progress,
+                n_permutations=permutations,
+                max_samples=max_samples,
+                n_boot=n_boot,
+                seed=seed,
+            )
+    table = Table(title="Domain shift per corpus pair (distances are symmetric)")
+    for column in ("features", "pair", "MMD² (p)", "PAD", "prior TVD", "class MMD²", "top family"):
+        table.add_column(column, justify="left" if column in ("features", "pair") else "right")
+    pairs = run.tables.shift
+    for r in pairs[pairs.source < pairs.target].itertuples(index=False):
+        table.add_row(
+            r.feature_set,
+            f"{r.source} – {r.target}",
+            f"{r.mmd2:.3f} ({r.mmd_p:.3f})",
+            f"{r.pad:.2f}",
+            f"{r.prior_tvd:.2f}",
+            f"{r.class_conditional_mmd2:.3f}",
+            r.top_family,
+        )
+    out_console.print(table)
+    if run.correlations is not None:
+        from paraser.reports.shift import correlation_sentence
+
+        for row in run.correlations.itertuples(index=False):
+            out_console.print(escape(correlation_sentence(row)), soft_wrap=True)
+    for note in run.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    out_console.print(f"Shift report written to [bold]{run.out}[/] (shift.md, shift.csv, …)")
 
 
 @app.command("features")

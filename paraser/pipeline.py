@@ -144,10 +144,15 @@ def build_corpus_data(
     return CorpusData(manifest.name, frame.loc[keep].reset_index(drop=True), matrices), notes
 
 
+def recipe_copies(recipe, requested: int) -> int:
+    """Copies made of each utterance: one for a recipe without randomness (they would be equal)."""
+    return requested if recipe.is_random else 1
+
+
 def attach_augmented(
     corpus: CorpusData,
     recipes: Sequence,
-    copies: int,
+    requested: int,
     feature_sets: Sequence[FeatureSetSpec],
     cache_dir: str | Path,
 ) -> tuple[CorpusData, list[str]]:
@@ -156,6 +161,7 @@ def attach_augmented(
 
     augmented, notes = {}, []
     for recipe in recipes:
+        copies = recipe_copies(recipe, requested)
         loaded = [
             load_augmented(corpus.frame, recipe, copies, spec, cache_dir=cache_dir)
             for spec in feature_sets
@@ -278,14 +284,14 @@ def transfer_matrix(
                 else None
             )
             report = extract_augmented(
-                manifest.frame, recipe, augment_copies, specs,
+                manifest.frame, recipe, recipe_copies(recipe, augment_copies), specs,
                 cache_dir=cache_dir, jobs=jobs, progress=callback,
             )  # fmt: skip
             augmentation_cost.append(
                 {
                     "corpus": manifest.name,
                     "recipe": recipe.name,
-                    "copies": augment_copies,
+                    "copies": recipe_copies(recipe, augment_copies),
                     "extracted": int(sum(report.extracted.values())),
                     "cached": int(sum(report.cached.values())),
                     "failures": len(report.failures),

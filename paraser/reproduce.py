@@ -98,6 +98,105 @@ def prepare_manifests(
     return [prepare_corpus(name, Path(corpus_root) / name, out_dir) for name in corpora]
 
 
+def pool_manifests(
+    manifests: Sequence[str | Path], name: str, out_dir: str | Path, audio_root: str | Path
+) -> Path:
+    """One manifest ``<out_dir>/<name>.csv`` holding every utterance of ``manifests``.
+
+    Speakers stay distinct (``ravdess:01``, ``savee:DC``), each row keeps its
+    corpus' language and names its corpus in ``origin``; labels stay as the
+    recipes wrote them (canonical), so the run's label space applies as usual.
+    """
+    from paraser.corpora import load_manifest
+    from paraser.corpora.manifest import write_manifest
+
+    frames = []
+    for manifest in manifests:
+        frame = load_manifest(manifest, map_labels=False).frame
+        frames.append(
+            pd.DataFrame(
+                {
+                    "file": frame["path"],
+                    "label": frame["label"],
+                    "speaker": frame["speaker"],  # already corpus-prefixed by the loader
+                    "language": frame["language"],
+                    "gender": frame["gender"],
+                    "origin": frame["corpus"],
+                }
+            )
+        )
+    pooled = pd.concat(frames, ignore_index=True)
+    return write_manifest(pooled, Path(out_dir) / f"{name}.csv", audio_root, {"corpus": name})
+
+
+def ssl_feature_sets(names: Sequence[str], model_env: str = "PARASER_SSL_MODEL"):
+    """The SSL feature sets whose model is on disk, and a note for each one that is not.
+
+    ``model_env`` may name a model folder or hub id (else each family's default);
+    nothing is downloaded, so a baseline without its weights is skipped, never faked.
+    """
+    from paraser.features import resolve_feature_set
+    from paraser.features.opensmile_sets import FeatureSetError
+    from paraser.features.ssl import require_torch, resolve_model_dir
+
+    model = os.environ.get(model_env) or None
+    specs, notes = [], []
+    for name in names:
+        try:
+            spec = resolve_feature_set(name, model=model)
+            require_torch(f"the SSL baseline '{name}'")
+            resolve_model_dir(spec.model)
+        except (FeatureSetError, ImportError) as exc:
+            notes.append(f"SSL baseline skipped: {name}: {exc}")
+            continue
+        specs.append(spec)
+    return specs, notes
+
+
+def _read_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return pd.read_csv(out / "results.csv"), pd.read_parquet(out / "predictions.parquet")
+
+
+def _write_run(out: Path, results: pd.DataFrame, predictions: pd.DataFrame) -> None:
+    import pyarrow as pa
+
+    from paraser.features.store import atomic_write_table, atomic_write_text
+
+    atomic_write_text(out / "results.csv", results.to_csv(index=False))
+    atomic_write_table(
+        pa.Table.from_pandas(predictions, preserve_index=False), out / "predictions.parquet"
+    )
+
+
+def _finish_pool(out: Path, pool: str, members: Sequence[str], extra: dict[str, Path]) -> list[str]:
+    """Drop transfer rows between the pooled corpus and its own members (their test
+    utterances were training data) and add the pooled corpus' within rows of the extra
+    protocols in ``extra`` (protocol -> its run folder) as ``<pool>@<protocol>``.
+    Not ``[...]``: the console would read brackets as markup."""
+    results, predictions = _read_run(out)
+    overlapping = {(pool, m) for m in members} | {(m, pool) for m in members}
+
+    def keep(frame: pd.DataFrame) -> pd.Series:
+        return ~pd.Series(list(zip(frame["source"], frame["target"]))).isin(overlapping).values
+
+    results, predictions = results[keep(results)], predictions[keep(predictions)]
+    for protocol, folder in extra.items():
+        renamed = {pool: f"{pool}@{protocol}"}
+        more = [t.replace({"source": renamed, "target": renamed}) for t in _read_run(folder)]
+        results = pd.concat([results, more[0]], ignore_index=True)
+        predictions = pd.concat([predictions, more[1]], ignore_index=True)
+    _write_run(out, results, predictions)
+    return [
+        f"{pool} pools {' and '.join(members)} into one corpus; transfers between it and its "
+        "own members are left out (their test utterances were training data)",
+        *(
+            f"{pool}@{p}: the pooled corpus evaluated within with protocol '{p}' "
+            f"(results of {folder})"
+            for p, folder in extra.items()
+        ),
+    ]
+
+
 def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: int) -> None:
     """Within/transfer grid on feature tables; writes the tidy tables a report reads."""
     import numpy as np
@@ -147,13 +246,55 @@ def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: 
     atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
 
 
-def _record_published(out: Path, config: dict) -> None:
+def _run_audio(
+    config: dict,
+    root: Path,
+    out: Path,
+    label_map: LabelMap,
+    cache_dir: str | Path,
+    jobs: int,
+    progress: Progress | None,
+) -> list[str]:
+    """Recipes -> manifests (and the pooled one, with ``data.pool_as``) -> transfer_matrix."""
+    from paraser.pipeline import transfer_matrix
+
+    data, protocol = config["data"], config["protocol"]
+    manifests = prepare_manifests(data["corpora"], root, out / "manifests")
+    ssl, notes = ssl_feature_sets(protocol.get("ssl_feature_sets", []))
+    pool = data.get("pool_as")
+    if pool:
+        manifests.append(pool_manifests(manifests, pool, out / "manifests", root))
+    common = dict(
+        feature_sets=[*protocol["feature_sets"], *ssl],
+        classifiers=protocol["classifiers"],
+        cache_dir=cache_dir,
+        label_map=label_map,
+        folds=protocol.get("folds", 5),
+        seeds=protocol.get("seeds", [0]),
+        augmentations=protocol.get("augmentations", ["none"]),
+        augment_copies=protocol.get("augment_copies", 2),
+        jobs=jobs,
+        progress=progress,
+    )
+    transfer_matrix(manifests, out=out, protocol=protocol.get("within", "stratified"), **common)
+    if pool:
+        # Further within-corpus protocols for the pooled corpus only; its features are cached.
+        extra = {p: out / f"pooled-{p}" for p in protocol.get("pooled_protocols", [])}
+        for p, folder in extra.items():
+            transfer_matrix([manifests[-1]], out=folder, protocol=p, **common)
+        notes += _finish_pool(out, pool, data["corpora"], extra)
+    return notes
+
+
+def _record_published(out: Path, config: dict, notes: Sequence[str] = ()) -> None:
     """Store the published numbers in config.json, where the report finds them."""
     path = out / "config.json"
     record = json.loads(path.read_text())
     record["reproduction"] = {
         "name": config.get("name"),
         "citation": config.get("citation"),
+        "protocol_difference": config.get("protocol_difference"),
+        "notes": list(notes),
         "published": config.get("published", []),
     }
     path.write_text(json.dumps(record, indent=2) + "\n")
@@ -183,24 +324,12 @@ def reproduce(
     label_map = _label_map(protocol.get("classes"))
     if config["data"].get("kind", "audio") == "tables":
         _run_tables(config, root, out, label_map, jobs)
+        notes = []
     else:
-        from paraser.pipeline import transfer_matrix
-
-        manifests = prepare_manifests(config["data"]["corpora"], root, out / "manifests")
-        transfer_matrix(
-            manifests,
-            protocol["feature_sets"],
-            protocol["classifiers"],
-            out=out,
-            cache_dir=cache_dir,
-            label_map=label_map,
-            protocol=protocol.get("within", "stratified"),
-            folds=protocol.get("folds", 5),
-            seeds=protocol.get("seeds", [0]),
-            jobs=jobs,
-            progress=progress,
-        )
-    _record_published(out, config)
+        notes = _run_audio(config, root, out, label_map, cache_dir, jobs, progress)
+    if config.get("protocol_difference"):
+        notes.insert(0, "Protocol difference: " + " ".join(config["protocol_difference"].split()))
+    _record_published(out, config, notes)
     write_report(out, n_boot=n_boot, n_perm=n_perm)
     published = published_comparison(out)
-    return Reproduction(name, out=out, published=published)
+    return Reproduction(name, out=out, published=published, notes=notes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,3 +109,50 @@ def test_a_recipe_without_copies_is_refused():
     a = corpus_with_copies("a", 1)
     with pytest.raises(ValueError, match="no augmented copies"):
         run_grid([a], ["f"], ["svm"], augmentations=["none", "tempo:0.9-1.1"])
+
+
+def test_cli_augment_and_adapt_end_to_end_cached_and_reported(tone_corpus, tmp_path):
+    from typer.testing import CliRunner
+
+    from paraser.cli import app
+
+    runner = CliRunner()
+    corpora = [tone_corpus(n, per_label=4, speakers=("s1", "s2")) for n in ("alpha", "beta")]
+    cache, out = tmp_path / "cache", tmp_path / "run"
+    args = [
+        "transfer-matrix", "--corpora", ",".join(map(str, corpora)), "--features", "egemaps",
+        "--augment", "none,noise:snr=10-20,channel:tel", "--augment-copies", "2",
+        "--adapt", "none,coral", "--pool", "alpha+beta", "--folds", "2",
+        "--out", str(out), "--cache-dir", str(cache), "-j", "2",
+    ]  # fmt: skip
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    results = pd.read_csv(out / "results.csv")
+    assert set(results.augmentation) == {"none", "noise:snr=10-20", "channel:tel=300-3400"}
+    assert set(results.adaptation) == {"none", "coral"}
+    within = results[(results.kind == "within") & (results.adaptation == "none")]
+    n_train = within.pivot_table(index=["source", "fold"], columns="augmentation", values="n_train")
+    # Two noisy copies of every training utterance; one of a fixed filter (copies would be equal).
+    assert (n_train["noise:snr=10-20"] == 3 * n_train["none"]).all()
+    assert (n_train["channel:tel=300-3400"] == 2 * n_train["none"]).all()
+    config = json.loads((out / "config.json").read_text())
+    cost = pd.DataFrame(config["augmentation"]["cost"])
+    assert (cost.extracted > 0).all() and (cost.seconds_per_audio_second > 0).all()
+    # Predictions: every test row is an original utterance of the manifests.
+    predictions = pd.read_parquet(out / "predictions.parquet")
+    originals = {f"{p.parent.name}:{f}" for p in corpora for f in pd.read_csv(p)["file"]}
+    assert {f"{c}:{u}" for c, u in zip(predictions.target, predictions.utterance)} <= {
+        f"{c}:{u}" for c, u in (o.split(":", 1) for o in originals)
+    }
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0, second.output
+    config = json.loads((out / "config.json").read_text())
+    assert all(c["extracted"] == 0 for c in config["augmentation"]["cost"])  # all cached
+    report = runner.invoke(app, ["report", str(out), "--n-boot", "100"])
+    assert report.exit_code == 0, report.output
+    gains = pd.read_csv(out / "gains_augmentation.csv")
+    assert set(gains.level) == {"noise:snr=10-20", "channel:tel=300-3400"}
+    assert (
+        "Augmentation: gain over training on original audio only" in (out / "report.md").read_text()
+    )
+    assert (out / "gains_adaptation.csv").is_file()

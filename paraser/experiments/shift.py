@@ -10,6 +10,7 @@ descriptor families).  None of these functions reads a label.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,11 +96,15 @@ def proxy_a_distance(x: np.ndarray, y: np.ndarray, *, folds: int = 5, seed: int 
 #: Descriptor families, matched on openSMILE feature names (first match wins).
 FAMILIES: tuple[tuple[str, str], ...] = (
     ("mfcc", r"mfcc"),
+    ("temporal", r"duration"),  # before pitch: IS10's F0final__Turn_duration is a duration
     ("pitch", r"f0|pitch|semitone"),
-    ("voice quality", r"jitter|shimmer|hnr|voicingprob|h1-h2|h1-a3|alpharatio"),
+    ("voice quality", r"jitter|shimmer|hnr|voicingprob|voicingfinal|h1-h2|h1-a3|alpharatio"),
     ("energy", r"loudness|energy|rms|intensity|soundlevel|pcm_.*sma_(max|min|amean)"),
     ("formants", r"f[1-3](frequency|bandwidth|amplitude)"),
-    ("spectral", r"spectral|slope|hammarberg|flux|audspec|fband|centroid|entropy|rolloff"),
+    (
+        "spectral",
+        r"spectral|slope|hammarberg|flux|audspec|fband|centroid|entropy|rolloff|melfreqband|lspfreq",
+    ),
     ("temporal", r"zcr|voiced|unvoiced|rate|segment|duration"),
 )
 
@@ -142,3 +147,239 @@ def family_shift(shift: pd.DataFrame) -> pd.DataFrame:
         features=("feature", "size"), mean_abs_smd=("abs_smd", "mean"), mean_ks=("ks", "mean")
     )
     return summary.sort_values("mean_abs_smd", ascending=False).reset_index()
+
+
+# --- The shift report: every corpus pair x feature set as tidy tables --------------------------
+
+#: Columns of ``shift.csv``: one row per feature set x ordered pair (source, target).
+SHIFT_COLUMNS: dict[str, str] = {
+    "feature_set": "feature set name",
+    "source": "first corpus of the direction (the training side under transfer)",
+    "target": "second corpus (the test side); every distance here is symmetric, so the "
+    "reverse direction carries the same values",
+    "mmd2": "squared maximum mean discrepancy (biased estimate), RBF kernel on features "
+    "standardised over the pooled pair",
+    "mmd_p": "permutation p-value of mmd2 (corpus membership shuffled)",
+    "bandwidth": "RBF bandwidth: median pairwise distance of the pooled (sub)sample",
+    "n_permutations": "permutations behind mmd_p",
+    "domain_accuracy": "cross-validated balanced accuracy of a source-vs-target classifier "
+    "(logistic regression)",
+    "pad": "proxy A-distance 2(1 - 2 err) from domain_accuracy: 0 indistinguishable, 2 separable",
+    "prior_tvd": "total-variation distance between the two corpora's class priors (union of "
+    "their classes; a class a corpus lacks has prior 0)",
+    "class_conditional_mmd2": "mmd2 between the same class in both corpora, averaged over the "
+    "shared classes (each class standardised over its own pooled sample)",
+    "shared_classes": "classes both corpora have with enough utterances, '|'-separated",
+    "n_source": "source utterances (all of them: SMD, KS, PAD and priors use every row)",
+    "n_target": "target utterances",
+    "n_mmd_source": "source utterances in the MMD sample (a seeded subsample when smaller than "
+    "n_source)",
+    "n_mmd_target": "target utterances in the MMD sample",
+    "top_features": "the three features with the largest |SMD|, '|'-separated",
+    "top_family": "the descriptor family with the largest mean |SMD|",
+}
+
+#: Columns of ``shift_features.csv``: one row per feature set x direction x feature.
+FEATURE_COLUMNS: dict[str, str] = {
+    "feature_set": "feature set name",
+    "source": "source corpus",
+    "target": "target corpus",
+    "rank": "1 = largest |SMD| of this direction",
+    "feature": "feature name",
+    "family": "descriptor family (pitch, energy, spectral, voice quality, mfcc, ...)",
+    "smd": "standardised mean difference, target minus source over the pooled SD",
+    "abs_smd": "|smd|",
+    "ks": "two-sample Kolmogorov-Smirnov statistic",
+    "ks_p": "p-value of ks (uncorrected; thousands of features are tested)",
+}
+
+#: Columns of ``shift_families.csv``: one row per feature set x direction x family.
+FAMILY_COLUMNS: dict[str, str] = {
+    "feature_set": "feature set name",
+    "source": "source corpus",
+    "target": "target corpus",
+    "family": "descriptor family",
+    "features": "features of the family in the set",
+    "mean_abs_smd": "mean |SMD| over the family's features",
+    "mean_ks": "mean KS statistic over the family's features",
+}
+
+#: Columns of ``class_priors.csv``: one row per corpus x class.
+PRIOR_COLUMNS: dict[str, str] = {
+    "corpus": "corpus name",
+    "class": "class (shared label space)",
+    "n": "utterances of the class",
+    "share": "n over the corpus' utterances",
+}
+
+
+def class_priors(corpus: str, labels: np.ndarray) -> pd.DataFrame:
+    """Class counts and shares of one corpus, long format (:data:`PRIOR_COLUMNS`)."""
+    counts = pd.Series(labels).value_counts().sort_index()
+    return pd.DataFrame(
+        {
+            "corpus": corpus,
+            "class": counts.index.astype(str),
+            "n": counts.to_numpy(),
+            "share": counts.to_numpy() / max(1, counts.sum()),
+        }
+    )
+
+
+def total_variation(p: pd.Series, q: pd.Series) -> float:
+    """Total-variation distance between two distributions indexed by class (missing = 0)."""
+    p, q = p.align(q, fill_value=0.0)
+    return float(0.5 * np.abs(p - q).sum())
+
+
+def class_conditional_mmd(
+    x: np.ndarray,
+    y: np.ndarray,
+    labels_x: np.ndarray,
+    labels_y: np.ndarray,
+    *,
+    min_per_class: int = 5,
+    max_samples: int = 500,
+    seed: int = 0,
+) -> tuple[float, list[str]]:
+    """Mean MMD² between the same class in ``x`` and ``y`` over their shared classes.
+
+    Classes with fewer than ``min_per_class`` utterances on either side are left
+    out (too few for a kernel mean).  Returns (mean MMD², classes used); NaN and
+    ``[]`` when no class qualifies.
+    """
+    shared = sorted(
+        c
+        for c in set(labels_x) & set(labels_y)
+        if (labels_x == c).sum() >= min_per_class and (labels_y == c).sum() >= min_per_class
+    )
+    values = [
+        mmd_rbf(
+            x[labels_x == c], y[labels_y == c], n_permutations=0, max_samples=max_samples, seed=seed
+        ).mmd2
+        for c in shared
+    ]
+    return (float(np.mean(values)) if values else float("nan")), shared
+
+
+@dataclass
+class ShiftTables:
+    """The tidy tables of a shift report (columns in the ``*_COLUMNS`` dicts above)."""
+
+    shift: pd.DataFrame
+    features: pd.DataFrame
+    families: pd.DataFrame
+    priors: pd.DataFrame
+
+
+def _pair_shift(
+    feature_set: str,
+    source,
+    target,
+    names: list[str],
+    n_permutations: int,
+    max_samples: int,
+    seed: int,
+) -> tuple[list[dict], pd.DataFrame, pd.DataFrame]:
+    """Both directions of one unordered pair: computed once, the reverse mirrored."""
+    x, y = source.features[feature_set], target.features[feature_set]
+    lx, ly = source.labels, target.labels
+    mmd = mmd_rbf(x, y, n_permutations=n_permutations, max_samples=max_samples, seed=seed)
+    pad = proxy_a_distance(x, y, seed=seed)
+    conditional, shared = class_conditional_mmd(x, y, lx, ly, max_samples=max_samples, seed=seed)
+    tvd = total_variation(
+        pd.Series(lx).value_counts(normalize=True), pd.Series(ly).value_counts(normalize=True)
+    )
+    forward = feature_shift(x, y, names)
+    common = {
+        "feature_set": feature_set,
+        "mmd2": mmd.mmd2,
+        "mmd_p": mmd.p_value,
+        "bandwidth": mmd.bandwidth,
+        "n_permutations": mmd.n_permutations,
+        # Inverting PAD = 2(1 - 2 err) with balanced error gives the balanced accuracy.
+        "domain_accuracy": 0.5 + pad / 4,
+        "pad": pad,
+        "prior_tvd": tvd,
+        "class_conditional_mmd2": conditional,
+        "shared_classes": "|".join(shared),
+    }
+    rows, features, families = [], [], []
+    for a, b, sign in ((source, target, 1.0), (target, source, -1.0)):
+        keys = {"feature_set": feature_set, "source": a.name, "target": b.name}
+        table = forward.assign(smd=forward["smd"] * sign, rank=np.arange(1, len(forward) + 1))
+        family = family_shift(table).assign(**keys)
+        table = table.assign(**keys)[list(FEATURE_COLUMNS)]
+        family = family[list(FAMILY_COLUMNS)]
+        rows.append(
+            {
+                **common,
+                "source": a.name,
+                "target": b.name,
+                "n_source": len(a.frame),
+                "n_target": len(b.frame),
+                "n_mmd_source": min(len(a.frame), max_samples),
+                "n_mmd_target": min(len(b.frame), max_samples),
+                "top_features": "|".join(table["feature"].head(3)),
+                "top_family": family["family"].iloc[0] if len(family) else "",
+            }
+        )
+        features.append(table)
+        families.append(family)
+    return rows, pd.concat(features, ignore_index=True), pd.concat(families, ignore_index=True)
+
+
+def shift_tables(
+    corpora: Sequence,
+    feature_names: Mapping[str, list[str]],
+    *,
+    n_permutations: int = 200,
+    max_samples: int = 500,
+    seed: int = 0,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> ShiftTables:
+    """Shift between every pair of ``corpora`` for every feature set of ``feature_names``.
+
+    ``corpora`` are :class:`~paraser.experiments.CorpusData` (name, frame with
+    ``label``, ``features[set]`` aligned with the frame).  Every distance is
+    symmetric, so each unordered pair is computed once (in parallel over
+    ``jobs``) and written in both directions; SMD changes sign with the
+    direction.  Labels are read only for the priors and the class-conditional
+    distance.  MMD uses a seeded subsample of at most ``max_samples`` rows per
+    corpus (per class for the class-conditional distance).
+    """
+    from joblib import Parallel, delayed
+
+    from paraser.parallel import parallel_jobs
+
+    names = [c.name for c in corpora]
+    if len(set(names)) != len(names) or len(names) < 2:
+        raise ValueError(f"shift needs at least two distinct corpora, got {names}")
+    tasks = [
+        (feature_set, corpora[i], corpora[j])
+        for feature_set in feature_names
+        for i in range(len(corpora))
+        for j in range(i + 1, len(corpora))
+    ]
+    if progress:
+        progress(0, len(tasks))
+    runner = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator")
+    parts = []
+    for done, part in enumerate(
+        runner(
+            delayed(_pair_shift)(s, a, b, feature_names[s], n_permutations, max_samples, seed)
+            for s, a, b in tasks
+        ),
+        start=1,
+    ):
+        parts.append(part)
+        if progress:
+            progress(done, len(tasks))
+    shift = pd.DataFrame([row for rows, _, _ in parts for row in rows])[list(SHIFT_COLUMNS)]
+    return ShiftTables(
+        shift=shift.sort_values(["feature_set", "source", "target"], ignore_index=True),
+        features=pd.concat([p[1] for p in parts], ignore_index=True),
+        families=pd.concat([p[2] for p in parts], ignore_index=True),
+        priors=pd.concat([class_priors(c.name, c.labels) for c in corpora], ignore_index=True),
+    )

@@ -1,5 +1,15 @@
 """Features: openSMILE functionals (and other extractors) cached per corpus."""
 
+from paraser.features.augment import (
+    AugmentationError,
+    AugmentationReport,
+    AugmentedFeatures,
+    AugmentRecipe,
+    copy_seed,
+    extract_augmented,
+    load_augmented,
+    parse_recipe,
+)
 from paraser.features.extract import (
     DEFAULT_CACHE_DIR,
     ExtractionError,
@@ -20,6 +30,10 @@ from paraser.features.store import CacheError, FeatureStore
 __all__ = [
     "BUILTIN_SETS",
     "DEFAULT_CACHE_DIR",
+    "AugmentRecipe",
+    "AugmentationError",
+    "AugmentationReport",
+    "AugmentedFeatures",
     "CacheError",
     "ExtractionError",
     "ExtractionReport",
@@ -28,7 +42,11 @@ __all__ = [
     "FeatureStore",
     "OpenSmileFeatureSet",
     "available_feature_sets",
+    "copy_seed",
+    "extract_augmented",
     "extract_features",
+    "load_augmented",
     "load_features",
+    "parse_recipe",
     "resolve_feature_set",
 ]

@@ -97,33 +97,44 @@ def _extract_chunk(
     """Worker: read each file once, run every feature set it still needs."""
     results = []
     for path, needed in items:
-        vectors: dict[int, np.ndarray] = {}
-        errors: list[tuple[int | None, str]] = []
         try:
             signal = read_audio(path)
         except AudioError as exc:
-            results.append((path, vectors, [(None, str(exc))]))
+            results.append((path, {}, [(None, str(exc))]))
             continue
-        for index in needed:
-            try:
-                vector = _engine(specs[index])(signal)
-            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the corpus
-                errors.append((index, f"{path}: {specs[index].name} failed: {exc}"))
-                continue
-            if not np.all(np.isfinite(vector)):
-                errors.append((index, f"{path}: {specs[index].name} gave NaN/inf features"))
-                continue
-            names = getattr(specs[index], "feature_names", None) or getattr(
-                _engine(specs[index]), "feature_names", None
-            )
-            if names is not None and np.shape(vector) != (len(names),):
-                # A partial vector would be cached as valid or break the whole shard.
-                got, want = np.size(vector), len(names)
-                errors.append((index, f"{path}: {specs[index].name} gave {got} values, not {want}"))
-                continue
-            vectors[index] = vector
-        results.append((path, vectors, errors))
+        results.append((path, *run_specs(signal, path, needed, specs)))
     return results
+
+
+def run_specs(
+    signal: np.ndarray, label: str, needed: Sequence[int], specs: Sequence[FeatureSetSpec]
+) -> tuple[dict[int, np.ndarray], list[tuple[int | None, str]]]:
+    """Run the feature sets ``needed`` (indices into ``specs``) on one signal.
+
+    Returns the valid vectors by spec index and the errors (spec index, reason
+    naming ``label``); a vector that is NaN/inf or of the wrong size is an error.
+    """
+    vectors: dict[int, np.ndarray] = {}
+    errors: list[tuple[int | None, str]] = []
+    for index in needed:
+        try:
+            vector = _engine(specs[index])(signal)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the corpus
+            errors.append((index, f"{label}: {specs[index].name} failed: {exc}"))
+            continue
+        if not np.all(np.isfinite(vector)):
+            errors.append((index, f"{label}: {specs[index].name} gave NaN/inf features"))
+            continue
+        names = getattr(specs[index], "feature_names", None) or getattr(
+            _engine(specs[index]), "feature_names", None
+        )
+        if names is not None and np.shape(vector) != (len(names),):
+            # A partial vector would be cached as valid or break the whole shard.
+            got, want = np.size(vector), len(names)
+            errors.append((index, f"{label}: {specs[index].name} gave {got} values, not {want}"))
+            continue
+        vectors[index] = vector
+    return vectors, errors
 
 
 #: Finished files buffered before they are written as a cache shard.
@@ -157,12 +168,15 @@ def hash_files(
     return digests, unreadable
 
 
-def open_store(spec: FeatureSetSpec, corpus_dir: Path) -> FeatureStore:
+def open_store(
+    spec: FeatureSetSpec, corpus_dir: Path, extra_provenance: dict | None = None
+) -> FeatureStore:
+    """The store of ``spec`` under ``corpus_dir``; a new one records ``extra_provenance`` too."""
     directory = corpus_dir / spec.cache_key
     if (directory / "provenance.json").is_file():
         return FeatureStore.open(directory)
     names = getattr(spec, "feature_names", None) or _engine_names(spec)
-    return FeatureStore(directory, spec.provenance(), names)
+    return FeatureStore(directory, {**spec.provenance(), **(extra_provenance or {})}, names)
 
 
 def _engine_names(spec: FeatureSetSpec) -> list[str]:
@@ -201,7 +215,7 @@ def extract_features(
         {"file": p, "feature_set": "*", "reason": reason} for p, reason in unreadable
     ]
     if strict and failures:
-        _save_failures(corpus_dir, failures, report)
+        save_failures(corpus_dir, failures, report)
         raise ExtractionError(failures[0]["reason"])
 
     stores = [open_store(spec, corpus_dir) for spec in specs]
@@ -261,9 +275,9 @@ def extract_features(
             flush()
             for store in stores:
                 store.compact()
-            _save_failures(corpus_dir, failures, report)
+            save_failures(corpus_dir, failures, report)
     else:
-        _save_failures(corpus_dir, failures, report)
+        save_failures(corpus_dir, failures, report)
     if batched:
         try:
             for indices, files in batched:
@@ -277,7 +291,7 @@ def extract_features(
         finally:
             for indices, _ in batched:
                 stores[indices[0]].compact()
-            _save_failures(corpus_dir, failures, report)
+            save_failures(corpus_dir, failures, report)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -376,11 +390,17 @@ def _extract_batch(
         report.extracted[name] += len(keys)
 
 
-def _save_failures(corpus_dir: Path, failures: list[dict], report: ExtractionReport) -> None:
-    frame = pd.DataFrame(failures, columns=["file", "feature_set", "reason"])
+def save_failures(
+    directory: Path,
+    failures: list[dict],
+    report: ExtractionReport,
+    columns: Sequence[str] = ("file", "feature_set", "reason"),
+) -> None:
+    """Write ``failures`` to ``directory/failures.csv`` and set them on ``report``."""
+    frame = pd.DataFrame(failures, columns=list(columns))
     report.failures = frame
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(corpus_dir / "failures.csv", frame.to_csv(index=False))
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(directory / "failures.csv", frame.to_csv(index=False))
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,7 @@ def build_report(
         sentences=inversion_sentences(summary),
         verdict=published_inversion_holds(summary),
         config=config,
-        published=_published(config, cells),
+        published=_published(config, cells, results),
         predictions=predictions,
         gains={
             factor: table
@@ -168,21 +168,59 @@ def build_report(
     )
 
 
-def _published(config: dict, cells: pd.DataFrame) -> pd.DataFrame | None:
-    """Published UARs (config.json ``reproduction.published``) beside ours, with our CI."""
+def _published(
+    config: dict, cells: pd.DataFrame, results: pd.DataFrame | None = None
+) -> pd.DataFrame | None:
+    """Published numbers (config.json ``reproduction.published``) beside ours.
+
+    An entry names a cell (source, target, feature set, classifier; a factor such as
+    ``augmentation`` too, else the baseline level) and any of ``uar``, ``accuracy``,
+    ``macro_f1``.  ``"*"`` for a key matches every level of our run, so one published
+    number can stand beside several of our configurations.  UAR comes with our CI;
+    accuracy and macro-F1 are our means over folds and seeds (from ``results``).
+    """
     published = config.get("reproduction", {}).get("published", [])
     if not published:
         return None
     keys = ["source", "target", "feature_set", "classifier"]
-    ours = baseline(cells)
-    table = pd.DataFrame(published).merge(
-        ours[[*keys, "uar", "ci_low", "ci_high"]], on=keys, how="left"
-    )
-    table = table.rename(columns={"uar_x": "published_uar", "uar_y": "our_uar"})
-    table["difference"] = table["our_uar"] - table["published_uar"]
-    table["published_in_our_ci"] = (table["published_uar"] >= table["ci_low"]) & (
-        table["published_uar"] <= table["ci_high"]
-    )
+    metrics = ["accuracy", "macro_f1"]
+    ours = cells[[*cell_keys(cells), "uar", "ci_low", "ci_high"]]
+    if results is not None and set(metrics) <= set(results.columns):
+        means = results.groupby(cell_keys(cells), as_index=False)[metrics].mean()
+        ours = ours.merge(means, on=cell_keys(cells), how="left")
+    base = baseline(cells)[list(FACTOR_DEFAULTS)].drop_duplicates().head(1)
+    rows = []
+    for entry in published:
+        entry = dict(entry)
+        for factor in FACTOR_DEFAULTS:  # unnamed factors: the baseline level, as before
+            if factor not in entry and len(base):
+                entry[factor] = base[factor].iloc[0]
+        match = ours
+        for key in [*keys, *FACTOR_DEFAULTS]:
+            if key in entry and entry[key] != "*":
+                match = match[match[key] == entry[key]]
+        mine = match.drop(columns=[k for k in [*keys, *FACTOR_DEFAULTS] if entry.get(k) != "*"])
+        mine = mine.rename(columns={m: f"our_{m}" for m in ["uar", *metrics]})
+        given = pd.DataFrame([entry]).rename(
+            columns={m: f"published_{m}" for m in ["uar", *metrics]}
+        )
+        if mine.empty:  # a published cell we did not run: shown with empty values
+            rows.append(given)
+        else:
+            given = given.drop(columns=[c for c in mine if c in given])
+            rows.append(given.merge(mine, how="cross"))
+    table = pd.concat(rows, ignore_index=True)
+    for column in ("our_uar", "ci_low", "ci_high"):  # when no published cell was run
+        if column not in table:
+            table[column] = np.nan
+    if "published_uar" in table:
+        table["difference"] = table["our_uar"] - table["published_uar"]
+        table["published_in_our_ci"] = (table["published_uar"] >= table["ci_low"]) & (
+            table["published_uar"] <= table["ci_high"]
+        )
+    for metric in metrics:
+        if f"published_{metric}" in table and f"our_{metric}" in table:
+            table[f"{metric}_difference"] = table[f"our_{metric}"] - table[f"published_{metric}"]
     return table
 
 

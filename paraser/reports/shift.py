@@ -226,12 +226,14 @@ def priors_table(priors: pd.DataFrame) -> pd.DataFrame:
 
 
 def _panel(ax, values: np.ndarray, labels: list[str], title: str, cmap: str, vmax: float) -> None:
+    dark_high = cmap != "viridis"  # white text where the colour is dark
     image = ax.imshow(values, vmin=0, vmax=vmax, cmap=cmap)
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             if np.isfinite(values[i, j]):
+                white = (values[i, j] > 0.6 * vmax) == dark_high
                 ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                        color="white" if values[i, j] < 0.6 * vmax else "black")  # fmt: skip
+                        color="white" if white else "black")  # fmt: skip
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=7)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.set_title(title, fontsize=8)
@@ -419,6 +421,7 @@ def write_shift_section(
     drops = None
     if results_dir is not None or (directory / "results.csv").is_file():
         drops = drops_from_results(load_results(source))
+        drops = drops[drops.feature_set.isin(shift.feature_set)].reset_index(drop=True)
         drops.to_csv(directory / DROPS_FILE, index=False)
         written.append(directory / DROPS_FILE)
     elif (directory / DROPS_FILE).is_file():
