@@ -144,6 +144,111 @@ def build_corpus_data(
     return CorpusData(manifest.name, frame.loc[keep].reset_index(drop=True), matrices), notes
 
 
+@dataclass
+class PreparedCorpora:
+    """Corpora ready for experiments: features joined to manifests, and what it took."""
+
+    data: list[CorpusData]
+    manifests: list[LoadedManifest]
+    extraction: list[ExtractionReport]
+    notes: list[str]
+
+
+def prepare_corpora(
+    corpora: Sequence[str | Path],
+    feature_sets: Sequence[str | FeatureSetSpec],
+    *,
+    cache_dir: str | Path = DEFAULT_CACHE_DIR,
+    label_map: LabelMap | None = None,
+    manifests_dir: str | Path | None = None,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> PreparedCorpora:
+    """Load corpora (manifests or feature-table folders), extract what the cache lacks, join.
+
+    Feature-table corpora come first, then manifests, in the order given.
+    """
+    specs = as_specs(feature_sets)
+    label_map = label_map or LabelMap()
+    # A folder of pre-extracted feature tables is a corpus too, with nothing to extract.
+    data = [
+        CorpusData(**vars(load_table_corpus(c, [s.name for s in specs], label_map=label_map)))
+        for c in corpora
+        if is_table_corpus(c)
+    ]
+    manifests = load_corpora(
+        [c for c in corpora if not is_table_corpus(c)],
+        label_map=label_map,
+        manifests_dir=manifests_dir,
+    )
+    for m in manifests:
+        if m.frame.empty:
+            found = ", ".join(f"{k} ({v})" for k, v in sorted(m.dropped_labels.items()))
+            raise ValueError(
+                f"{m.name}: no utterance in the label space {list(label_map.classes)} (its "
+                f"labels: {found or 'none'}); choose the space with --classes or map its labels "
+                "with --label-map"
+            )
+    notes = [
+        f"{m.name}: {m.n_dropped_unmapped} utterance(s) outside the label space dropped "
+        f"({', '.join(f'{k}: {v}' for k, v in sorted(m.dropped_labels.items()))})"
+        for m in manifests
+        if m.n_dropped_unmapped
+    ]
+    extraction = []
+    for manifest in manifests:
+        callback = (
+            (lambda d, t, n=manifest.name: progress(f"extract {n}", d, t)) if progress else None
+        )
+        extraction.append(
+            extract_features(
+                manifest.frame, specs, cache_dir=cache_dir, jobs=jobs, progress=callback
+            )
+        )
+    for manifest in manifests:
+        corpus, corpus_notes = build_corpus_data(manifest, specs, cache_dir)
+        data.append(corpus)
+        notes += corpus_notes
+    return PreparedCorpora(data, manifests, extraction, notes)
+
+
+def _extract_augmented(
+    manifests, recipes, augment_copies, specs, cache_dir, jobs, progress
+) -> list[dict]:
+    """Extract every recipe's copies of every corpus; return the cost table for config.json."""
+    from paraser.features.augment import extract_augmented
+
+    cost = []
+    for manifest in manifests:
+        for recipe in recipes:
+            callback = (
+                (lambda d, t, n=manifest.name, r=recipe.name: progress(f"augment {n} ({r})", d, t))
+                if progress
+                else None
+            )
+            copies = recipe_copies(recipe, augment_copies)
+            report = extract_augmented(
+                manifest.frame, recipe, copies, specs,
+                cache_dir=cache_dir, jobs=jobs, progress=callback,
+            )  # fmt: skip
+            cost.append(
+                {
+                    "corpus": manifest.name,
+                    "recipe": recipe.name,
+                    "copies": copies,
+                    "extracted": int(sum(report.extracted.values())),
+                    "cached": int(sum(report.cached.values())),
+                    "failures": len(report.failures),
+                    "seconds": round(report.seconds, 2),
+                    "augmented_audio_seconds": round(report.audio_seconds, 1),
+                    "seconds_per_audio_second": round(report.seconds / report.audio_seconds, 4)
+                    if report.audio_seconds
+                    else None,
+                }
+            )
+    return cost
+
+
 def recipe_copies(recipe, requested: int) -> int:
     """Copies made of each utterance: one for a recipe without randomness (they would be equal)."""
     return requested if recipe.is_random else 1
@@ -236,82 +341,27 @@ def transfer_matrix(
     # keys features by each spec's canonical name, as build_corpus_data does.
     specs = as_specs(feature_sets)
     label_map = label_map or LabelMap()
-    # A folder of pre-extracted feature tables is a corpus too, with nothing to extract.
-    tables = [
-        CorpusData(**vars(load_table_corpus(c, [s.name for s in specs], label_map=label_map)))
-        for c in corpora
-        if is_table_corpus(c)
-    ]
-    corpora = [c for c in corpora if not is_table_corpus(c)]
-    manifests = load_corpora(corpora, label_map=label_map, manifests_dir=manifests_dir)
-    for m in manifests:
-        if m.frame.empty:
-            found = ", ".join(f"{k} ({v})" for k, v in sorted(m.dropped_labels.items()))
+    prepared = prepare_corpora(
+        corpora, specs, cache_dir=cache_dir, label_map=label_map,
+        manifests_dir=manifests_dir, jobs=jobs, progress=progress,
+    )  # fmt: skip
+    manifests, extraction, notes = prepared.manifests, prepared.extraction, prepared.notes
+    data, augmentation_cost = prepared.data, []
+    if recipes:
+        tables = [c.name for c in data if c.name not in {m.name for m in manifests}]
+        if tables:
             raise ValueError(
-                f"{m.name}: no utterance in the label space {list(label_map.classes)} (its "
-                f"labels: {found or 'none'}); choose the space with --classes or map its labels "
-                "with --label-map"
+                f"augmentation needs audio; feature-table corpora ({', '.join(tables)}) "
+                "cannot be augmented"
             )
-    notes = [
-        f"{m.name}: {m.n_dropped_unmapped} utterance(s) outside the label space dropped "
-        f"({', '.join(f'{k}: {v}' for k, v in sorted(m.dropped_labels.items()))})"
-        for m in manifests
-        if m.n_dropped_unmapped
-    ]
-    extraction = []
-    for manifest in manifests:
-        callback = (
-            (lambda d, t, n=manifest.name: progress(f"extract {n}", d, t)) if progress else None
+        augmentation_cost = _extract_augmented(
+            manifests, recipes, augment_copies, specs, cache_dir, jobs, progress
         )
-        extraction.append(
-            extract_features(
-                manifest.frame, specs, cache_dir=cache_dir, jobs=jobs, progress=callback
-            )
-        )
-    augmentation_cost = []
-    if recipes and tables:
-        raise ValueError(
-            "augmentation needs audio; feature-table corpora "
-            f"({', '.join(t.name for t in tables)}) cannot be augmented"
-        )
-    for manifest in manifests:
-        for recipe in recipes:
-            from paraser.features.augment import extract_augmented
-
-            callback = (
-                (lambda d, t, n=manifest.name, r=recipe.name: progress(f"augment {n} ({r})", d, t))
-                if progress
-                else None
-            )
-            report = extract_augmented(
-                manifest.frame, recipe, recipe_copies(recipe, augment_copies), specs,
-                cache_dir=cache_dir, jobs=jobs, progress=callback,
-            )  # fmt: skip
-            augmentation_cost.append(
-                {
-                    "corpus": manifest.name,
-                    "recipe": recipe.name,
-                    "copies": recipe_copies(recipe, augment_copies),
-                    "extracted": int(sum(report.extracted.values())),
-                    "cached": int(sum(report.cached.values())),
-                    "failures": len(report.failures),
-                    "seconds": round(report.seconds, 2),
-                    "augmented_audio_seconds": round(report.audio_seconds, 1),
-                    "seconds_per_audio_second": round(report.seconds / report.audio_seconds, 4)
-                    if report.audio_seconds
-                    else None,
-                }
-            )
-    data = list(tables)
-    for manifest in manifests:
-        corpus, corpus_notes = build_corpus_data(manifest, specs, cache_dir)
-        if recipes:
-            corpus, augment_notes = attach_augmented(
+        for index, corpus in enumerate(data):
+            data[index], augment_notes = attach_augmented(
                 corpus, recipes, augment_copies, specs, cache_dir
             )
-            corpus_notes += augment_notes
-        data.append(corpus)
-        notes += corpus_notes
+            notes += augment_notes
     notes += skipped_directions(data)
     within_protocol = make_protocol(protocol, folds)
     callback = (lambda d, t: progress("train and test", d, t)) if progress else None

@@ -25,11 +25,11 @@ import pandas as pd
 from paraser.corpora import LabelMap
 from paraser.experiments import CorpusData
 from paraser.experiments.shift import ShiftTables, shift_tables
-from paraser.features import DEFAULT_CACHE_DIR, extract_features, load_features
+from paraser.features import DEFAULT_CACHE_DIR, load_features
 from paraser.features.extract import FeatureSetSpec, as_specs
 from paraser.features.store import atomic_write_text
-from paraser.features.tables import is_table_corpus, load_table_corpus, read_feature_table
-from paraser.pipeline import Progress, build_corpus_data, load_corpora
+from paraser.features.tables import is_table_corpus, read_feature_table
+from paraser.pipeline import Progress, prepare_corpora
 from paraser.reports.shift import CORRELATION_FILE, write_shift_section
 
 #: File name -> attribute of :class:`ShiftTables` written there.
@@ -63,43 +63,20 @@ def _load(
     progress: Progress | None,
 ) -> tuple[list[CorpusData], dict[str, list[str]], list[str]]:
     """Corpora with their features (extracting what is missing) and each set's feature names."""
-    names = [s.name for s in specs]
-    data: list[CorpusData] = []
+    prepared = prepare_corpora(
+        corpora, specs, cache_dir=cache_dir, label_map=label_map,
+        manifests_dir=manifests_dir, jobs=jobs, progress=progress,
+    )  # fmt: skip
     feature_names: dict[str, list[str]] = {}
-    notes: list[str] = []
     for spec in (c for c in corpora if is_table_corpus(c)):
-        table = load_table_corpus(spec, names, label_map=label_map)
-        data.append(CorpusData(table.name, table.frame, table.features))
-        for name in names:
+        for name in (s.name for s in specs):
             feature_names.setdefault(name, read_feature_table(Path(spec) / f"{name}.csv")[2])
-    manifests = load_corpora(
-        [c for c in corpora if not is_table_corpus(c)],
-        label_map=label_map,
-        manifests_dir=manifests_dir,
-    )
-    for manifest in manifests:
-        if manifest.frame.empty:
-            raise ValueError(
-                f"{manifest.name}: no utterance in the label space {list(label_map.classes)}; "
-                "choose the space with --classes or map its labels with --label-map"
-            )
-        if manifest.n_dropped_unmapped:
-            notes.append(
-                f"{manifest.name}: {manifest.n_dropped_unmapped} utterance(s) outside the label "
-                "space left out"
-            )
-        callback = (
-            (lambda d, t, n=manifest.name: progress(f"extract {n}", d, t)) if progress else None
-        )
-        extract_features(manifest.frame, specs, cache_dir=cache_dir, jobs=jobs, progress=callback)
-        corpus, corpus_notes = build_corpus_data(manifest, specs, cache_dir)
-        data.append(corpus)
-        notes += corpus_notes
+    for manifest in prepared.manifests:
         for spec in specs:
             if spec.name not in feature_names:
                 matrix = load_features(manifest.frame.head(1), spec, cache_dir=cache_dir)
                 feature_names[spec.name] = list(matrix.feature_names)
-    return data, feature_names, notes
+    return prepared.data, feature_names, prepared.notes
 
 
 def shift_report(
