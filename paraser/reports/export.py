@@ -326,7 +326,10 @@ def comparison_table(comparisons: pd.DataFrame) -> pd.DataFrame:
 
 def latex_table(frame: pd.DataFrame, caption: str, label: str) -> str:
     """A booktabs table (``\\toprule``/``\\midrule``/``\\bottomrule``)."""
-    escaped = frame.astype(str).apply(lambda col: col.map(_latex_escape))
+    # Missing values (a ceiling where none exists) stay missing under astype(str) in pandas 3.
+    escaped = frame.apply(
+        lambda col: col.map(lambda v: _latex_escape("–" if pd.isna(v) else str(v)))
+    )
     escaped.columns = [_latex_escape(str(c)) for c in escaped.columns]
     return escaped.style.hide(axis="index").to_latex(
         hrules=True,
@@ -564,6 +567,15 @@ def _report_latex(report: Report) -> str:
                 comparison_table(report.comparisons),
                 "Best feature set against the others: paired bootstrap UAR difference.",
                 "tab:comparisons",
+            )
+        )
+    for factor, gains in report.gains.items():
+        averages = gains_table(gains[gains.source == "average"]).drop(columns="cell")
+        parts.append(
+            latex_table(
+                averages,
+                f"{_GAIN_TITLES[factor]}: mean over cells, paired bootstrap 95\\% CI.",
+                f"tab:gains-{factor}",
             )
         )
     for config, cells in _config_sections(report):
