@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 PARASER_DATA ?= ../shared/corpora
 JOBS ?= 2
 
-.PHONY: setup demo test lint bench bench-small reproduce-paper reproduce-multilingual reproduce-pooled clean
+.PHONY: setup demo test lint bench bench-small reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation clean
 
 setup: $(VENV)/.installed
 
@@ -45,6 +45,26 @@ reproduce-paper: setup
 # reports/multilingual (long: five feature sets incl. ComParE on ~3,000 files).
 reproduce-multilingual: setup
 	PARASER_DATA=$(PARASER_DATA) $(PARASER) reproduce multilingual --jobs $(JOBS)
+
+CORPORA ?= emodb,emovo,turev,urdu
+
+# Why transfer fails and what recovers it (issue 9): shift diagnostics, their correlation with
+# the UAR drop, and unsupervised adaptation with paired gains, in one report (~4 min, 2 cores).
+study-adaptation: setup
+	$(PARASER) transfer-matrix --corpora $(CORPORA) --features egemaps,is10 --classifiers svm \
+		--adapt none,corpus-norm,speaker-norm,coral,importance,prior-em --jobs $(JOBS) \
+		--out reports/adaptation
+	$(PARASER) shift --corpora $(CORPORA) --features egemaps,is10 --jobs $(JOBS) \
+		--out reports/adaptation
+	$(PARASER) report reports/adaptation
+
+# Does augmentation close the transfer gap (issue 10): four recipes, pooled and
+# leave-one-corpus-out sources, paired gains and extraction cost (~6 min cold, 2 cores).
+study-augmentation: setup
+	$(PARASER) transfer-matrix --corpora $(CORPORA) --features egemaps --classifiers svm \
+		--augment none,noise:snr=5-20,tempo:0.9-1.1,pitch:-2..2,channel:tel --augment-copies 1 \
+		--pool emodb+emovo --loco --jobs $(JOBS) --out reports/augmentation
+	$(PARASER) report reports/augmentation
 
 # Pooled RAVDESS + SAVEE with augmentation beside the published 66.7 % / 0.631 (issue 10),
 # from ravdess/ and savee/ in $(PARASER_DATA); without them it says where to put them, exit 0.

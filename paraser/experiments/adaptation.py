@@ -17,7 +17,10 @@ Methods (``ADAPTATIONS``):
 ``coral``         source features re-coloured to the target's mean and covariance
                   (Sun et al. 2016), in source-standardised units
 ``importance``    source rows weighted by the density ratio p_target/p_source from a
-                  probabilistic domain classifier (clipped), passed as sample weights
+                  probabilistic domain classifier (clipped), passed as sample weights.
+                  Degenerates where corpora are (nearly) separable, proxy A-distance
+                  near 2: every source row gets the floor weight 1/clip and training is
+                  unweighted (IS10 on the shared corpora: all weights equal)
 ``prior-em``      target class priors re-estimated by EM from the calibrated posteriors
                   of the source model (Saerens et al. 2002); predictions re-weighted
 """

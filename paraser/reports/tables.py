@@ -84,9 +84,19 @@ def load_results(results_dir: str | Path) -> pd.DataFrame:
 
 
 def configurations(results: pd.DataFrame) -> list[Config]:
-    """The configurations of a results table, in order of first appearance."""
+    """The configurations of a results table: baseline levels first, then in run order."""
     rows = results[CONFIG_COLUMNS].drop_duplicates().itertuples(index=False)
-    return [Config(*row) for row in rows]
+    configs = [Config(*row) for row in rows]
+    first = {c: i for i, c in reversed(list(enumerate(configs)))}
+
+    def order(config: Config) -> tuple:
+        # Feature set and classifier as they first appear; the baseline level of each
+        # factor before the others, which follow in the order the run lists them.
+        seen = min(first[c] for c in configs if c[:2] == config[:2])
+        levels = [getattr(config, f) != d for f, d in FACTOR_DEFAULTS.items()]
+        return (seen, *levels, first[config])
+
+    return sorted(configs, key=order)
 
 
 def cell_summary(results: pd.DataFrame) -> pd.DataFrame:
