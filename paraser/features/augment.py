@@ -56,6 +56,7 @@ from paraser.audio import TARGET_SAMPLE_RATE, AudioError, read_audio
 from paraser.features.extract import (
     DEFAULT_CACHE_DIR,
     FeatureSetSpec,
+    PendingRows,
     _chunks,
     as_specs,
     corpus_cache_dir,
@@ -529,14 +530,7 @@ def extract_augmented(
     done = 0
     if progress:
         progress(0, total)
-    pending: dict[int, tuple[list[str], list[np.ndarray]]] = {}
-
-    def flush() -> None:
-        for index, (keys, rows) in pending.items():
-            stores[index].add(keys, np.vstack(rows))
-            report.extracted[specs[index].name] += len(keys)
-        pending.clear()
-
+    pending = PendingRows(stores, specs, report)
     samples = 0
     try:
         if items:
@@ -550,9 +544,7 @@ def extract_augmented(
                         for copy, vectors, errors, n_samples in made:
                             samples += n_samples
                             for index, vector in vectors.items():
-                                keys, rows = pending.setdefault(index, ([], []))
-                                keys.append(copy_key(digests[path], copy))
-                                rows.append(vector)
+                                pending.add(index, copy_key(digests[path], copy), vector)
                             for index, reason in errors:
                                 name = "*" if index is None else specs[index].name
                                 failure = {"file": path, "copy": copy, "feature_set": name}
@@ -561,7 +553,7 @@ def extract_augmented(
                         done += len(made)
                     # Shards per ~64 copies, not per (small) chunk: see extract_features.
                     if unflushed >= _FLUSH_COPIES:
-                        flush()
+                        pending.flush()
                         unflushed = 0
                     if progress:
                         progress(done, total)
@@ -569,7 +561,7 @@ def extract_augmented(
                 if hasattr(batches, "close"):
                     batches.close()
     finally:
-        flush()
+        pending.flush()
         for store in stores:
             store.compact()
         save_failures(directory, failures, report, FAILURE_COLUMNS)  # type: ignore[arg-type]

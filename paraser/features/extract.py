@@ -137,6 +137,25 @@ def run_specs(
     return vectors, errors
 
 
+class PendingRows:
+    """Finished vectors buffered per feature set until they are written as one cache shard."""
+
+    def __init__(self, stores: Sequence[FeatureStore], specs: Sequence[FeatureSetSpec], report):
+        self.stores, self.specs, self.report = stores, specs, report
+        self.rows: dict[int, tuple[list[str], list[np.ndarray]]] = {}
+
+    def add(self, index: int, key: str, vector: np.ndarray) -> None:
+        keys, vectors = self.rows.setdefault(index, ([], []))
+        keys.append(key)
+        vectors.append(vector)
+
+    def flush(self) -> None:
+        for index, (keys, vectors) in self.rows.items():
+            self.stores[index].add(keys, np.vstack(vectors))
+            self.report.extracted[self.specs[index].name] += len(keys)
+        self.rows.clear()
+
+
 #: Finished files buffered before they are written as a cache shard.
 _FLUSH_FILES = 32
 
@@ -239,22 +258,13 @@ def extract_features(
         runner = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered")
         chunks = _chunks(items, worker_count(jobs))
         batches = runner(delayed(_extract_chunk)(chunk, specs) for chunk in chunks)
-        pending: dict[int, tuple[list[str], list[np.ndarray]]] = {}
-
-        def flush() -> None:
-            for index, (keys, rows) in pending.items():
-                stores[index].add(keys, np.vstack(rows))
-                report.extracted[specs[index].name] += len(keys)
-            pending.clear()
-
+        pending = PendingRows(stores, specs, report)
         unflushed = 0
         try:
             for batch in batches:
                 for path, vectors, errors in batch:
                     for index, vector in vectors.items():
-                        keys, rows = pending.setdefault(index, ([], []))
-                        keys.append(digests[path])
-                        rows.append(vector)
+                        pending.add(index, digests[path], vector)
                     for index, reason in errors:
                         name = "*" if index is None else specs[index].name
                         failures.append({"file": path, "feature_set": name, "reason": reason})
@@ -262,7 +272,7 @@ def extract_features(
                 # compaction run in this process, beside the workers, on the same cores.
                 unflushed += len(batch)
                 if unflushed >= _FLUSH_FILES:
-                    flush()
+                    pending.flush()
                     unflushed = 0
                 done += len(batch)
                 if progress:
@@ -272,7 +282,7 @@ def extract_features(
         finally:
             if hasattr(batches, "close"):
                 batches.close()
-            flush()
+            pending.flush()
             for store in stores:
                 store.compact()
             save_failures(corpus_dir, failures, report)
