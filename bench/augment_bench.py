@@ -3,7 +3,8 @@
     python bench/augment_bench.py [--small]
 
 ``run(small)`` returns printable lines (``bench/run.py`` calls it).  On EmoDB
-(the registered manifest; 40 files with ``small``, all 535 otherwise) it times,
+(the registered manifest in the default four-class space: 339 files, 40 with
+``small``) it times,
 in one run and each in a fresh temporary cache, plain eGeMAPS extraction and
 the extraction of one augmented copy per file for several recipes, all with
 ``jobs=2``.  Each figure is wall-clock seconds per second of audio extracted
