@@ -211,10 +211,10 @@ def gains_sentences(gains: pd.DataFrame) -> list[str]:
         ]
         up = int(((same.gain > 0) & same.significant).sum())
         down = int(((same.gain < 0) & same.significant).sum())
-        excludes_zero = row.ci_low > 0 or row.ci_high < 0
-        verdict = (
-            ("helps" if row.gain > 0 else "hurts") if excludes_zero else "shows no clear effect"
-        )
+        # Both the percentile CI and the normal-approximation p must agree: a CI that
+        # grazes zero is not called an effect.
+        clear = (row.ci_low > 0 or row.ci_high < 0) and row.p_value < 0.05
+        verdict = ("helps" if row.gain > 0 else "hurts") if clear else "shows no clear effect"
         sentences.append(
             f"{row.factor} {row.level} ({row.feature_set} + {row.classifier}, {row.kind}): "
             f"{verdict}, mean gain {row.gain:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}] "
