@@ -34,11 +34,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-ADAPTATIONS = ("none", "corpus-norm", "speaker-norm", "coral", "importance", "prior-em")
+from paraser.experiments.normalisation import standardise_groups
 
-#: Above this source speaker-label association (Cramér's V), per-speaker
-#: standardisation would remove the emotion itself (see normalisation.py).
-SPEAKER_CONFOUND_THRESHOLD = 0.6
+ADAPTATIONS = ("none", "corpus-norm", "speaker-norm", "coral", "importance", "prior-em")
 
 
 def _covariance(x: np.ndarray, ridge: float) -> np.ndarray:
@@ -101,21 +99,6 @@ def em_priors(
             break
         priors = updated
     return priors, adjusted
-
-
-def standardise_groups(x: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
-    """Each group (or, with ``groups=None``, the whole set) standardised with its own statistics."""
-    x = np.asarray(x, dtype=np.float64)
-    groups = np.zeros(len(x), dtype=int) if groups is None else np.asarray(groups)
-    out = np.zeros_like(x)
-    for group in np.unique(groups):
-        rows = groups == group
-        if rows.sum() < 2:
-            continue  # one utterance has no spread: it sits at its group's mean, 0
-        std = x[rows].std(axis=0)
-        std[std < 1e-8] = 1.0
-        out[rows] = (x[rows] - x[rows].mean(axis=0)) / std
-    return out
 
 
 def _fit_with_weights(estimator, x: np.ndarray, y: np.ndarray, weights: np.ndarray):

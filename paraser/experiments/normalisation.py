@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -26,18 +27,24 @@ NORMALISATIONS = ("train", "corpus", "speaker")
 CONFOUND_THRESHOLD = 0.6
 
 
-def _standardise(
-    values: np.ndarray, copies: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Standardise ``values`` with their own statistics; ``copies`` (augmented) with the same."""
+def _standardiser(values: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Standardisation with the statistics of ``values`` (a single row has no spread: 0)."""
+    if len(values) < 2:
+        return lambda x: np.zeros(np.shape(x), dtype=np.float32)
     mean = values.mean(axis=0, dtype=np.float64)
     std = values.std(axis=0, dtype=np.float64)
     std[std < 1e-8] = 1.0  # constant features stay constant instead of dividing by zero
+    return lambda x: ((x - mean) / std).astype(np.float32)
 
-    def apply(x: np.ndarray) -> np.ndarray:
-        return ((x - mean) / std).astype(np.float32)
 
-    return apply(values), None if copies is None else apply(copies)
+def standardise_groups(values: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+    """Each group (or, with ``groups=None``, the whole set) standardised with its own statistics."""
+    groups = np.zeros(len(values), dtype=int) if groups is None else np.asarray(groups)
+    out = np.empty(np.shape(values), dtype=np.float32)
+    for group in np.unique(groups):
+        rows = groups == group
+        out[rows] = _standardiser(values[rows])(values[rows])
+    return out
 
 
 def normalise(corpus, strategy: str):
@@ -63,26 +70,16 @@ def normalise(corpus, strategy: str):
             )
         else:
             groups = speakers
-    features = {name: np.empty_like(v, dtype=np.float32) for name, v in corpus.features.items()}
-    augmented = {
-        recipe: replace(
-            copies,
-            features={n: np.empty_like(v, dtype=np.float32) for n, v in copies.features.items()},
-        )
-        for recipe, copies in corpus.augmented.items()
-    }
-    for group in np.unique(groups):
-        rows = groups == group
-        copy_rows = {r: rows[c.origin] for r, c in corpus.augmented.items()}
-        for name, values in corpus.features.items():
-            if rows.sum() < 2:  # one utterance has no spread: it sits at its group's mean
-                features[name][rows] = 0.0
-                for recipe, copies in augmented.items():
-                    copies.features[name][copy_rows[recipe]] = 0.0
-                continue
-            for recipe, copies in corpus.augmented.items():
-                _, augmented[recipe].features[name][copy_rows[recipe]] = _standardise(
-                    values[rows], copies.features[name][copy_rows[recipe]]
-                )
-            features[name][rows], _ = _standardise(values[rows])
+    features = {name: standardise_groups(v, groups) for name, v in corpus.features.items()}
+    augmented = {}
+    for recipe, copies in corpus.augmented.items():
+        copy_groups = groups[copies.origin]
+        scaled = {}
+        for name, values in copies.features.items():
+            scaled[name] = np.empty(values.shape, dtype=np.float32)
+            for group in np.unique(copy_groups):
+                own, originals = copy_groups == group, groups == group
+                original = corpus.features[name][originals]
+                scaled[name][own] = _standardiser(original)(values[own])
+        augmented[recipe] = replace(copies, features=scaled)
     return replace(corpus, features=features, augmented=augmented), note

@@ -27,14 +27,10 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from paraser.experiments.adaptation import (
-    ADAPTATIONS,
-    SPEAKER_CONFOUND_THRESHOLD,
-    TransductiveClassifier,
-)
+from paraser.experiments.adaptation import ADAPTATIONS, TransductiveClassifier
 from paraser.experiments.classifiers import make_classifier
 from paraser.experiments.metrics import score
-from paraser.experiments.normalisation import normalise
+from paraser.experiments.normalisation import CONFOUND_THRESHOLD, normalise
 from paraser.experiments.protocols import (
     Protocol,
     StratifiedKFoldProtocol,
@@ -239,7 +235,7 @@ def _run_transfer(
     else:
         confounded = (
             job.adaptation == "speaker-norm"
-            and speaker_label_association(y, groups) > SPEAKER_CONFOUND_THRESHOLD
+            and speaker_label_association(y, groups) > CONFOUND_THRESHOLD
         )
     rows, predictions = [], []
     for target in targets:
