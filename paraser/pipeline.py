@@ -384,11 +384,7 @@ def transfer_matrix(
     if grid.results.empty:
         raise ValueError("nothing could be evaluated: " + ("; ".join(notes) or "no experiments"))
     out.mkdir(parents=True, exist_ok=True)
-    # Atomic, like the cache: a run killed while writing leaves the previous tables whole.
-    atomic_write_text(out / "results.csv", grid.results.to_csv(index=False))
-    atomic_write_table(
-        pa.Table.from_pandas(grid.predictions, preserve_index=False), out / "predictions.parquet"
-    )
+    write_run_tables(out, grid.results, grid.predictions)
     config = run_config(
         manifests,
         specs,
@@ -421,6 +417,17 @@ def transfer_matrix(
     atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
     write_matrices(out)
     return TransferRun(out, grid.results, grid.predictions, manifests, extraction, notes)
+
+
+def write_run_tables(out: Path, results: pd.DataFrame, predictions: pd.DataFrame) -> None:
+    """``results.csv`` and ``predictions.parquet`` of a results folder.
+
+    Atomic, like the cache: a run killed while writing leaves the previous tables whole.
+    """
+    atomic_write_text(out / "results.csv", results.to_csv(index=False))
+    atomic_write_table(
+        pa.Table.from_pandas(predictions, preserve_index=False), out / "predictions.parquet"
+    )
 
 
 def run_config(

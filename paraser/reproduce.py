@@ -157,17 +157,6 @@ def _read_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.read_csv(out / "results.csv"), pd.read_parquet(out / "predictions.parquet")
 
 
-def _write_run(out: Path, results: pd.DataFrame, predictions: pd.DataFrame) -> None:
-    import pyarrow as pa
-
-    from paraser.features.store import atomic_write_table, atomic_write_text
-
-    atomic_write_text(out / "results.csv", results.to_csv(index=False))
-    atomic_write_table(
-        pa.Table.from_pandas(predictions, preserve_index=False), out / "predictions.parquet"
-    )
-
-
 def _finish_pool(out: Path, pool: str, members: Sequence[str], extra: dict[str, Path]) -> list[str]:
     """Drop transfer rows between the pooled corpus and its own members (their test
     utterances were training data) and add the pooled corpus' within rows of the extra
@@ -185,7 +174,9 @@ def _finish_pool(out: Path, pool: str, members: Sequence[str], extra: dict[str, 
         more = [t.replace({"source": renamed, "target": renamed}) for t in _read_run(folder)]
         results = pd.concat([results, more[0]], ignore_index=True)
         predictions = pd.concat([predictions, more[1]], ignore_index=True)
-    _write_run(out, results, predictions)
+    from paraser.pipeline import write_run_tables
+
+    write_run_tables(out, results, predictions)
     return [
         f"{pool} pools {' and '.join(members)} into one corpus; transfers between it and its "
         "own members are left out (their test utterances were training data)",
@@ -204,6 +195,7 @@ def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: 
     from paraser.experiments import CorpusData, make_protocol, run_grid, skipped_directions
     from paraser.features.store import atomic_write_text
     from paraser.features.tables import load_table_corpus
+    from paraser.pipeline import write_run_tables
 
     protocol = config["protocol"]
     sets = protocol["feature_sets"]
@@ -221,8 +213,7 @@ def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: 
         jobs=jobs,
     )
     out.mkdir(parents=True, exist_ok=True)
-    grid.results.to_csv(out / "results.csv", index=False)
-    grid.predictions.to_parquet(out / "predictions.parquet", index=False)
+    write_run_tables(out, grid.results, grid.predictions)
     record = {
         "source": "feature tables",
         "data_dir": str(root),
