@@ -79,14 +79,13 @@ def factor_gains(
     ceilings = _ceilings(results)
     kinds = results.groupby(["source", "target"])["kind"].first()
     rows, pooled = [], {}
+    baselines = dict(list(predictions[predictions[factor] == default].groupby(others, sort=True)))
     for key, level_rows in predictions[predictions[factor] != default].groupby(
         [factor, *others], sort=True
     ):
         level, config = key[0], dict(zip(others, key[1:]))
-        base_rows = predictions[predictions[factor] == default]
-        for column, value in config.items():
-            base_rows = base_rows[base_rows[column] == value]
-        if base_rows.empty:
+        base_rows = baselines.get(key[1:])
+        if base_rows is None:
             continue
         context = {
             "factor": factor,

@@ -191,12 +191,14 @@ def _pairs(shift: pd.DataFrame) -> pd.DataFrame:
 def distance_table(shift: pd.DataFrame, features: pd.DataFrame, families: pd.DataFrame):
     """Per feature set: pair, distances, top shifted features and families (formatted)."""
     tables = {}
+    pair_keys = ["feature_set", "source", "target"]
+    features, families = features.set_index(pair_keys), families.set_index(pair_keys)
     for feature_set, group in _pairs(shift).groupby("feature_set", sort=True):
         rows = []
         for r in group.itertuples(index=False):
             key = (r.feature_set, r.source, r.target)
-            top = features.set_index(["feature_set", "source", "target"]).loc[[key]].head(3)
-            fam = families.set_index(["feature_set", "source", "target"]).loc[[key]].head(2)
+            top = features.loc[[key]].head(3)
+            fam = families.loc[[key]].head(2)
             n_mmd = f"{r.n_mmd_source}/{r.n_mmd_target}"
             rows.append(
                 {
@@ -277,9 +279,8 @@ def shift_figure(shift: pd.DataFrame, drops: pd.DataFrame | None, feature_set: s
     return _png(fig)
 
 
-def _blocks(directory: Path, drops: pd.DataFrame | None, correlations: pd.DataFrame | None):
+def _blocks(directory: Path, shift: pd.DataFrame, correlations: pd.DataFrame | None):
     """The section as (kind, payload) blocks, rendered to Markdown and HTML alike."""
-    shift = pd.read_csv(directory / SHIFT_FILE)
     features = pd.read_csv(directory / "shift_features.csv")
     families = pd.read_csv(directory / "shift_families.csv")
     priors = pd.read_csv(directory / "class_priors.csv")
@@ -437,7 +438,7 @@ def write_shift_section(
     for name, png in figures.items():
         (figure_dir / f"shift_{name}.png").write_bytes(png)
         written.append(figure_dir / f"shift_{name}.png")
-    blocks = _blocks(directory, drops, correlations)
+    blocks = _blocks(directory, shift, correlations)
     markdown, section_html = _markdown(blocks), _html(blocks, figures)
     (directory / "shift.md").write_text(markdown)
     (directory / "shift.html").write_text(
