@@ -348,7 +348,11 @@ def _print_matrices(results_dir: Path) -> None:
 
 
 BOOT_OPTION = typer.Option(
-    1000, "--n-boot", min=100, help="Bootstrap resamples and permutations per statistic."
+    1000,
+    "--n-boot",
+    min=100,
+    help="Speaker-bootstrap resamples behind the inversion's rank and tau CIs (cell CIs, "
+    "gains and tests against chance are speaker-jackknife: no resampling).",
 )
 
 
@@ -363,7 +367,7 @@ def report(
     from paraser.reports import write_report
 
     with _user_errors():
-        written = write_report(results_dir, n_boot=n_boot, n_perm=n_boot)
+        written = write_report(results_dir, n_boot=n_boot)
     _print_matrices(results_dir)
     out_console.print(f"Wrote {len(written)} file(s) to {results_dir}")
 
@@ -394,7 +398,6 @@ def reproduce(
             cache_dir=cache_dir,
             jobs=jobs,
             n_boot=n_boot,
-            n_perm=n_boot,
             progress=progress,
         )
     if run.missing:

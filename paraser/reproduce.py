@@ -298,7 +298,6 @@ def reproduce(
     cache_dir: str | Path = "features_cache",
     jobs: int = 1,
     n_boot: int = 1000,
-    n_perm: int = 1000,
     progress: Progress | None = None,
 ) -> Reproduction:
     """Run the protocol of config ``spec`` and write the full report to ``out``."""
@@ -321,6 +320,6 @@ def reproduce(
     if config.get("protocol_difference"):
         notes.insert(0, "Protocol difference: " + " ".join(config["protocol_difference"].split()))
     _record_published(out, config, notes)
-    write_report(out, n_boot=n_boot, n_perm=n_perm)
+    write_report(out, n_boot=n_boot)
     published = published_comparison(out)
     return Reproduction(name, out=out, published=published, notes=notes)

@@ -136,7 +136,7 @@ def test_paired_gains_have_cis_holm_and_ceiling():
         protocol=StratifiedKFoldProtocol(3),
         adaptations=["none", "corpus-norm"],
     )
-    gains = factor_gains(grid.results, grid.predictions, "adaptation", n_boot=200)
+    gains = factor_gains(grid.results, grid.predictions, "adaptation")
     cells = gains[gains.source != "average"]
     assert len(cells) == 6 and set(gains.level) == {"corpus-norm"}
     assert (cells.p_holm >= cells.p_value).all()
@@ -151,6 +151,6 @@ def test_paired_gains_have_cis_holm_and_ceiling():
     results = pd.concat(
         [grid.results, grid.results.query("adaptation == 'none'").assign(adaptation="copy")]
     )
-    gains = factor_gains(results, twin, "adaptation", n_boot=200)
+    gains = factor_gains(results, twin, "adaptation")
     copy = gains[gains.level == "copy"]
     assert (copy.gain == 0).all() and not copy.significant.fillna(False).any()

@@ -4,9 +4,9 @@ from paraser.reports.export import build_report, write_report
 from paraser.reports.stats import (
     bootstrap_uar,
     cell_statistics,
+    chance_test,
     holm,
     paired_difference,
-    permutation_test,
 )
 from paraser.reports.tables import (
     cell_summary,
@@ -24,7 +24,7 @@ __all__ = [
     "holm",
     "load_results",
     "paired_difference",
-    "permutation_test",
+    "chance_test",
     "protocol_statement",
     "uar_matrix",
     "write_matrices",

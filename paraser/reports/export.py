@@ -32,7 +32,7 @@ from paraser.reports.stats import (
     cell_statistics,
     confusion_matrix,
     holm,
-    paired_difference,
+    paired_average,
     per_class_recall,
 )
 from paraser.reports.tables import (
@@ -80,9 +80,7 @@ def load_predictions(results_dir: str | Path) -> pd.DataFrame:
     )
 
 
-def winner_comparisons(
-    cells: pd.DataFrame, predictions: pd.DataFrame, n_boot: int, seed: int = 0
-) -> pd.DataFrame:
+def winner_comparisons(cells: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """Per classifier and kind: the best feature set (by mean UAR) against every other,
     paired over the same test utterances; Holm-adjusted over the whole table.
 
@@ -103,13 +101,15 @@ def winner_comparisons(
             .merge(cell_index, on=["source", "target"])
         )
         best = means.index[0]
+        by_cell = dict(list(subset.groupby(["feature_set", "source", "target"])))
         for other in means.index[1:]:
-            result = paired_difference(
-                subset[subset.feature_set == best],
-                subset[subset.feature_set == other],
-                n_boot=n_boot,
-                seed=seed,
-            )
+            # One pair per cell, so every corpus (direction) weighs the same.
+            pairs = [
+                (by_cell[(best, s, t)], by_cell[(other, s, t)])
+                for s, t in cell_index.itertuples(index=False)
+                if (best, s, t) in by_cell and (other, s, t) in by_cell
+            ]
+            result = paired_average(pairs)
             rows.append(
                 {
                     "classifier": classifier,
@@ -132,18 +132,14 @@ def winner_comparisons(
     return table
 
 
-def build_report(
-    results_dir: str | Path, *, n_boot: int = 1000, n_perm: int = 1000, seed: int = 0
-) -> Report:
+def build_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) -> Report:
     """Compute every table of the report from a results folder."""
     results_dir = Path(results_dir)
     results = load_results(results_dir)
     predictions = load_predictions(results_dir)
     config_path = results_dir / "config.json"
     config = json.loads(config_path.read_text()) if config_path.is_file() else {}
-    cells, replicates = cell_statistics(
-        results, predictions, n_boot=n_boot, n_perm=n_perm, seed=seed
-    )
+    cells, replicates = cell_statistics(results, predictions, n_boot=n_boot, seed=seed)
     dims = feature_dimensions(config, sorted(results.feature_set.unique()))
     # The ranking question is asked of the baseline (train norm., no adaptation or augmentation).
     base = baseline(cells)
@@ -153,7 +149,7 @@ def build_report(
         cells=cells,
         summary=summary,
         ranks=rankings(base, dims),
-        comparisons=winner_comparisons(base, predictions, n_boot, seed),
+        comparisons=winner_comparisons(base, predictions),
         recall=per_class_recall(predictions),
         sentences=inversion_sentences(summary),
         verdict=published_inversion_holds(summary),
@@ -163,7 +159,7 @@ def build_report(
         gains={
             factor: table
             for factor in FACTOR_DEFAULTS
-            if len(table := factor_gains(results, predictions, factor, n_boot=n_boot, seed=seed))
+            if len(table := factor_gains(results, predictions, factor))
         },
     )
 
@@ -360,9 +356,7 @@ def _config_sections(report: Report):
             yield config, cells
 
 
-def write_report(
-    results_dir: str | Path, *, n_boot: int = 1000, n_perm: int = 1000, seed: int = 0
-) -> list[Path]:
+def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) -> list[Path]:
     """Regenerate every output of a results folder; return the paths written.
 
     Without ``predictions.parquet`` only the point-estimate matrices
@@ -372,7 +366,7 @@ def write_report(
     written = write_matrices(results_dir)
     if not (results_dir / "predictions.parquet").is_file():
         return written + write_shift_section(results_dir)
-    report = build_report(results_dir, n_boot=n_boot, n_perm=n_perm, seed=seed)
+    report = build_report(results_dir, n_boot=n_boot, seed=seed)
     csvs = {
         "cell_stats.csv": report.cells,
         "inversion.csv": report.summary,

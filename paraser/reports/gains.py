@@ -4,12 +4,19 @@ For a factor (normalisation, adaptation, augmentation) and each of its
 non-baseline levels, every cell (feature set x classifier x other factors x
 source -> target) is compared with the same cell at the baseline level on the
 *same test utterances* (:func:`paraser.reports.stats.paired_difference`:
-cluster bootstrap over test speakers, identical resamples for both systems;
-p from the gain over its bootstrap standard error, since percentile p-values
-cannot go below 1/(n_boot+1), too coarse to survive a Holm correction over
-dozens of cells).  p-values are Holm-adjusted over all cells of the factor, so a gain of a few
-points is not claimed where it is noise.  The average row pools a level's
-cells (the mean of their UARs) and bootstraps that mean the same way.
+delete-one-speaker jackknife over test speakers, both systems left out
+together; t with G-1 degrees of freedom).  p-values are Holm-adjusted over
+all cells of the factor, so a gain of a few points is not claimed where it
+is noise.  The average row is the mean of the level's *cells* (each cell
+weighs the same, however many folds and seeds it has), with the jackknife
+run over the speakers of all its cells at once.
+
+Methods target different metrics: label-shift correction (prior-em)
+re-weights posteriors to the target's priors, which maximises accuracy; under
+label shift the UAR-optimal decision does not depend on the priors, so its
+UAR gain is not what it is for.  Every row therefore carries the accuracy gain
+(with its CI) and the macro-F1 gain beside the UAR gain, and ``targets``
+names the metric the level is meant to improve.
 
 Transfer rows carry the *ceiling*: the target's own within-corpus UAR at the
 baseline, which no method is mixed into.  Reads tidy tables only.
@@ -20,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from paraser.reports.stats import holm, paired_difference
+from paraser.reports.stats import holm, paired_average
 from paraser.reports.tables import CONFIG_COLUMNS, FACTOR_DEFAULTS
 
 #: Columns of ``gains_<factor>.csv``.
@@ -36,16 +43,29 @@ GAIN_COLUMNS: dict[str, str] = {
     "uar_baseline": "UAR at the baseline level",
     "uar": "UAR at this level",
     "gain": "uar - uar_baseline on the same test utterances",
-    "ci_low": "lower bound of the paired bootstrap CI of the gain",
+    "ci_low": "lower bound of the paired CI of the gain (speaker jackknife)",
     "ci_high": "upper bound",
-    "se": "bootstrap standard error of the gain",
-    "p_value": "two-sided p of gain / se (normal approximation of the paired bootstrap)",
+    "se": "jackknife standard error of the gain",
+    "p_value": "two-sided p of gain / se (speaker jackknife, t with G-1 df)",
     "p_holm": "Holm-adjusted over all cells (not averages) of this factor",
     "significant": "p_holm < 0.05",
     "ceiling": "target's within-corpus UAR at the baseline (transfer rows)",
+    "targets": "the metric this level is meant to improve (uar or accuracy)",
+    "accuracy_baseline": "accuracy at the baseline level",
+    "accuracy": "accuracy at this level",
+    "accuracy_gain": "accuracy - accuracy_baseline on the same test utterances",
+    "accuracy_ci_low": "lower bound of the paired CI of the accuracy gain",
+    "accuracy_ci_high": "upper bound",
+    "accuracy_p_value": "two-sided p of the accuracy gain",
+    "macro_f1_baseline": "macro-F1 at the baseline level (mean over evaluations)",
+    "macro_f1": "macro-F1 at this level",
+    "macro_f1_gain": "macro_f1 - macro_f1_baseline",
     "n_test": "test utterances compared",
     "transductive": "this level used unlabelled target features",
 }
+
+#: What each level is for; levels not named target UAR.
+TARGET_METRIC = {"prior-em": "accuracy"}
 
 _TRANSDUCTIVE = {
     "normalisation": {"corpus", "speaker"},
@@ -62,14 +82,7 @@ def _ceilings(results: pd.DataFrame) -> pd.Series:
     return base.groupby(["feature_set", "classifier", "target"])["uar"].mean()
 
 
-def factor_gains(
-    results: pd.DataFrame,
-    predictions: pd.DataFrame,
-    factor: str,
-    *,
-    n_boot: int = 1000,
-    seed: int = 0,
-) -> pd.DataFrame:
+def factor_gains(results: pd.DataFrame, predictions: pd.DataFrame, factor: str) -> pd.DataFrame:
     """Paired gains of every level of ``factor`` over its baseline (empty when not varied)."""
     default = FACTOR_DEFAULTS[factor]
     if default not in set(results[factor]) or results[factor].nunique() < 2:
@@ -78,6 +91,7 @@ def factor_gains(
     fixed = [c for c in others if c not in FACTOR_DEFAULTS]
     ceilings = _ceilings(results)
     kinds = results.groupby(["source", "target"])["kind"].first()
+    macro_f1 = results.groupby([*CONFIG_COLUMNS, "source", "target"])["macro_f1"].mean()
     rows, pooled = [], {}
     baselines = dict(list(predictions[predictions[factor] == default].groupby(others, sort=True)))
     for key, level_rows in predictions[predictions[factor] != default].groupby(
@@ -94,41 +108,46 @@ def factor_gains(
             **{c: config[c] for c in fixed},
             "other_factors": ";".join(f"{c}={config[c]}" for c in FACTOR_DEFAULTS if c != factor),
             "transductive": level in _TRANSDUCTIVE[factor],
+            "targets": TARGET_METRIC.get(level, "uar"),
         }
+
+        def f1(level_value, source, target):
+            index = tuple({**config, factor: level_value}[c] for c in CONFIG_COLUMNS)
+            return macro_f1.get((*index, source, target), np.nan)
+
         for (source, target), cell in level_rows.groupby(["source", "target"], sort=True):
             base_cell = base_rows[(base_rows.source == source) & (base_rows.target == target)]
             if base_cell.empty:
                 continue
             kind = kinds.get((source, target), "transfer")
-            result = paired_difference(cell, base_cell, n_boot=n_boot, seed=seed)
+            f1_level, f1_base = f1(level, source, target), f1(default, source, target)
             rows.append(
                 {
                     **context,
                     "kind": kind,
                     "source": source,
                     "target": target,
-                    **_difference_columns(result),
+                    **_difference_columns([(cell, base_cell)]),
                     "ceiling": ceilings.get(
                         (config["feature_set"], config["classifier"], target), np.nan
                     )
                     if kind == "transfer"
                     else np.nan,
+                    "macro_f1_baseline": f1_base,
+                    "macro_f1": f1_level,
+                    "macro_f1_gain": f1_level - f1_base,
                 }
             )
             group = (*key, kind)
-            pooled.setdefault(group, (context, [], []))
-            pooled[group][1].append(cell)
-            pooled[group][2].append(base_cell)
+            pooled.setdefault(group, (context, []))
+            pooled[group][1].append((cell, base_cell))
     table = pd.DataFrame(rows, columns=list(GAIN_COLUMNS))
     if table.empty:
         return table
     table["p_holm"] = holm(table["p_value"])
     table["significant"] = table["p_holm"] < 0.05
     averages = []
-    for (*_, kind), (context, cells, base_cells) in pooled.items():
-        result = paired_difference(
-            pd.concat(cells), pd.concat(base_cells), n_boot=n_boot, seed=seed
-        )
+    for (*_, kind), (context, pairs) in pooled.items():
         mask = (table.level == context["level"]) & (table.kind == kind)
         for column in fixed:
             mask &= table[column] == context[column]
@@ -139,14 +158,21 @@ def factor_gains(
                 "kind": kind,
                 "source": "average",
                 "target": "average",
-                **_difference_columns(result),
+                **_difference_columns(pairs),
                 "ceiling": table.loc[mask, "ceiling"].mean(),
+                **{
+                    column: table.loc[mask, column].mean()
+                    for column in ("macro_f1_baseline", "macro_f1", "macro_f1_gain")
+                },
             }
         )
     return pd.concat([table, pd.DataFrame(averages)], ignore_index=True)[list(GAIN_COLUMNS)]
 
 
-def _difference_columns(result) -> dict:
+def _difference_columns(pairs: list[tuple[pd.DataFrame, pd.DataFrame]]) -> dict:
+    """UAR and accuracy gains of (level, baseline) cell pairs, cells weighing the same."""
+    result = paired_average(pairs)
+    accuracy = paired_average(pairs, metric="accuracy")
     return {
         "uar_baseline": result.uar_b,
         "uar": result.uar_a,
@@ -154,8 +180,14 @@ def _difference_columns(result) -> dict:
         "ci_low": result.ci_low,
         "ci_high": result.ci_high,
         "se": result.se,
-        "p_value": result.p_normal,
+        "p_value": result.p_value,
         "n_test": result.n_test,
+        "accuracy_baseline": accuracy.uar_b,
+        "accuracy": accuracy.uar_a,
+        "accuracy_gain": accuracy.difference,
+        "accuracy_ci_low": accuracy.ci_low,
+        "accuracy_ci_high": accuracy.ci_high,
+        "accuracy_p_value": accuracy.p_value,
     }
 
 
@@ -192,6 +224,14 @@ def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
                 for p, raw, s in zip(ordered.p_holm, ordered.p_value, ordered.source)
             ],
             "ceiling": ordered.ceiling.round(3),
+            "accuracy gain [95% CI]": [
+                f"{g:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                for g, lo, hi in zip(
+                    ordered.accuracy_gain, ordered.accuracy_ci_low, ordered.accuracy_ci_high
+                )
+            ],
+            "macro-F1 gain": ordered.macro_f1_gain.round(3),
+            "targets": ordered.targets,
         }
     )
 
@@ -214,10 +254,22 @@ def gains_sentences(gains: pd.DataFrame) -> list[str]:
         # grazes zero is not called an effect.
         clear = (row.ci_low > 0 or row.ci_high < 0) and row.p_value < 0.05
         verdict = ("helps" if row.gain > 0 else "hurts") if clear else "shows no clear effect"
-        sentences.append(
+        sentence = (
             f"{row.factor} {row.level} ({row.feature_set} + {row.classifier}, {row.kind}): "
             f"{verdict}, mean gain {row.gain:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}] "
             f"UAR ({row.uar_baseline:.3f} → {row.uar:.3f}); significant after Holm in "
             f"{up} of {len(same)} cells up, {down} down."
         )
+        if row.targets == "accuracy":
+            accuracy_clear = row.accuracy_ci_low > 0 or row.accuracy_ci_high < 0
+            sentence += (
+                f" It is meant to improve accuracy, not UAR (it re-weights posteriors to the "
+                f"target's estimated priors; the UAR-optimal decision does not depend on "
+                f"priors): accuracy {row.accuracy_baseline:.3f} → {row.accuracy:.3f}, gain "
+                f"{row.accuracy_gain:+.3f} [{row.accuracy_ci_low:+.3f}, "
+                f"{row.accuracy_ci_high:+.3f}]"
+                + ("" if accuracy_clear else " (no clear effect)")
+                + f"; macro-F1 gain {row.macro_f1_gain:+.3f}."
+            )
+        sentences.append(sentence)
     return sentences
