@@ -111,16 +111,15 @@ def factor_gains(results: pd.DataFrame, predictions: pd.DataFrame, factor: str) 
             "targets": TARGET_METRIC.get(level, "uar"),
         }
 
-        def f1(level_value, source, target):
-            index = tuple({**config, factor: level_value}[c] for c in CONFIG_COLUMNS)
-            return macro_f1.get((*index, source, target), np.nan)
-
         for (source, target), cell in level_rows.groupby(["source", "target"], sort=True):
             base_cell = base_rows[(base_rows.source == source) & (base_rows.target == target)]
             if base_cell.empty:
                 continue
             kind = kinds.get((source, target), "transfer")
-            f1_level, f1_base = f1(level, source, target), f1(default, source, target)
+            f1_level, f1_base = (
+                _cell_mean(macro_f1, {**config, factor: value}, source, target)
+                for value in (level, default)
+            )
             rows.append(
                 {
                     **context,
@@ -167,6 +166,11 @@ def factor_gains(results: pd.DataFrame, predictions: pd.DataFrame, factor: str) 
             }
         )
     return pd.concat([table, pd.DataFrame(averages)], ignore_index=True)[list(GAIN_COLUMNS)]
+
+
+def _cell_mean(means: pd.Series, config: dict, source: str, target: str) -> float:
+    """A per-cell mean indexed by (configuration columns..., source, target)."""
+    return means.get((*(config[c] for c in CONFIG_COLUMNS), source, target), np.nan)
 
 
 def _difference_columns(pairs: list[tuple[pd.DataFrame, pd.DataFrame]]) -> dict:
