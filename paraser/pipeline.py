@@ -26,7 +26,7 @@ from paraser.corpora import LabelMap, LoadedManifest, load_manifest, resolve_cor
 from paraser.corpora.manifest import manifest_hash
 from paraser.experiments import CorpusData, GridResult, make_protocol, run_grid
 from paraser.experiments.classifiers import describe_classifiers
-from paraser.experiments.transfer import AugmentedCopies, skipped_directions
+from paraser.experiments.transfer import AugmentedCopies, UnlabelledRows, skipped_directions
 from paraser.features import (
     DEFAULT_CACHE_DIR,
     ExtractionReport,
@@ -138,10 +138,33 @@ def build_corpus_data(
             "(failed extraction) left out; see failures.csv in the cache"
         )
     for name, matrix in loaded.items():
-        # ``values`` holds only available rows; re-align to the kept rows.
-        position = np.cumsum(matrix.available) - 1
-        matrices[name] = matrix.values[position[keep]]
-    return CorpusData(manifest.name, frame.loc[keep].reset_index(drop=True), matrices), notes
+        matrices[name] = _available_rows(matrix, keep)
+    frame = frame.loc[keep].reset_index(drop=True)
+    unlabelled = _unlabelled(manifest, as_specs(feature_sets), cache_dir)
+    return CorpusData(manifest.name, frame, matrices, unlabelled=unlabelled), notes
+
+
+def _available_rows(matrix, keep: np.ndarray) -> np.ndarray:
+    # ``values`` holds only available rows; re-align to the kept rows.
+    position = np.cumsum(matrix.available) - 1
+    return matrix.values[position[keep]]
+
+
+def _unlabelled(
+    manifest: LoadedManifest, specs: Sequence[FeatureSetSpec], cache_dir: str | Path
+) -> UnlabelledRows | None:
+    """Features of the rows outside the label space, for label-free methods."""
+    outside = manifest.outside
+    if outside is None or outside.empty:
+        return None
+    loaded = {spec.name: load_features(outside, spec, cache_dir=cache_dir) for spec in specs}
+    keep = np.logical_and.reduce([m.available for m in loaded.values()])
+    if not keep.any():
+        return None
+    return UnlabelledRows(
+        outside["speaker"].to_numpy(str)[keep],
+        {name: _available_rows(matrix, keep) for name, matrix in loaded.items()},
+    )
 
 
 @dataclass
@@ -190,7 +213,8 @@ def prepare_corpora(
                 "with --label-map"
             )
     notes = [
-        f"{m.name}: {m.n_dropped_unmapped} utterance(s) outside the label space dropped "
+        f"{m.name}: {m.n_dropped_unmapped} utterance(s) outside the label space, never trained "
+        "on or evaluated (label-free methods still see their audio) "
         f"({', '.join(f'{k}: {v}' for k, v in sorted(m.dropped_labels.items()))})"
         for m in manifests
         if m.n_dropped_unmapped
@@ -200,10 +224,10 @@ def prepare_corpora(
         callback = (
             (lambda d, t, n=manifest.name: progress(f"extract {n}", d, t)) if progress else None
         )
+        # Rows outside the label space too: label-free methods see every utterance.
+        every_row = pd.concat([manifest.frame, manifest.outside], ignore_index=True)
         extraction.append(
-            extract_features(
-                manifest.frame, specs, cache_dir=cache_dir, jobs=jobs, progress=callback
-            )
+            extract_features(every_row, specs, cache_dir=cache_dir, jobs=jobs, progress=callback)
         )
     for manifest in manifests:
         corpus, corpus_notes = build_corpus_data(manifest, specs, cache_dir)

@@ -97,7 +97,7 @@ def test_pooled_sources_carry_their_copies_and_normalisation_uses_original_stati
     np.testing.assert_array_equal(
         copies.features["f"][:, 0] - 1000, pooled.features["f"][copies.origin, 0]
     )
-    normalised, _ = normalise(a, "corpus")
+    normalised = normalise(a, "corpus")
     original = a.features["f"]
     expected = (a.augmented["noise"].features["f"] - original.mean(0)) / original.std(0)
     np.testing.assert_allclose(

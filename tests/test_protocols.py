@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,17 +91,34 @@ def test_normalisation_strategies_side_by_side():
     assert mean["speaker"] > mean["train"]
 
 
-def test_per_speaker_normalisation_refuses_confounded_corpus():
+def test_per_speaker_normalisation_is_label_free():
     corpus = speaker_corpus("c", n_speakers=8, confounded=True)
-    normalised, note = normalise(corpus, "speaker")
-    assert "confounded" in note and "per corpus instead" in note
-    values = normalised.features["f"]
-    np.testing.assert_allclose(values.mean(0), 0, atol=1e-5)  # corpus-wide, not per speaker
-    clean, clean_note = normalise(speaker_corpus("d"), "speaker")
-    assert clean_note is None
-    speakers = clean.frame["speaker"].to_numpy()
+    normalised = normalise(corpus, "speaker")
+    speakers = normalised.frame["speaker"].to_numpy()
     for speaker in set(speakers):
-        np.testing.assert_allclose(clean.features["f"][speakers == speaker].mean(0), 0, atol=1e-5)
+        np.testing.assert_allclose(
+            normalised.features["f"][speakers == speaker].mean(0), 0, atol=1e-5
+        )
+    relabelled = replace(corpus, frame=corpus.frame.assign(label=corpus.labels[::-1]))
+    np.testing.assert_array_equal(
+        normalise(relabelled, "speaker").features["f"], normalised.features["f"]
+    )
+
+
+def test_confounded_training_sets_fall_back_to_per_corpus_from_their_own_labels():
+    confounded = speaker_corpus("c", n_speakers=8, confounded=True)
+    clean = speaker_corpus("d")
+    grid = run_grid(
+        [confounded, clean], ["f"], ["svm"], protocol=make_protocol("stratified", 3),
+        normalisations=("speaker",),
+    )  # fmt: skip
+    fallback = [n for n in grid.notes if "fell back to per-corpus" in n]
+    # c trains (within folds, and as a source) on confounded speakers; d never does.
+    assert len(fallback) == 1 and fallback[0].startswith("c:")
+    assert "4 of 4 training set(s)" in fallback[0]
+    target_note = [n for n in grid.notes if "as a test set" in n]
+    assert len(target_note) == 1 and target_note[0].startswith("c:")
+    assert "cannot be checked without its labels" in target_note[0]
 
 
 def test_pooled_and_leave_one_corpus_out_sources():

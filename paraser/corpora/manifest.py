@@ -53,6 +53,9 @@ class LoadedManifest:
     source: Path
     n_dropped_unmapped: int
     dropped_labels: dict[str, int]
+    #: The dropped rows (label ``<NA>``): outside the label space, but still the
+    #: corpus' audio, which label-free (transductive) methods see like every other row.
+    outside: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -189,12 +192,14 @@ def load_manifest(
     # Counted by the manifest's label: a recipe's own ``original_label`` column
     # (the corpus' code, e.g. EmoDB's "W") replaces the frame's above.
     dropped = raw.loc[unmapped.to_numpy(), "label"].value_counts().to_dict()
+    outside = frame.loc[unmapped].reset_index(drop=True)
     frame = frame.loc[~unmapped].reset_index(drop=True)
     return LoadedManifest(
         frame=frame,
         source=path,
         n_dropped_unmapped=int(unmapped.sum()),
         dropped_labels={str(k): int(v) for k, v in dropped.items()},
+        outside=outside,
     )
 
 

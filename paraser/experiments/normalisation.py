@@ -7,9 +7,17 @@
              (transductive, label-free).
 ``speaker``  each speaker standardised with their own statistics (label-free).
              Useless, even harmful, when speakers each carry nearly one emotion:
-             the speaker mean *is* the emotion.  Such corpora are detected
-             (Cramér's V between speaker and label) and normalised per corpus
-             instead, with a note.
+             the speaker mean *is* the emotion.  Whether a training set is
+             confounded that way is checked on *its own labels* (Cramér's V
+             between speaker and label, see :func:`confounded`), per training
+             fold and per transfer source, and such training data is
+             standardised per corpus instead.  A test set or target cannot be
+             checked without reading its labels, so it is always standardised
+             per speaker (the report says so).
+
+Statistics always come from every utterance of the corpus (or speaker),
+whatever its label: which rows a label-free method sees is never chosen by
+label.
 """
 
 from __future__ import annotations
@@ -47,39 +55,42 @@ def standardise_groups(values: np.ndarray, groups: np.ndarray | None = None) -> 
     return out
 
 
-def normalise(corpus, strategy: str):
-    """Return ``(corpus with normalised features, note or None)``.
+def confounded(labels: np.ndarray, speakers: np.ndarray) -> bool:
+    """Do these (training) speakers each carry nearly one emotion?"""
+    return speaker_label_association(labels, speakers) > CONFOUND_THRESHOLD
 
+
+def normalise(corpus, strategy: str):
+    """The corpus with every feature matrix standardised per corpus or per speaker.
+
+    Label-free: statistics over all of the corpus' utterances (its
+    :attr:`~paraser.experiments.transfer.CorpusData.unlabelled` rows too).
     Augmented copies are normalised with the statistics of the original
     utterances (of their corpus, or of their speaker), never their own.
     """
     if strategy == "train":
-        return corpus, None
+        return corpus
     if strategy not in NORMALISATIONS:
         raise ValueError(f"unknown normalisation '{strategy}': use {', '.join(NORMALISATIONS)}")
-    note = None
-    speakers = corpus.frame["speaker"].to_numpy(str)
-    groups = np.zeros(len(speakers), dtype=int).astype(str)
-    if strategy == "speaker":
-        association = speaker_label_association(corpus.labels, speakers)
-        if association > CONFOUND_THRESHOLD:
-            note = (
-                f"{corpus.name}: speakers and labels are confounded (Cramér's V = "
-                f"{association:.2f} > {CONFOUND_THRESHOLD}); per-speaker normalisation would "
-                "remove the emotion itself, so this corpus is normalised per corpus instead"
-            )
-        else:
-            groups = speakers
-    features = {name: standardise_groups(v, groups) for name, v in corpus.features.items()}
+    speakers = corpus.all_speakers()
+    groups = speakers if strategy == "speaker" else np.zeros(len(speakers), dtype=int).astype(str)
+    n = len(corpus.frame)
+    features, outside = {}, {}
+    for name in corpus.features:
+        every_row = standardise_groups(corpus.all_features(name), groups)
+        features[name], outside[name] = every_row[:n], every_row[n:]
+    unlabelled = (
+        replace(corpus.unlabelled, features=outside) if corpus.unlabelled is not None else None
+    )
+    everything = {name: corpus.all_features(name) for name in corpus.features}
     augmented = {}
     for recipe, copies in corpus.augmented.items():
-        copy_groups = groups[copies.origin]
+        copy_groups = groups[:n][copies.origin]
         scaled = {}
         for name, values in copies.features.items():
             scaled[name] = np.empty(values.shape, dtype=np.float32)
             for group in np.unique(copy_groups):
-                own, originals = copy_groups == group, groups == group
-                original = corpus.features[name][originals]
-                scaled[name][own] = _standardiser(original)(values[own])
+                own, reference = copy_groups == group, groups == group
+                scaled[name][own] = _standardiser(everything[name][reference])(values[own])
         augmented[recipe] = replace(copies, features=scaled)
-    return replace(corpus, features=features, augmented=augmented), note
+    return replace(corpus, features=features, augmented=augmented, unlabelled=unlabelled)

@@ -30,7 +30,7 @@ from joblib import Parallel, delayed
 from paraser.experiments.adaptation import ADAPTATIONS, TransductiveClassifier
 from paraser.experiments.classifiers import make_classifier
 from paraser.experiments.metrics import score
-from paraser.experiments.normalisation import CONFOUND_THRESHOLD, normalise
+from paraser.experiments.normalisation import CONFOUND_THRESHOLD, confounded, normalise
 from paraser.experiments.protocols import (
     Protocol,
     StratifiedKFoldProtocol,
@@ -87,6 +87,19 @@ class AugmentedCopies:
 
 
 @dataclass(frozen=True)
+class UnlabelledRows:
+    """Utterances of a corpus outside the experiment's label space.
+
+    Never trained on or evaluated; label-free methods (per-corpus and
+    per-speaker statistics, adaptation to a target) see them beside the
+    labelled rows, because a user without labels could not have told them apart.
+    """
+
+    speakers: np.ndarray
+    features: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
 class CorpusData:
     """A corpus ready for experiments: manifest rows and their feature matrices."""
 
@@ -95,6 +108,8 @@ class CorpusData:
     features: dict[str, np.ndarray]
     #: Augmentation recipe name -> copies of this corpus' utterances.
     augmented: dict[str, AugmentedCopies] = field(default_factory=dict)
+    #: Rows outside the label space (features and speakers only), if any.
+    unlabelled: UnlabelledRows | None = None
 
     @property
     def labels(self) -> np.ndarray:
@@ -102,6 +117,22 @@ class CorpusData:
 
     def classes(self) -> list[str]:
         return sorted(set(self.labels))
+
+    @property
+    def speakers(self) -> np.ndarray:
+        return self.frame["speaker"].to_numpy(str)
+
+    def all_features(self, feature_set: str) -> np.ndarray:
+        """Every utterance's features, whatever its label: labelled rows first."""
+        if self.unlabelled is None:
+            return self.features[feature_set]
+        return np.concatenate([self.features[feature_set], self.unlabelled.features[feature_set]])
+
+    def all_speakers(self) -> np.ndarray:
+        """Speakers of :meth:`all_features`' rows."""
+        if self.unlabelled is None:
+            return self.speakers
+        return np.concatenate([self.speakers, self.unlabelled.speakers.astype(str)])
 
 
 def pool_corpora(corpora: Sequence[CorpusData]) -> CorpusData:
@@ -123,7 +154,16 @@ def pool_corpora(corpora: Sequence[CorpusData]) -> CorpusData:
         )
         for recipe in recipes
     }
-    return CorpusData(name, frame, features, augmented)
+    outside = [c.unlabelled for c in corpora if c.unlabelled is not None]
+    unlabelled = (
+        UnlabelledRows(
+            np.concatenate([u.speakers for u in outside]),
+            {key: np.concatenate([u.features[key] for u in outside]) for key in features},
+        )
+        if outside
+        else None
+    )
+    return CorpusData(name, frame, features, augmented, unlabelled)
 
 
 def training_rows(
@@ -161,6 +201,10 @@ class _Job:
     test: np.ndarray | None = None
     targets: tuple[str, ...] = ()
     classes: tuple[str, ...] = ()
+    #: Normalisation of the training side when it differs from ``normalisation``:
+    #: per-speaker standardisation falls back to per-corpus for a training set
+    #: whose own labels show speakers and emotions confounded.
+    training_view: str = ""
 
 
 @dataclass
@@ -232,28 +276,24 @@ def _run_transfer(
     x, y, groups = training_rows(source, job.feature_set, keep, job.augmentation)
     if job.adaptation == "none":
         model = make_classifier(job.classifier, job.seed).fit(x, y)
-    else:
-        confounded = (
-            job.adaptation == "speaker-norm"
-            and speaker_label_association(y, groups) > CONFOUND_THRESHOLD
-        )
     rows, predictions = [], []
     for target in targets:
-        # The target's utterances in the shared label space: the evaluated set, and
-        # the only target data an adapter sees (features and speaker ids, no labels).
+        # Evaluated: the target's utterances in the shared label space.
         index = np.flatnonzero(np.isin(target.labels, classes))
-        target_x = target.features[job.feature_set][index]
         if job.adaptation == "none":
-            y_pred = model.predict(target_x)
+            y_pred = model.predict(target.features[job.feature_set][index])
         else:
-            target_speakers = target.frame["speaker"].to_numpy(str)[index]
+            # An adapter sees every utterance of the target, whatever its label
+            # (in or out of the label space), and no label: what a user without
+            # labels would have.  Only the evaluation is restricted afterwards.
+            target_x, target_speakers = target.all_features(job.feature_set), target.all_speakers()
             adapted = TransductiveClassifier(
                 make_classifier(job.classifier, job.seed), job.adaptation
             ).fit(
                 x, y, X_target=target_x, groups=groups, target_groups=target_speakers,
-                source_confounded=confounded,
+                source_confounded=job.adaptation == "speaker-norm" and confounded(y, groups),
             )  # fmt: skip
-            y_pred = adapted.predict(target_x, groups=target_speakers)
+            y_pred = adapted.predict(target_x, groups=target_speakers)[index]
         rows.append(_result_row(job, target.name, target.labels[index], y_pred, classes, len(y)))
         predictions.append(_prediction_rows(job, target, index, y_pred))
     return rows, pd.concat(predictions, ignore_index=True)
@@ -297,14 +337,30 @@ def plan_jobs(
         for augmentation in augmentations
         for seed in seeds
     ]
+    fallbacks: dict[str, list[int]] = {}
+
+    def view(normalisation: str, name: str, labels: np.ndarray, speakers: np.ndarray) -> str:
+        # Decided on the training rows' own labels only, never a test fold's or target's.
+        if normalisation != "speaker":
+            return ""
+        fell_back = confounded(labels, speakers)
+        counts = fallbacks.setdefault(name, [0, 0])
+        counts[0] += fell_back
+        counts[1] += 1
+        return "corpus" if fell_back else ""
+
     for feature_set, classifier, normalisation, augmentation, seed in factors:
         common = dict(normalisation=normalisation, augmentation=augmentation)
         for corpus in corpora if within else ():
             planned = splits[(corpus.name, seed)]
             for fold, (train, test) in enumerate(planned.splits):
+                training_view = view(
+                    normalisation, corpus.name, corpus.labels[train], corpus.speakers[train]
+                )
                 jobs.append(
                     _Job("within", feature_set, classifier, seed, corpus.name, **common,
-                         protocol=planned.protocol, fold=fold, train=train, test=test)
+                         protocol=planned.protocol, fold=fold, train=train, test=test,
+                         training_view=training_view)
                 )  # fmt: skip
         for source, targets in sources:
             by_classes: dict[tuple[str, ...], list[str]] = {}
@@ -314,13 +370,26 @@ def plan_jobs(
                     by_classes.setdefault(shared, []).append(target.name)
             for adaptation in adaptations:
                 for shared, names in by_classes.items():
+                    rows = np.isin(source.labels, shared)
+                    training_view = view(
+                        normalisation, source.name, source.labels[rows], source.speakers[rows]
+                    )
                     # An adapted model is fitted for one target; a plain one serves all.
                     groups = [names] if adaptation == "none" else [[n] for n in names]
                     jobs += [
                         _Job("transfer", feature_set, classifier, seed, source.name, **common,
-                             adaptation=adaptation, targets=tuple(g), classes=shared)
+                             adaptation=adaptation, targets=tuple(g), classes=shared,
+                             training_view=training_view)
                         for g in groups
                     ]  # fmt: skip
+    for name, (fell_back, total) in fallbacks.items():
+        if fell_back:
+            notes.append(
+                f"{name}: per-speaker normalisation fell back to per-corpus for {fell_back} of "
+                f"{total} training set(s): their own labels show speakers and emotions "
+                f"confounded (Cramér's V > {CONFOUND_THRESHOLD}), where per-speaker "
+                "standardisation would remove the emotion itself"
+            )
     return jobs, notes
 
 
@@ -389,17 +458,26 @@ def run_grid(
         unknown = set(group) - set(names)
         if unknown or not group:
             raise ValueError(f"pooled source {group}: unknown corpora {sorted(unknown)}")
-    notes: list[str] = []
     by_key: dict[tuple[str, str], CorpusData] = {}
-    for normalisation in normalisations:
+    # Per-speaker normalisation needs the per-corpus view too, for confounded training sets.
+    views = list(
+        dict.fromkeys([*normalisations, *(["corpus"] if "speaker" in normalisations else [])])
+    )
+    for normalisation in views:
         for corpus in corpora:
-            normalised, note = normalise(corpus, normalisation)
-            by_key[(normalisation, corpus.name)] = normalised
-            if note:
-                notes.append(note)
+            by_key[(normalisation, corpus.name)] = normalise(corpus, normalisation)
         for group in groups:
             pooled = pool_corpora([by_key[(normalisation, n)] for n in group])
             by_key[(normalisation, pooled.name)] = pooled
+    notes = [
+        f"{c.name}: as a test set it is standardised per speaker; whether its speakers and "
+        "emotions are confounded cannot be checked without its labels (judged here from "
+        "the evaluation labels, for this note only: Cramér's V = "
+        f"{speaker_label_association(c.labels, c.speakers):.2f} > {CONFOUND_THRESHOLD}, so "
+        "per-speaker standardisation likely removes part of the emotion in its cells)"
+        for c in corpora
+        if "speaker" in normalisations and confounded(c.labels, c.speakers)
+    ]
     pooled_plan = [
         (pool_corpora([by_key[(normalisations[0], n)] for n in group]),
          [n for n in names if n not in group])
@@ -421,7 +499,7 @@ def run_grid(
     notes = plan_notes + notes
 
     def call(job: _Job):
-        source = by_key[(job.normalisation, job.source)]
+        source = by_key[(job.training_view or job.normalisation, job.source)]
         if job.kind == "within":
             return delayed(_run_within)(job, source)
         targets = [by_key[(job.normalisation, t)] for t in job.targets]
