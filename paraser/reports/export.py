@@ -36,14 +36,17 @@ from paraser.reports.stats import (
     per_class_recall,
 )
 from paraser.reports.tables import (
-    COLLAPSE_MARK,
     CONFIG_COLUMNS,
     FACTOR_DEFAULTS,
+    OPTIMISTIC_MARK,
     Config,
     baseline,
     configurations,
+    is_optimistic,
     load_results,
+    marks,
     matrix_order,
+    protocol_family,
     protocol_statement,
     read_run_table,
     write_matrices,
@@ -87,8 +90,11 @@ def winner_comparisons(cells: pd.DataFrame, predictions: pd.DataFrame) -> pd.Dat
     ``cells`` should hold one level of every other factor (see :func:`baseline`).
     """
     rows = []
-    for (classifier, normalisation, kind), group in cells.groupby(
-        ["classifier", "normalisation", "kind"]
+    cells = cells.assign(
+        protocol_family=[protocol_family(k, p) for k, p in zip(cells.kind, cells.protocol)]
+    )
+    for (classifier, normalisation, kind, family), group in cells.groupby(
+        ["classifier", "normalisation", "kind", "protocol_family"]
     ):
         means = group.groupby("feature_set")["uar"].mean().sort_values(ascending=False)
         if len(means) < 2:
@@ -115,6 +121,7 @@ def winner_comparisons(cells: pd.DataFrame, predictions: pd.DataFrame) -> pd.Dat
                     "classifier": classifier,
                     "normalisation": normalisation,
                     "kind": kind,
+                    "protocol": family,
                     "best": best,
                     "other": other,
                     "uar_best": result.uar_a,
@@ -227,8 +234,8 @@ def published_comparison(results_dir: str | Path) -> pd.DataFrame | None:
 
 
 def _ci_text(row) -> str:
-    return f"{row.uar:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]" + (
-        COLLAPSE_MARK if row.collapsed else ""
+    return f"{row.uar:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]" + marks(
+        row.collapsed, is_optimistic(row.kind, row.protocol)
     )
 
 
@@ -306,6 +313,7 @@ def comparison_table(comparisons: pd.DataFrame) -> pd.DataFrame:
         {
             "classifier": comparisons.classifier,
             "kind": comparisons.kind,
+            "protocol": comparisons.protocol,
             "best − other": comparisons.best + " − " + comparisons.other,
             "UAR best": comparisons.uar_best.round(3),
             "UAR other": comparisons.uar_other.round(3),
@@ -481,10 +489,14 @@ _GAIN_TITLES = {
 }
 
 _GAIN_EXPLANATION = (
-    "Paired differences on the same test utterances: cluster bootstrap over test speakers "
-    "(95% CI), p-values Holm-adjusted over every cell of the factor (average rows: raw p of the "
-    "pooled mean). Ceiling: the target's own within-corpus UAR, never mixed into a method. "
-    "Methods that read unlabelled target features are transductive."
+    "Paired differences on the same test utterances: delete-one-speaker jackknife over test "
+    "speakers (95% CI, t with G-1 df), p-values Holm-adjusted over every cell of the factor "
+    "(average rows: raw p of the mean over cells, each cell weighing the same; never across "
+    "protocol families). Ceiling: the target's own within-corpus UAR, never mixed into a method; "
+    f"{OPTIMISTIC_MARK} marks a ceiling from folds that share speakers, left out of averages. "
+    "Accuracy and macro-F1 gains stand beside UAR: label-shift correction (prior-em) targets "
+    "accuracy. Methods that read unlabelled target features are transductive: they see every "
+    "target utterance, whatever its label, and no label."
 )
 
 
@@ -509,9 +521,12 @@ def _report_markdown(report: Report) -> str:
         "",
         protocol_statement(report.results),
         "",
-        "UAR [95% CI]: bootstrap over test speakers (cluster bootstrap) where the predictions "
-        "carry speaker ids, else over utterances; mean over folds and seeds. p > chance: "
-        "permutation test of y_true (class counts kept), Holm-corrected over all cells.",
+        "UAR [95% CI]: mean over folds and seeds; the interval is a delete-one-speaker "
+        "jackknife (t with G-1 df over the G test speakers) where the predictions carry "
+        "speaker ids, else over utterances. p > chance: one-sided test of UAR against the UAR "
+        "that predictions unrelated to the labels would score (same marginals), with the same "
+        "speaker jackknife standard error, Holm-corrected over all cells. Within-corpus "
+        "summaries are computed per protocol family, never across.",
         "",
         "## Feature-ranking inversion",
         "",
@@ -521,7 +536,7 @@ def _report_markdown(report: Report) -> str:
         "",
         _markdown(summary_table(report.summary)),
         "",
-        "## Best feature set against the others (paired bootstrap on the same utterances)",
+        "## Best feature set against the others (paired, same utterances, cells weigh equally)",
         "",
         _markdown(comparison_table(report.comparisons)),
         "",
@@ -551,7 +566,8 @@ def _report_latex(report: Report) -> str:
         "% paraser report tables; needs \\usepackage{booktabs}",
         latex_table(
             summary_table(report.summary),
-            "Feature-set ranking within corpus and under transfer (mean UAR, 95\\% bootstrap CI).",
+            "Feature-set ranking within corpus and under transfer (mean UAR, 95\\% "
+            "speaker-bootstrap CI; within: speaker-independent corpora only).",
             "tab:inversion",
         ),
     ]
@@ -559,7 +575,7 @@ def _report_latex(report: Report) -> str:
         parts.append(
             latex_table(
                 comparison_table(report.comparisons),
-                "Best feature set against the others: paired bootstrap UAR difference.",
+                "Best feature set against the others: paired UAR difference (speaker jackknife).",
                 "tab:comparisons",
             )
         )
@@ -568,7 +584,7 @@ def _report_latex(report: Report) -> str:
         parts.append(
             latex_table(
                 averages,
-                f"{_GAIN_TITLES[factor]}: mean over cells, paired bootstrap 95\\% CI.",
+                f"{_GAIN_TITLES[factor]}: mean over cells, paired speaker-jackknife 95\\% CI.",
                 f"tab:gains-{factor}",
             )
         )

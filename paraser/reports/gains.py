@@ -28,7 +28,13 @@ import numpy as np
 import pandas as pd
 
 from paraser.reports.stats import holm, paired_average
-from paraser.reports.tables import CONFIG_COLUMNS, FACTOR_DEFAULTS
+from paraser.reports.tables import (
+    CONFIG_COLUMNS,
+    FACTOR_DEFAULTS,
+    OPTIMISTIC_MARK,
+    is_optimistic,
+    protocol_family,
+)
 
 #: Columns of ``gains_<factor>.csv``.
 GAIN_COLUMNS: dict[str, str] = {
@@ -38,6 +44,8 @@ GAIN_COLUMNS: dict[str, str] = {
     **{c: f"configuration: {c}" for c in CONFIG_COLUMNS if c not in FACTOR_DEFAULTS},
     "other_factors": "levels of the other factors, 'factor=level' joined with ';'",
     "kind": "within or transfer",
+    "protocol": "protocol family: speaker-independent, speakers shared (optimistic) or transfer; "
+    "averages never mix families",
     "source": "training corpus, or 'average' for the pooled row",
     "target": "test corpus, or 'average'",
     "uar_baseline": "UAR at the baseline level",
@@ -49,7 +57,9 @@ GAIN_COLUMNS: dict[str, str] = {
     "p_value": "two-sided p of gain / se (speaker jackknife, t with G-1 df)",
     "p_holm": "Holm-adjusted over all cells (not averages) of this factor",
     "significant": "p_holm < 0.05",
-    "ceiling": "target's within-corpus UAR at the baseline (transfer rows)",
+    "ceiling": "target's within-corpus UAR at the baseline (transfer rows); on average rows the "
+    "mean over speaker-independent ceilings only",
+    "ceiling_optimistic": "the ceiling comes from folds that share speakers (stratified)",
     "targets": "the metric this level is meant to improve (uar or accuracy)",
     "accuracy_baseline": "accuracy at the baseline level",
     "accuracy": "accuracy at this level",
@@ -91,6 +101,8 @@ def factor_gains(results: pd.DataFrame, predictions: pd.DataFrame, factor: str) 
     fixed = [c for c in others if c not in FACTOR_DEFAULTS]
     ceilings = _ceilings(results)
     kinds = results.groupby(["source", "target"])["kind"].first()
+    protocols = results.groupby(["source", "target"])["protocol"].first()
+    within_protocols = protocols[kinds == "within"].droplevel("source")
     macro_f1 = results.groupby([*CONFIG_COLUMNS, "source", "target"])["macro_f1"].mean()
     rows, pooled = [], {}
     baselines = dict(list(predictions[predictions[factor] == default].groupby(others, sort=True)))
@@ -116,6 +128,8 @@ def factor_gains(results: pd.DataFrame, predictions: pd.DataFrame, factor: str) 
             if base_cell.empty:
                 continue
             kind = kinds.get((source, target), "transfer")
+            family = protocol_family(kind, protocols.get((source, target), ""))
+            ceiling_optimistic = is_optimistic("within", within_protocols.get(target, ""))
             f1_level, f1_base = (
                 _cell_mean(macro_f1, {**config, factor: value}, source, target)
                 for value in (level, default)
@@ -124,9 +138,11 @@ def factor_gains(results: pd.DataFrame, predictions: pd.DataFrame, factor: str) 
                 {
                     **context,
                     "kind": kind,
+                    "protocol": family,
                     "source": source,
                     "target": target,
                     **_difference_columns([(cell, base_cell)]),
+                    "ceiling_optimistic": kind == "transfer" and ceiling_optimistic,
                     "ceiling": ceilings.get(
                         (config["feature_set"], config["classifier"], target), np.nan
                     )
@@ -137,7 +153,7 @@ def factor_gains(results: pd.DataFrame, predictions: pd.DataFrame, factor: str) 
                     "macro_f1_gain": f1_level - f1_base,
                 }
             )
-            group = (*key, kind)
+            group = (*key, kind, family)
             pooled.setdefault(group, (context, []))
             pooled[group][1].append((cell, base_cell))
     table = pd.DataFrame(rows, columns=list(GAIN_COLUMNS))
@@ -146,8 +162,9 @@ def factor_gains(results: pd.DataFrame, predictions: pd.DataFrame, factor: str) 
     table["p_holm"] = holm(table["p_value"])
     table["significant"] = table["p_holm"] < 0.05
     averages = []
-    for (*_, kind), (context, pairs) in pooled.items():
+    for (*_, kind, family), (context, pairs) in pooled.items():
         mask = (table.level == context["level"]) & (table.kind == kind)
+        mask &= table.protocol == family
         for column in fixed:
             mask &= table[column] == context[column]
         mask &= table.other_factors == context["other_factors"]
@@ -155,10 +172,14 @@ def factor_gains(results: pd.DataFrame, predictions: pd.DataFrame, factor: str) 
             {
                 **context,
                 "kind": kind,
+                "protocol": family,
                 "source": "average",
                 "target": "average",
                 **_difference_columns(pairs),
-                "ceiling": table.loc[mask, "ceiling"].mean(),
+                "ceiling": table.loc[
+                    mask & ~table.ceiling_optimistic.astype(bool), "ceiling"
+                ].mean(),
+                "ceiling_optimistic": False,
                 **{
                     column: table.loc[mask, column].mean()
                     for column in ("macro_f1_baseline", "macro_f1", "macro_f1_gain")
@@ -227,7 +248,11 @@ def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
                 fmt_p(p if s != "average" else raw)
                 for p, raw, s in zip(ordered.p_holm, ordered.p_value, ordered.source)
             ],
-            "ceiling": ordered.ceiling.round(3),
+            "protocol": ordered.protocol,
+            "ceiling": [
+                "–" if not np.isfinite(c) else f"{c:.3f}" + (OPTIMISTIC_MARK if o else "")
+                for c, o in zip(ordered.ceiling, ordered.ceiling_optimistic.astype(bool))
+            ],
             "accuracy gain [95% CI]": [
                 f"{g:+.3f} [{lo:+.3f}, {hi:+.3f}]"
                 for g, lo, hi in zip(
@@ -248,6 +273,7 @@ def gains_sentences(gains: pd.DataFrame) -> list[str]:
         same = cells[
             (cells.level == row.level)
             & (cells.kind == row.kind)
+            & (cells.protocol == row.protocol)
             & (cells.feature_set == row.feature_set)
             & (cells.classifier == row.classifier)
             & (cells.other_factors == row.other_factors)
@@ -259,7 +285,8 @@ def gains_sentences(gains: pd.DataFrame) -> list[str]:
         clear = (row.ci_low > 0 or row.ci_high < 0) and row.p_value < 0.05
         verdict = ("helps" if row.gain > 0 else "hurts") if clear else "shows no clear effect"
         sentence = (
-            f"{row.factor} {row.level} ({row.feature_set} + {row.classifier}, {row.kind}): "
+            f"{row.factor} {row.level} ({row.feature_set} + {row.classifier}, "
+            f"{row.kind if row.kind == 'transfer' else row.protocol + ' within'}): "
             f"{verdict}, mean gain {row.gain:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}] "
             f"UAR ({row.uar_baseline:.3f} → {row.uar:.3f}); significant after Holm in "
             f"{up} of {len(same)} cells up, {down} down."

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
+from paraser.reports.tables import OPTIMISTIC_MARK, SPEAKER_INDEPENDENT, protocol_family
+
 #: Dimensionality of the standard openSMILE functionals sets.
 KNOWN_DIMENSIONS = {"egemaps": 88, "is09": 384, "is10": 1582, "compare": 6373, "prosody": 212}
 
@@ -97,12 +99,20 @@ def inversion_summary(
     rows = []
     for scope, group in scopes:
         feature_sets = sorted(group.feature_set.unique())
+        family, compared, left_out = _within_family(group)
+        # Within means over one protocol family only; the drop compares them with the
+        # transfers *into* the same corpora, so both sides are the same corpora.
+        parts = {
+            "within": group[(group.kind == "within") & group.source.isin(compared)],
+            "transfer": group[group.kind == "transfer"],
+            "matched": group[(group.kind == "transfer") & group.target.isin(compared)],
+        }
         means: dict[str, dict[str, float]] = {}
         reps: dict[str, dict[str, np.ndarray | None]] = {}
-        for kind in ("within", "transfer"):
+        for kind, cells_of_kind in parts.items():
             means[kind], reps[kind] = {}, {}
             for name in feature_sets:
-                part = group[(group.kind == kind) & (group.feature_set == name)]
+                part = cells_of_kind[cells_of_kind.feature_set == name]
                 means[kind][name] = float(part["uar"].mean()) if len(part) else np.nan
                 reps[kind][name] = _mean_replicates(part, replicates, keys) if len(part) else None
         within = np.array([means["within"][f] for f in feature_sets])
@@ -110,6 +120,7 @@ def inversion_summary(
         tau = _tau(within, transfer)
         tau_low = tau_high = np.nan
         complete = all(reps[k][f] is not None for k in ("within", "transfer") for f in feature_sets)
+        matched = np.array([means["matched"][f] for f in feature_sets])
         if complete and np.isfinite(tau):
             w = np.vstack([reps["within"][f] for f in feature_sets])
             t = np.vstack([reps["transfer"][f] for f in feature_sets])
@@ -126,7 +137,10 @@ def inversion_summary(
                 "dimensions": dims.get(name),
                 "within_uar": within[i],
                 "transfer_uar": transfer[i],
-                "drop": within[i] - transfer[i],
+                "drop": within[i] - matched[i],
+                "within_protocol": family,
+                "within_corpora": ",".join(compared),
+                "left_out_optimistic": ",".join(left_out),
                 "within_rank": int(within_rank[i]) if np.isfinite(within[i]) else None,
                 "transfer_rank": int(transfer_rank[i]) if np.isfinite(transfer[i]) else None,
                 "kendall_tau": tau,
@@ -139,11 +153,31 @@ def inversion_summary(
                     np.nanquantile(r, [alpha, 1 - alpha]) if r is not None else (np.nan,) * 2
                 )
                 row[f"{kind}_ci_low"], row[f"{kind}_ci_high"] = low, high
-            if reps["within"][name] is not None and reps["transfer"][name] is not None:
-                drop = reps["within"][name] - reps["transfer"][name]
+            if reps["within"][name] is not None and reps["matched"][name] is not None:
+                drop = reps["within"][name] - reps["matched"][name]
                 row["drop_ci_low"], row["drop_ci_high"] = np.nanquantile(drop, [alpha, 1 - alpha])
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _within_family(cells: pd.DataFrame) -> tuple[str, list[str], list[str]]:
+    """(protocol family, corpora compared, optimistic corpora left out) of the within cells.
+
+    Speaker-independent within cells where there are any; a corpus whose within
+    number shares speakers between folds (a stratified fallback) is left out
+    of every mean rather than averaged with them.
+    """
+    within = cells[cells.kind == "within"]
+    families = pd.Series(
+        [protocol_family(k, p) for k, p in zip(within.kind, within.protocol)], index=within.index
+    )
+    if (families == SPEAKER_INDEPENDENT).any():
+        family = SPEAKER_INDEPENDENT
+    else:
+        family = families.iloc[0] if len(families) else SPEAKER_INDEPENDENT
+    compared = sorted(set(within.source[families == family]))
+    left_out = sorted(set(within.source) - set(compared))
+    return family, compared, left_out
 
 
 def _ci(low: float, high: float) -> str:
@@ -192,9 +226,19 @@ def inversion_sentences(summary: pd.DataFrame) -> dict[str, str]:
                     else f"{top_within.feature_set} has no transfer result"
                 )
             )
+        first = group.iloc[0]
+        left_out = str(first.get("left_out_optimistic", "") or "")
         sentences[scope] = (
-            "; ".join(parts) + f"; {tau_text}. Transfer costs {drop * 100:.1f} UAR points on "
-            "average over feature sets."
+            "; ".join(parts)
+            + f"; {tau_text}. On {str(first.get('within_corpora', '')).replace(',', ', ')} "
+            f"({first.get('within_protocol', SPEAKER_INDEPENDENT)} within), transfer into the "
+            f"same corpora costs {drop * 100:.1f} UAR points on average over feature sets."
+            + (
+                f" Left out of the within means and the drop: {left_out.replace(',', ', ')} "
+                f"(within result from folds that share speakers, {OPTIMISTIC_MARK}: optimistic)."
+                if left_out
+                else ""
+            )
         )
     return sentences
 

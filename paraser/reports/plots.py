@@ -12,7 +12,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from paraser.reports.tables import COLLAPSE_MARK, matrix_order  # noqa: E402
+from paraser.reports.tables import (  # noqa: E402
+    OPTIMISTIC_MARK,
+    is_optimistic,
+    marks,
+    matrix_order,
+)
 
 
 def _png(fig) -> bytes:
@@ -41,13 +46,17 @@ def transfer_heatmap(cells: pd.DataFrame, title: str) -> bytes:
             row = lookup.get((s, t))
             if row is None:
                 continue
-            text = f"{row.uar:.2f}" + (COLLAPSE_MARK if row.collapsed else "")
+            optimistic = is_optimistic(row.kind, row.protocol) if hasattr(row, "kind") else False
+            text = f"{row.uar:.2f}" + marks(row.collapsed, optimistic)
             if hasattr(row, "ci_low") and np.isfinite(row.ci_low):
                 text += f"\n[{row.ci_low:.2f},{row.ci_high:.2f}]"
             ax.text(j, i, text, ha="center", va="center", fontsize=7,
                     color="white" if row.uar < 0.6 else "black")  # fmt: skip
     ax.set_xticks(range(len(targets)), targets, rotation=30, ha="right")
     ax.set_yticks(range(len(sources)), sources)
+    if "kind" in cells and any(map(is_optimistic, cells["kind"], cells["protocol"])):
+        fig.text(0.01, 0.0, f"{OPTIMISTIC_MARK} speakers shared by training and test folds "
+                 "(stratified): optimistic", fontsize=6, va="bottom")  # fmt: skip
     ax.set_xlabel("target (test)")
     ax.set_ylabel("source (train)")
     ax.set_title(title, fontsize=9)

@@ -11,6 +11,37 @@ from typing import NamedTuple
 import pandas as pd
 
 COLLAPSE_MARK = "†"
+#: A within-corpus cell whose folds share speakers between training and test
+#: (stratified k-fold, chosen or a fallback): optimistic, never averaged with
+#: speaker-independent cells.
+OPTIMISTIC_MARK = "‡"
+
+SPEAKER_INDEPENDENT = "speaker-independent"
+SPEAKERS_SHARED = "speakers shared (optimistic)"
+TRANSFER = "transfer"
+
+
+def protocol_family(kind: str, protocol: str) -> str:
+    """What a cell's number can be compared with: its protocol family.
+
+    Within-corpus cells split by speaker (speaker k-fold, leave-one-speaker-out)
+    are speaker-independent; stratified folds share speakers between training
+    and test, which inflates UAR (URDU: 0.90 stratified against 0.61
+    leave-one-speaker-out).  Summaries are computed per family.
+    """
+    if kind != "within":
+        return TRANSFER
+    return SPEAKERS_SHARED if str(protocol).startswith("stratified") else SPEAKER_INDEPENDENT
+
+
+def is_optimistic(kind: str, protocol: str) -> bool:
+    return protocol_family(kind, protocol) == SPEAKERS_SHARED
+
+
+def marks(collapsed: bool, optimistic: bool) -> str:
+    """The footnote marks of one cell."""
+    return (COLLAPSE_MARK if collapsed else "") + (OPTIMISTIC_MARK if optimistic else "")
+
 
 #: Experimental factors beside feature set and classifier, with the level every
 #: gain is measured against; older results folders lack some: they held the default.
@@ -141,25 +172,38 @@ def _formatted_matrix(results: pd.DataFrame, config: Config) -> pd.DataFrame:
         cells = pd.concat([cells, ceiling.assign(ceiling=True)], ignore_index=True)
     text = cells.assign(
         cell=[
-            (f"({u:.3f})" if ceiling is True else f"{u:.3f}") + (COLLAPSE_MARK if c else "")
-            for u, c, ceiling in zip(
-                cells["uar"], cells["collapsed"], cells.get("ceiling", [None] * len(cells))
+            (f"({u:.3f})" if ceiling is True else f"{u:.3f}")
+            + marks(c, is_optimistic(kind, protocol))
+            for u, c, kind, protocol, ceiling in zip(
+                cells["uar"], cells["collapsed"], cells["kind"], cells["protocol"],
+                cells.get("ceiling", [None] * len(cells)),
             )
         ]
-    ).pivot(index="source", columns="target", values="cell")
+    ).pivot(index="source", columns="target", values="cell")  # fmt: skip
     rows, columns = matrix_order(text.index, text.columns)
     return text.reindex(index=rows, columns=columns).fillna("–")
 
 
 def protocol_statement(results: pd.DataFrame) -> str:
-    within = sorted(results.loc[results.kind == "within", "protocol"].unique())
+    within = results.loc[results.kind == "within", ["protocol", "source"]].drop_duplicates()
+    protocols = [
+        f"{protocol} ({', '.join(sorted(group.source))})"
+        + (f" {OPTIMISTIC_MARK}" if is_optimistic("within", protocol) else "")
+        for protocol, group in within.groupby("protocol", sort=True)
+    ]
     seeds = sorted(int(s) for s in results["seed"].unique())
     statement = (
-        f"Diagonal: within-corpus UAR, protocol {', '.join(within) or 'none'}, mean over folds "
-        f"and seeds {seeds}. Off-diagonal: trained on all of the source (rows), tested on all of "
-        f"the target (columns), on the classes both share. {COLLAPSE_MARK} marks a collapsed "
-        "result (90% or more of predictions in one class): not a finding."
+        f"Diagonal: within-corpus UAR, protocol {'; '.join(protocols) or 'none'}, mean over "
+        f"folds and seeds {seeds}. Off-diagonal: trained on all of the source (rows), tested on "
+        f"all of the target (columns), on the classes both share. {COLLAPSE_MARK} marks a "
+        "collapsed result (90% or more of predictions in one class): not a finding."
     )
+    if any(is_optimistic("within", p) for p in within.protocol):
+        statement += (
+            f" {OPTIMISTIC_MARK} marks a within-corpus result whose folds share speakers between "
+            "training and test (stratified): optimistic, not comparable with speaker-independent "
+            "results, and never averaged with them."
+        )
     if (results["adaptation"] != "none").any():
         statement += (
             " Adapted matrices (transductive: the adapter saw the target's unlabelled features) "
@@ -229,11 +273,12 @@ def normalisation_gains(results: pd.DataFrame) -> pd.DataFrame:
     if results["normalisation"].nunique() < 2 or "train" not in set(results["normalisation"]):
         return pd.DataFrame()
     cells = cell_summary(results)
+    cells["protocol_family"] = [protocol_family(k, p) for k, p in zip(cells.kind, cells.protocol)]
     keys = ["feature_set", "classifier", "source", "target", "kind"]
     base = cells[cells.normalisation == "train"].set_index(keys)["uar"]
     rows = []
-    for (feature_set, classifier, normalisation, kind), group in cells.groupby(
-        ["feature_set", "classifier", "normalisation", "kind"]
+    for (feature_set, classifier, normalisation, kind, family), group in cells.groupby(
+        ["feature_set", "classifier", "normalisation", "kind", "protocol_family"]
     ):
         paired = group.set_index(keys)["uar"]
         common = paired.index.intersection(base.index)
@@ -243,6 +288,7 @@ def normalisation_gains(results: pd.DataFrame) -> pd.DataFrame:
                 "classifier": classifier,
                 "normalisation": normalisation,
                 "kind": kind,
+                "protocol": family,
                 "mean_uar": paired.loc[common].mean(),
                 "gain_over_train": (paired.loc[common] - base.loc[common]).mean(),
                 "cells_improved": int((paired.loc[common] > base.loc[common]).sum()),
