@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 PARASER_DATA ?= ../shared/corpora
 JOBS ?= 2
 
-.PHONY: setup demo test lint bench bench-small reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation clean
+.PHONY: setup demo test lint validate-stats bench bench-small reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation clean
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check paraser tests bench
 	$(VENV)/bin/ruff format --check paraser tests bench
+
+# Do the tests and CIs hold their level and coverage on clustered (speaker) data? Simulations
+# with known truth; prints one table and fails if a check misses its target (~2 min, 1 core).
+validate-stats: setup
+	$(PY) -m paraser.reports.validation --n 1000
 
 bench: setup
 	$(PY) bench/run.py --data $(PARASER_DATA)

@@ -23,7 +23,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from paraser.reports.tables import FACTOR_DEFAULTS, baseline, load_results, matrix_order
+from paraser.reports.tables import (
+    FACTOR_DEFAULTS,
+    baseline,
+    is_optimistic,
+    load_results,
+    matrix_order,
+)
 
 SHIFT_FILE = "shift.csv"
 DROPS_FILE = "drops.csv"
@@ -46,6 +52,9 @@ DROP_COLUMNS: dict[str, str] = {
     "within_uar": "within-corpus UAR of the source (mean over folds and seeds)",
     "transfer_uar": "UAR of source -> target (mean over seeds)",
     "drop": "within_uar - transfer_uar",
+    "within_protocol": "protocol of the source's within-corpus UAR",
+    "optimistic": "the within UAR comes from folds that share speakers (stratified): its drop is "
+    "not comparable with speaker-independent ones and is left out of shift_vs_drop",
 }
 
 #: Columns of ``shift_vs_drop.csv``: one row per feature set x classifier x distance.
@@ -84,14 +93,18 @@ def drops_from_results(results: pd.DataFrame) -> pd.DataFrame:
     missing = {k: v for k, v in FACTOR_DEFAULTS.items() if k not in results.columns}
     rows = baseline(results.assign(**missing))
     keys = ["feature_set", "classifier", "source", "target"]
-    means = rows.groupby([*keys, "kind"], as_index=False)["uar"].mean()
+    means = rows.groupby([*keys, "kind"], as_index=False).agg(
+        uar=("uar", "mean"), protocol=("protocol", "first")
+    )
     within = means[(means.kind == "within") & (means.source == means.target)]
     transfer = means[means.kind == "transfer"].rename(columns={"uar": "transfer_uar"})
-    within = within[["feature_set", "classifier", "source", "uar"]]
-    drops = transfer.merge(
-        within.rename(columns={"uar": "within_uar"}), on=["feature_set", "classifier", "source"]
+    within = within[["feature_set", "classifier", "source", "uar", "protocol"]]
+    drops = transfer.drop(columns="protocol").merge(
+        within.rename(columns={"uar": "within_uar", "protocol": "within_protocol"}),
+        on=["feature_set", "classifier", "source"],
     )
     drops["drop"] = drops["within_uar"] - drops["transfer_uar"]
+    drops["optimistic"] = [is_optimistic("within", p) for p in drops["within_protocol"]]
     return drops[list(DROP_COLUMNS)].sort_values(keys, ignore_index=True)
 
 
@@ -129,6 +142,8 @@ def shift_vs_drop(
         draws = [rng.integers(0, len(pairs), len(pairs)) for _ in range(n_boot)]
         for distance in DISTANCES:
             valid = group[distance].notna().to_numpy() & group["drop"].notna().to_numpy()
+            if "optimistic" in group:  # drops from speakers-shared within UARs: not comparable
+                valid &= ~group["optimistic"].astype(bool).to_numpy()
             x, y = group[distance].to_numpy(float), group["drop"].to_numpy(float)
             boots = []
             for draw in draws:

@@ -198,3 +198,22 @@ def validation_table(checks: list[Check]) -> pd.DataFrame:
             "within target": ["yes" if c.passed else "NO" for c in checks],
         }
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m paraser.reports.validation [--n N]``: print the table; 1 if a check fails."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="simulations per check")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    table = validation_table(validate(args.n, args.seed))
+    print(table.to_markdown(index=False))
+    failed = int((table["within target"] != "yes").sum())
+    print(f"\n{len(table) - failed} of {len(table)} checks within target")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
