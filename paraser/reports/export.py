@@ -72,6 +72,8 @@ class Report:
     predictions: pd.DataFrame
     #: factor -> paired gains of its levels over the baseline (only varied factors).
     gains: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Mean UAR per configuration, kind and protocol family (:func:`protocol_summary`).
+    by_protocol: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def load_predictions(results_dir: str | Path) -> pd.DataFrame:
@@ -139,6 +141,50 @@ def winner_comparisons(cells: pd.DataFrame, predictions: pd.DataFrame) -> pd.Dat
     return table
 
 
+def protocol_summary(cells: pd.DataFrame) -> pd.DataFrame:
+    """Mean UAR per configuration, kind and protocol family: the summaries a reader may quote.
+
+    Speaker-independent within cells, within cells whose folds share speakers
+    (optimistic) and transfer cells are never averaged together.
+    """
+    if cells.empty:
+        return pd.DataFrame()
+    frame = cells.assign(
+        protocol=[protocol_family(k, p) for k, p in zip(cells.kind, cells.protocol)],
+        significant=cells.p_above_chance_holm < 0.05,
+    )
+    keys = [*CONFIG_COLUMNS, "kind", "protocol"]
+    table = frame.groupby(keys, sort=False).agg(
+        cells=("uar", "size"),
+        mean_uar=("uar", "mean"),
+        significant_after_holm=("significant", "sum"),
+        collapsed=("collapsed", "sum"),
+        corpora=("target", lambda t: ", ".join(dict.fromkeys(t))),
+    )
+    return table.reset_index()
+
+
+def _protocol_summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    if table.empty:
+        return table
+    return pd.DataFrame(
+        {
+            "configuration": [
+                Config(*row).title for row in table[CONFIG_COLUMNS].itertuples(index=False)
+            ],
+            "kind": table.kind,
+            "protocol": table.protocol,
+            "cells": table.cells,
+            "mean UAR": table.mean_uar.map(lambda v: f"{v:.3f}"),
+            "above chance (Holm)": [
+                f"{s} of {n}" for s, n in zip(table.significant_after_holm, table.cells)
+            ],
+            "collapsed": table.collapsed,
+            "targets": table.corpora,
+        }
+    )
+
+
 def build_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) -> Report:
     """Compute every table of the report from a results folder."""
     results_dir = Path(results_dir)
@@ -168,6 +214,7 @@ def build_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
             for factor in FACTOR_DEFAULTS
             if len(table := factor_gains(results, predictions, factor))
         },
+        by_protocol=protocol_summary(cells),
     )
 
 
@@ -380,6 +427,7 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
         "inversion.csv": report.summary,
         "rankings.csv": report.ranks,
         "comparisons.csv": report.comparisons,
+        "summary_by_protocol.csv": report.by_protocol,
         "per_class_recall.csv": report.recall,
         "confusion.csv": confusion_table(report.predictions),
     }
@@ -528,6 +576,10 @@ def _report_markdown(report: Report) -> str:
         "speaker jackknife standard error, Holm-corrected over all cells. Within-corpus "
         "summaries are computed per protocol family, never across.",
         "",
+        "## Summary by protocol",
+        "",
+        _markdown(_protocol_summary_table(report.by_protocol)),
+        "",
         "## Feature-ranking inversion",
         "",
         *[f"- {sentence}" for sentence in report.sentences.values()],
@@ -564,6 +616,11 @@ def _report_markdown(report: Report) -> str:
 def _report_latex(report: Report) -> str:
     parts = [
         "% paraser report tables; needs \\usepackage{booktabs}",
+        latex_table(
+            _protocol_summary_table(report.by_protocol).drop(columns="targets"),
+            "Mean UAR per configuration and protocol family (never averaged across families).",
+            "tab:protocols",
+        ),
         latex_table(
             summary_table(report.summary),
             "Feature-set ranking within corpus and under transfer (mean UAR, 95\\% "
@@ -629,6 +686,8 @@ def _report_html(report: Report, figures: dict[str, tuple[str, bytes]]) -> str:
     body = [
         "<h1>paraser report</h1>",
         f"<p>{html.escape(protocol_statement(report.results))}</p>",
+        "<h2>Summary by protocol</h2>",
+        _html_table(_protocol_summary_table(report.by_protocol)),
         "<h2>Feature-ranking inversion</h2>",
         *[f'<p class="quote">{html.escape(s)}</p>' for s in report.sentences.values()],
         f"<p><strong>{html.escape(report.verdict)}</strong></p>",
