@@ -317,7 +317,12 @@ def _show_run(run) -> None:
 
 def _print_matrices(results_dir: Path) -> None:
     from paraser.reports import cell_summary, load_results, protocol_statement
-    from paraser.reports.tables import configurations, matrix_order
+    from paraser.reports.tables import (
+        OPTIMISTIC_MARK,
+        configurations,
+        is_optimistic,
+        matrix_order,
+    )
 
     results = load_results(results_dir)
     cells = cell_summary(results)
@@ -337,6 +342,8 @@ def _print_matrices(results_dir: Path) -> None:
                     cells_text.append("–")
                     continue
                 text = f"{row.uar:.3f}"
+                if is_optimistic(row.kind, row.protocol):
+                    text += OPTIMISTIC_MARK
                 if row.collapsed:
                     text = f"[red]{text}†[/]"
                 elif source == target:
