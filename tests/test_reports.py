@@ -228,3 +228,29 @@ def test_reproduce_on_feature_tables(tmp_path, monkeypatch):
     assert 0 <= published.loc[0, "our_uar"] <= 1
     assert (out / "report.html").is_file()
     assert "0.2734" in result.output
+
+
+def test_optimistic_cells_are_marked_everywhere_and_never_averaged(tmp_path):
+    out = fabricate_run(tmp_path / "run", INVERTED)
+    results = pd.read_csv(out / "results.csv")
+    within = results.kind == "within"
+    results.loc[within, "protocol"] = "speaker-3fold"
+    results.loc[within & (results.source == "a"), "protocol"] = (
+        "stratified-3fold (fallback from speaker-3fold)"
+    )
+    results.to_csv(out / "results.csv", index=False)
+    result = CliRunner().invoke(app, ["report", str(out), "--n-boot", "100"])
+    assert result.exit_code == 0, result.output
+    assert "‡" in result.output  # the terminal matrices
+    for name in ("report.md", "report.html", "tables.tex", "summary.md"):
+        assert "‡" in (out / name).read_text(), name
+    cells = pd.read_csv(out / "cell_stats.csv")
+    by_protocol = pd.read_csv(out / "summary_by_protocol.csv")
+    families = by_protocol[by_protocol.kind == "within"].groupby("protocol").cells.sum()
+    assert families.to_dict() == {"speaker-independent": 6, "speakers shared (optimistic)": 3}
+    independent = cells[(cells.kind == "within") & (cells.source != "a")]
+    inversion = pd.read_csv(out / "inversion.csv").set_index("feature_set")
+    for feature_set, group in independent.groupby("feature_set"):
+        assert inversion.loc[feature_set, "within_uar"] == pytest.approx(group.uar.mean())
+        assert inversion.loc[feature_set, "left_out_optimistic"] == "a"
+    assert "Left out of the within means" in (out / "report.md").read_text()
