@@ -77,26 +77,26 @@ def swap_in_and_out(target, seed: int):
     )
 
 
+def transfer_predictions(source, target, **factors) -> pd.DataFrame:
+    """Predictions of every source -> target transfer cell of a two-corpus grid."""
+    grid = run_grid(
+        [source, target], ["f"], ["svm"], protocol=StratifiedKFoldProtocol(3), within=False,
+        **factors,
+    )  # fmt: skip
+    return grid.predictions[grid.predictions.target == target.name]
+
+
 @pytest.mark.parametrize("normalisation", NORMALISATIONS)
 def test_target_labels_never_reach_an_adapted_prediction(normalisation):
     source = corpus("src", seed=1)
     target = corpus("tgt", seed=2, shift=1.5, outside=30)
     relabelled = swap_in_and_out(target, seed=3)
-    runs = [
-        run_grid(
-            [source, t],
-            ["f"],
-            ["svm"],
-            protocol=StratifiedKFoldProtocol(3),
-            within=False,
-            normalisations=(normalisation,),
-            adaptations=ADAPTATIONS,
-        ).predictions  # fmt: skip
+    original, shuffled = (
+        transfer_predictions(source, t, normalisations=(normalisation,), adaptations=ADAPTATIONS)
         for t in (target, relabelled)
-    ]
+    )
     keys = ["adaptation", "source", "target", "utterance"]
-    into_target = [p[p.target == "tgt"] for p in runs]
-    merged = into_target[0].merge(into_target[1], on=keys, suffixes=("", "_relabelled"))
+    merged = original.merge(shuffled, on=keys, suffixes=("", "_relabelled"))
     # The shared utterances: labelled in both runs (most of them).
     assert merged.utterance.nunique() >= len(target.frame) - 10
     assert set(merged.adaptation) == set(ADAPTATIONS)
@@ -108,18 +108,12 @@ def test_adapters_see_rows_outside_the_label_space():
     source = corpus("src", seed=1)
     with_outside = corpus("tgt", seed=2, shift=1.5, outside=30)
     without = replace(with_outside, unlabelled=None)
-    runs = [
-        run_grid(
-            [source, t],
-            ["f"],
-            ["svm"],
-            protocol=StratifiedKFoldProtocol(3),
-            within=False,
-            adaptations=("coral",),
-        ).predictions  # fmt: skip
-        for t in (with_outside, without)
+    coral = [
+        p[p.adaptation == "coral"]
+        for p in (
+            transfer_predictions(source, t, adaptations=("coral",)) for t in (with_outside, without)
+        )
     ]
-    coral = [r[(r.adaptation == "coral") & (r.target == "tgt")] for r in runs]
     # CORAL's target covariance includes the outside rows, so some predictions differ,
     # while the evaluated rows are the same labelled utterances.
     assert list(coral[0].utterance) == list(coral[1].utterance)
