@@ -121,9 +121,11 @@ def _results(drops: dict[tuple[str, str], float], within: float = 0.8) -> pd.Dat
     corpora = sorted({c for pair in drops for c in pair})
     for corpus in corpora:
         for fold, uar in enumerate((within - 0.05, within + 0.05)):
-            rows.append(dict(source=corpus, target=corpus, kind="within", fold=fold, uar=uar))
+            rows.append(dict(source=corpus, target=corpus, kind="within", fold=fold, uar=uar,
+                             protocol="speaker-5fold"))  # fmt: skip
     for (source, target), drop in drops.items():
-        rows.append(dict(source=source, target=target, kind="transfer", fold=-1, uar=within - drop))
+        rows.append(dict(source=source, target=target, kind="transfer", fold=-1,
+                         uar=within - drop, protocol="train-all-source"))  # fmt: skip
     frame = pd.DataFrame(rows).assign(feature_set="egemaps", classifier="svm", seed=0)
     # Another adaptation level must not enter the drop.
     noise = frame[frame.kind == "transfer"].assign(adaptation="coral", uar=0.99)

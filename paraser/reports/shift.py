@@ -91,6 +91,9 @@ def drops_from_results(results: pd.DataFrame) -> pd.DataFrame:
     """
     # A run from before a factor existed (or a hand-made table) is at its baseline level.
     missing = {k: v for k, v in FACTOR_DEFAULTS.items() if k not in results.columns}
+    if "protocol" not in results.columns:
+        # Without it a drop could silently mix speakers-shared with speaker-independent cells.
+        raise ValueError("results table has no 'protocol' column; every paraser run writes one")
     rows = baseline(results.assign(**missing))
     keys = ["feature_set", "classifier", "source", "target"]
     means = rows.groupby([*keys, "kind"], as_index=False).agg(
