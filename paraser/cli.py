@@ -527,7 +527,8 @@ def shift(
                 seed=seed,
             )
     table = Table(title="Domain shift per corpus pair (distances are symmetric)")
-    for column in ("features", "pair", "MMD² (p)", "PAD", "prior TVD", "class MMD²", "top family"):
+    columns = ("features", "pair", "MMD² (p)", "PAD", "Fréchet", "prior TVD", "class MMD²")
+    for column in (*columns, "top family"):
         table.add_column(column, justify="left" if column in ("features", "pair") else "right")
     pairs = run.tables.shift
     for r in pairs[pairs.source < pairs.target].itertuples(index=False):
@@ -535,7 +536,8 @@ def shift(
             r.feature_set,
             f"{r.source} – {r.target}",
             f"{r.mmd2:.3f} ({r.mmd_p:.3f})",
-            f"{r.pad:.2f}",
+            f"{r.pad:.2f}" + ("" if r.pad_unit == "speaker" else " (utt.)"),
+            f"{r.frechet:.3f}",
             f"{r.prior_tvd:.2f}",
             f"{r.class_conditional_mmd2:.3f}",
             r.top_family,
