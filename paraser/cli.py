@@ -465,7 +465,8 @@ def demo(
 @app.command(
     help="How far apart corpora are, where the shift lives, and whether it predicts transfer "
     "failure.\n\nFor every corpus pair and feature set: MMD² with a permutation p-value, proxy "
-    "A-distance, the most shifted features and descriptor families (SMD, KS), class priors and "
+    "A-distance (speakers held out), the Fréchet distance between Gaussian fits, the most "
+    "shifted features and descriptor families (SMD, KS), class priors and "
     "their total-variation distance, and class-conditional MMD². Writes shift.csv, "
     "shift_features.csv, shift_families.csv, class_priors.csv, shift.md, shift.html and "
     "figures/shift_<set>.png; with a transfer-matrix results.csv (--results, or one in --out) "
