@@ -185,22 +185,14 @@ def test_shift_vs_drop_monotone_relation_gives_rho_one():
 def test_frechet_ranks_the_drop_where_pad_is_saturated():
     pairs = [("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d")]
     frechet = dict(zip(pairs, [0.5, 1.0, 2.0, 3.0, 4.0, 5.0]))
+    # Every pair separable (PAD 2) and equally far by MMD²; only the Fréchet distance varies.
     shift = pd.DataFrame(
         [
-            dict(
-                feature_set="egemaps",
-                source=s,
-                target=t,
-                mmd2=0.4,
-                pad=2.0,
-                frechet=f,
-                prior_tvd=0.0,
-                class_conditional_mmd2=0.1,
-            )  # fmt: skip
+            {"feature_set": "egemaps", "source": s, "target": t, "frechet": f, "pad": 2.0}
             for (a, b), f in frechet.items()
             for s, t in ((a, b), (b, a))
         ]
-    )
+    ).assign(mmd2=0.4, prior_tvd=0.0, class_conditional_mmd2=0.1)
     drops = drops_from_results(
         _results({(r.source, r.target): 0.05 * r.frechet for r in shift.itertuples()})
     )

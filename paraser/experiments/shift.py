@@ -137,26 +137,17 @@ def domain_classifier_cv(
     return DomainCV(balanced, max(0.0, 2.0 * (1.0 - 2.0 * (1.0 - balanced))), unit, k)
 
 
-def proxy_a_distance(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    speakers_x: np.ndarray | None = None,
-    speakers_y: np.ndarray | None = None,
-    folds: int = 5,
-    seed: int = 0,
-) -> float:
+def proxy_a_distance(x: np.ndarray, y: np.ndarray, **cv) -> float:
     """Proxy A-distance 2(1 - 2 err) of a cross-validated source-vs-target classifier.
 
     0 when the corpora cannot be told apart (error 0.5), 2 when perfectly
     separable.  Uses balanced accuracy so unequal corpus sizes do not inflate it.
-    Give the speakers so the cross-validation holds out whole speakers (see
-    :func:`domain_classifier_cv`): over utterances, speaker identity alone makes
-    two halves of one corpus look far apart.
+    ``cv`` are the keywords of :func:`domain_classifier_cv` (``speakers_x``,
+    ``speakers_y``, ``folds``, ``seed``): give the speakers so whole speakers are
+    held out; over utterances, speaker identity alone makes two halves of one
+    corpus look far apart.
     """
-    return domain_classifier_cv(
-        x, y, speakers_x=speakers_x, speakers_y=speakers_y, folds=folds, seed=seed
-    ).pad
+    return domain_classifier_cv(x, y, **cv).pad
 
 
 def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
