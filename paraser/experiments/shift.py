@@ -449,7 +449,8 @@ def shift_tables(
     symmetric, so each unordered pair is computed once (in parallel over
     ``jobs``) and written in both directions; SMD changes sign with the
     direction.  Labels are read only for the priors and the class-conditional
-    distance.  MMD uses a seeded subsample of at most ``max_samples`` rows per
+    distance; the frame's ``speaker`` column, where every row has one, decides
+    PAD's folds (whole speakers held out).  MMD uses a seeded subsample of at most ``max_samples`` rows per
     corpus (per class for the class-conditional distance).
     """
     from joblib import Parallel, delayed
