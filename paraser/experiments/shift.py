@@ -450,8 +450,9 @@ def shift_tables(
     ``jobs``) and written in both directions; SMD changes sign with the
     direction.  Labels are read only for the priors and the class-conditional
     distance; the frame's ``speaker`` column, where every row has one, decides
-    PAD's folds (whole speakers held out).  MMD uses a seeded subsample of at most ``max_samples`` rows per
-    corpus (per class for the class-conditional distance).
+    PAD's folds (whole speakers held out).  MMD uses a seeded subsample of at
+    most ``max_samples`` rows per corpus (per class for the class-conditional
+    distance).
     """
     from joblib import Parallel, delayed
 
