@@ -475,7 +475,8 @@ def demo(
 @app.command(
     help="How far apart corpora are, where the shift lives, and whether it predicts transfer "
     "failure.\n\nFor every corpus pair and feature set: MMD² with a permutation p-value, proxy "
-    "A-distance, the most shifted features and descriptor families (SMD, KS), class priors and "
+    "A-distance (speakers held out), the Fréchet distance between Gaussian fits, the most "
+    "shifted features and descriptor families (SMD, KS), class priors and "
     "their total-variation distance, and class-conditional MMD². Writes shift.csv, "
     "shift_features.csv, shift_families.csv, class_priors.csv, shift.md, shift.html and "
     "figures/shift_<set>.png; with a transfer-matrix results.csv (--results, or one in --out) "
@@ -537,7 +538,8 @@ def shift(
                 seed=seed,
             )
     table = Table(title="Domain shift per corpus pair (distances are symmetric)")
-    for column in ("features", "pair", "MMD² (p)", "PAD", "prior TVD", "class MMD²", "top family"):
+    columns = ("features", "pair", "MMD² (p)", "PAD", "Fréchet", "prior TVD", "class MMD²")
+    for column in (*columns, "top family"):
         table.add_column(column, justify="left" if column in ("features", "pair") else "right")
     pairs = run.tables.shift
     for r in pairs[pairs.source < pairs.target].itertuples(index=False):
@@ -545,7 +547,8 @@ def shift(
             r.feature_set,
             f"{r.source} – {r.target}",
             f"{r.mmd2:.3f} ({r.mmd_p:.3f})",
-            f"{r.pad:.2f}",
+            f"{r.pad:.2f}" + ("" if r.pad_unit == "speaker" else " (utt.)"),
+            f"{r.frechet:.3f}",
             f"{r.prior_tvd:.2f}",
             f"{r.class_conditional_mmd2:.3f}",
             r.top_family,

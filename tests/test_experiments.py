@@ -112,6 +112,16 @@ def test_score_flags_one_class_predictions():
     assert scored["uar"] == 0.25 and scored["collapsed"] and scored["dominant_share"] == 1.0
 
 
+def test_score_counts_predictions_of_classes_absent_from_the_test_set():
+    # The fold's test set holds anger and sad only; 90 % of predictions go to happy.
+    y_true = np.array(["anger", "sad"] * 10)
+    y_pred = np.array(["happy"] * 18 + ["anger", "sad"])
+    scored = score(y_true, y_pred, ["anger", "sad"])
+    assert scored["n_predicted_classes"] == 3
+    assert scored["dominant_share"] == pytest.approx(0.9)
+    assert scored["collapsed"]
+
+
 def test_unknown_classifier():
     with pytest.raises(ValueError, match="svm, rf, mlp"):
         make_classifier("xgboost")

@@ -63,6 +63,18 @@ def test_confounded_corpus_falls_back_explicitly_and_says_why():
     assert set(results.protocol) == {"stratified-5fold (fallback from speaker-5fold)"}
 
 
+def test_fallback_notes_name_classes_plainly():
+    corpus = speaker_corpus("urduish", n_speakers=8, confounded=True)
+    speakers = corpus.frame["speaker"].to_numpy()
+    planned = plan_splits("urduish", corpus.labels, speakers, SpeakerKFoldProtocol(5), seed=0)
+    notes = run_grid([corpus], ["f"], ["svm"], protocol=make_protocol("auto", 5)).notes
+    assert planned.note in notes
+    for note in notes:
+        assert "np.str_" not in note and "['" not in note
+    # The missing class(es) are named as plain words, e.g. "has no anger in training".
+    assert any(f"no {c}" in planned.note or f"lacks {c}" in planned.note for c in CLASSES)
+
+
 def test_too_few_speakers_for_folds_falls_back_with_reason():
     corpus = speaker_corpus("few", n_speakers=3)
     speakers = corpus.frame["speaker"].to_numpy()

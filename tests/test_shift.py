@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from scipy.linalg import sqrtm
 
 from paraser.experiments.shift import (
     descriptor_family,
+    domain_classifier_cv,
     family_shift,
     feature_shift,
+    frechet_distance,
     mmd_rbf,
     proxy_a_distance,
 )
@@ -45,3 +49,65 @@ def test_descriptor_families():
     assert descriptor_family("mfcc2_sma3_amean") == "mfcc"
     assert descriptor_family("HNRdBACF_sma3nz_amean") == "voice quality"
     assert descriptor_family("slopeV0-500_sma3nz_amean") == "spectral"
+
+
+def _speaker_corpus(n_speakers=10, per_speaker=20, d=40, seed=0):
+    """Utterances around each speaker's own offset: with more features than speakers, a
+    linear classifier can memorise who is speaking."""
+    rng = np.random.default_rng(seed)
+    offsets = rng.normal(0, 1, (n_speakers, d))
+    speaker = np.repeat(np.arange(n_speakers), per_speaker)
+    return offsets[speaker] + rng.normal(size=(len(speaker), d)), speaker
+
+
+def test_pad_holds_out_speakers_so_speaker_identity_is_not_corpus_identity():
+    # Two halves of ONE corpus, split by speaker: nothing tells the halves apart
+    # except who is speaking.
+    x, speaker = _speaker_corpus()
+    first, second = speaker < 5, speaker >= 5
+    by_utterance = domain_classifier_cv(x[first], x[second])
+    assert by_utterance.unit == "utterance" and by_utterance.pad > 1.0
+    # Speaker ids repeat across the halves ("s0".."s4" in both) and must not merge.
+    ids = np.array([f"s{k % 5}" for k in speaker])
+    grouped = domain_classifier_cv(
+        x[first], x[second], speakers_x=ids[first], speakers_y=ids[second]
+    )
+    assert grouped.unit == "speaker" and grouped.folds == 5
+    assert grouped.pad < 0.5
+    assert proxy_a_distance(
+        x[first], x[second], speakers_x=ids[first], speakers_y=ids[second]
+    ) == pytest.approx(grouped.pad)
+
+
+def test_pad_falls_back_to_utterances_without_two_speakers_per_corpus():
+    x, y = _samples(seed=1), _samples(seed=2, shift=1.0)
+    one = domain_classifier_cv(x, y, speakers_x=np.array(["a"] * len(x)), speakers_y=None)
+    assert one.unit == "utterance" and one.folds == 5
+    few = domain_classifier_cv(
+        x, y, speakers_x=np.arange(len(x)) % 3, speakers_y=np.arange(len(y)) % 2
+    )
+    assert few.unit == "speaker" and few.folds == 2
+
+
+def test_frechet_ranks_pairs_where_pad_is_saturated():
+    base = _samples(n=200, d=5, seed=1)
+    near, far = _samples(n=200, d=5, seed=2, shift=4.0), _samples(n=200, d=5, seed=3, shift=8.0)
+    assert proxy_a_distance(base, near) == proxy_a_distance(base, far) == 2.0
+    assert frechet_distance(base, far) > 2 * frechet_distance(base, near)
+    assert frechet_distance(base, _samples(n=200, d=5, seed=4)) < 0.05
+
+
+def test_frechet_matches_the_gaussian_formula():
+    rng = np.random.default_rng(5)
+    for n_x, n_y, d in ((60, 80, 4), (30, 20, 40)):  # also fewer rows than features
+        x = rng.normal(size=(n_x, d)) @ rng.normal(size=(d, d))
+        y = rng.normal(size=(n_y, d)) * 2 + 1
+        scale = np.sqrt((x.var(axis=0, ddof=1) + y.var(axis=0, ddof=1)) / 2)
+        xs, ys = x / scale, y / scale
+        cx, cy = np.cov(xs, rowvar=False), np.cov(ys, rowvar=False)
+        root = sqrtm(cx)
+        expected = np.sum((xs.mean(0) - ys.mean(0)) ** 2) + np.trace(
+            cx + cy - 2 * sqrtm(root @ cy @ root).real
+        )
+        assert frechet_distance(x, y) == pytest.approx(expected / d, rel=1e-6)
+        assert frechet_distance(x, y) == pytest.approx(frechet_distance(y, x), rel=1e-9)

@@ -72,6 +72,25 @@ def test_identical_corpora_show_no_shift():
     assert row.class_conditional_mmd2 < 0.1
 
 
+def test_halves_split_by_speaker_are_not_far_apart():
+    # One corpus with speaker effects and more features than speakers, split into two
+    # "corpora" by speaker: PAD cross-validated over utterances learns the speakers (1.7
+    # here); over held-out speakers it sees no corpus difference.
+    rng = np.random.default_rng(0)
+    names = [f"mfcc{k}_sma3_amean" for k in range(40)]
+    speaker = np.repeat(np.arange(10), 20)
+    x = rng.normal(0, 1, (10, len(names)))[speaker] + rng.normal(size=(len(speaker), len(names)))
+    labels = np.tile(_labels({"anger": 5, "happiness": 5, "neutral": 5, "sadness": 5}), 10)
+    halves = []
+    for name, rows in (("first", speaker < 5), ("second", speaker >= 5)):
+        frame = pd.DataFrame({"label": labels[rows], "speaker": [f"s{k}" for k in speaker[rows]]})
+        halves.append(CorpusData(name, frame, {"mfcc": x[rows]}))
+    row = shift_tables(halves, {"mfcc": names}, n_permutations=0).shift.iloc[0]
+    assert row.pad_unit == "speaker" and row.pad_folds == 5
+    assert row.pad < 0.5 and row.domain_accuracy < 0.65
+    assert row.frechet > 0  # the speakers do differ; the distance says by how much
+
+
 def test_shifted_feature_and_family_ranked_top():
     labels = _labels(BALANCED)
     tables = shift_tables(
@@ -165,6 +184,28 @@ def test_shift_vs_drop_monotone_relation_gives_rho_one():
     assert np.isnan(table.loc["pad", "spearman_rho"])
 
 
+def test_frechet_ranks_the_drop_where_pad_is_saturated():
+    pairs = [("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d")]
+    frechet = dict(zip(pairs, [0.5, 1.0, 2.0, 3.0, 4.0, 5.0]))
+    # Every pair separable (PAD 2) and equally far by MMD²; only the Fréchet distance varies.
+    shift = pd.DataFrame(
+        [
+            {"feature_set": "egemaps", "source": s, "target": t, "frechet": f, "pad": 2.0}
+            for (a, b), f in frechet.items()
+            for s, t in ((a, b), (b, a))
+        ]
+    ).assign(mmd2=0.4, prior_tvd=0.0, class_conditional_mmd2=0.1)
+    drops = drops_from_results(
+        _results({(r.source, r.target): 0.05 * r.frechet for r in shift.itertuples()})
+    )
+    table = shift_vs_drop(shift, drops, n_boot=200).set_index("distance")
+    assert table.loc["frechet", "spearman_rho"] == pytest.approx(1.0)
+    assert np.isnan(table.loc["pad", "spearman_rho"])  # saturated: no ranking at all
+    # A shift.csv written before the Fréchet column still correlates what it has.
+    older = shift_vs_drop(shift.drop(columns="frechet"), drops, n_boot=200)
+    assert "frechet" not in set(older.distance) and "mmd2" in set(older.distance)
+
+
 def test_cli_on_feature_tables_with_results(tmp_path):
     offsets = {"w": 0.0, "x": 0.6, "y": 1.5, "z": 2.7}
     corpora = [
@@ -183,6 +224,9 @@ def test_cli_on_feature_tables_with_results(tmp_path):
     shift = pd.read_csv(out / "shift.csv")
     assert len(shift) == 12 and set(shift.top_family) == {"energy"}
     assert "Domain shift" in (out / "shift.md").read_text()
+    header = next(line for line in (out / "shift.md").read_text().splitlines() if "| pair" in line)
+    assert "PAD" in header and "Fréchet" in header
+    assert set(shift.pad_unit) == {"speaker"} and (shift.frechet > 0).all()
     assert (out / "figures" / "shift_egemaps.png").stat().st_size > 1000
 
     # A transfer run whose drop is a monotone function of the measured MMD².
@@ -195,6 +239,7 @@ def test_cli_on_feature_tables_with_results(tmp_path):
     assert "MMD² vs UAR drop: Spearman ρ = 1.00" in second.output
     table = pd.read_csv(out / "shift_vs_drop.csv").set_index("distance")
     assert table.loc["mmd2", "spearman_rho"] == pytest.approx(1.0)
+    assert np.isfinite(table.loc["frechet", "spearman_rho"])
     assert (out / "drops.csv").is_file()
     assert "Does shift predict the transfer drop?" in (out / "shift.md").read_text()
 

@@ -12,10 +12,16 @@ COLLAPSE_SHARE = 0.9
 
 
 def score(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dict:
-    """UAR (macro recall over ``classes``), accuracy, macro-F1 and collapse flags."""
+    """UAR (macro recall over ``classes``), accuracy, macro-F1 and collapse flags.
+
+    ``n_predicted_classes`` and ``dominant_share`` count every predicted class, also
+    one outside ``classes`` (a training class this fold's test set lacks).
+    """
     labels = list(classes)
-    counts = np.array([(y_pred == c).sum() for c in labels])
-    dominant_share = float(counts.max() / max(1, len(y_pred)))
+    # Every predicted class counts, including one absent from this fold's test set: a model
+    # that puts 90 % of a fold into a class the fold lacks has collapsed all the same.
+    _, counts = np.unique(np.asarray(y_pred), return_counts=True)
+    dominant_share = float(counts.max() / len(y_pred)) if len(y_pred) else 0.0
     return {
         "uar": float(recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
@@ -23,7 +29,7 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dic
             f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
         ),
         "chance": 1.0 / len(labels),
-        "n_predicted_classes": int((counts > 0).sum()),
+        "n_predicted_classes": len(counts),
         "dominant_share": dominant_share,
-        "collapsed": bool(dominant_share >= COLLAPSE_SHARE or (counts > 0).sum() == 1),
+        "collapsed": bool(dominant_share >= COLLAPSE_SHARE or len(counts) == 1),
     }

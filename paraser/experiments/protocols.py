@@ -114,18 +114,23 @@ def _check_classes(corpus: str, labels: np.ndarray, min_per_class: int) -> None:
         )
 
 
+def _names(values) -> str:
+    """Plain comma-joined names: a list of numpy strings would print as np.str_ reprs."""
+    return ", ".join(sorted(str(v) for v in values))
+
+
 def confound_problem(labels: np.ndarray, splits: Splits, test_needs_all: bool) -> str | None:
     """Why these splits are degenerate (a fold misses a class), or ``None``."""
     classes = set(labels)
     for fold, (train, test) in enumerate(splits):
         missing_train = classes - set(labels[train])
         if missing_train:
-            return f"fold {fold} has no {sorted(missing_train)} in training"
+            return f"fold {fold} has no {_names(missing_train)} in training"
         test_classes = set(labels[test])
         if test_needs_all and test_classes != classes:
-            return f"fold {fold}'s test set lacks {sorted(classes - test_classes)}"
+            return f"fold {fold}'s test set lacks {_names(classes - test_classes)}"
         if len(test_classes) < 2:
-            return f"fold {fold}'s test set holds one class only ({sorted(test_classes)[0]})"
+            return f"fold {fold}'s test set holds one class only ({_names(test_classes)})"
     return None
 
 

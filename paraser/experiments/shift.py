@@ -2,9 +2,11 @@
 
 Groundwork for the shift report (issue 9): how far apart two corpora are
 (maximum mean discrepancy with a permutation p-value; proxy A-distance from a
-cross-validated domain classifier) and where the shift lives (per-feature
-standardised mean difference and Kolmogorov-Smirnov statistic, grouped into
-descriptor families).  None of these functions reads a label.
+domain classifier cross-validated over speakers; the Fréchet distance between
+Gaussian fits, which still ranks pairs a classifier separates perfectly) and
+where the shift lives (per-feature standardised mean difference and
+Kolmogorov-Smirnov statistic, grouped into descriptor families).  None of these
+functions reads a label.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 from scipy.spatial.distance import cdist
 from scipy.stats import ks_2samp
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.model_selection import PredefinedSplit, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -78,19 +80,101 @@ def mmd_rbf(
     return MMDResult(observed, bandwidth, (exceed + 1) / (n_permutations + 1), n_permutations)
 
 
-def proxy_a_distance(x: np.ndarray, y: np.ndarray, *, folds: int = 5, seed: int = 0) -> float:
-    """Proxy A-distance 2(1 - 2 err) of a cross-validated source-vs-target classifier.
+@dataclass(frozen=True)
+class DomainCV:
+    """A source-vs-target classifier, cross-validated: its balanced accuracy and PAD."""
 
-    0 when the corpora cannot be told apart (error 0.5), 2 when perfectly
-    separable.  Uses balanced accuracy so unequal corpus sizes do not inflate it.
+    balanced_accuracy: float
+    pad: float
+    #: "speaker" when whole speakers were held out, else "utterance".
+    unit: str
+    folds: int
+
+
+def _speaker_folds(speakers: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Fold of every row of one corpus: its speakers dealt to the folds in random order."""
+    codes, order = pd.factorize(pd.Series(speakers).astype(str))
+    fold_of_speaker = np.empty(len(order), dtype=int)
+    fold_of_speaker[rng.permutation(len(order))] = np.arange(len(order)) % folds
+    return fold_of_speaker[codes]
+
+
+def _known_speakers(speakers) -> bool:
+    return speakers is not None and not pd.isna(pd.Series(speakers)).any()
+
+
+def domain_classifier_cv(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    speakers_x: np.ndarray | None = None,
+    speakers_y: np.ndarray | None = None,
+    folds: int = 5,
+    seed: int = 0,
+) -> DomainCV:
+    """Cross-validated balanced accuracy of a source-vs-target classifier, and its PAD.
+
+    With speakers for both corpora (at least two each), every fold holds out whole
+    speakers of both corpora (``min(folds, speakers of either)`` folds), so telling
+    one speaker from another cannot pass for telling the corpora apart; otherwise
+    the folds are over utterances (stratified by corpus).  Speakers are kept apart
+    per corpus, so equal ids in two corpora never merge.
     """
     data = np.vstack([x, y])
     domain = np.r_[np.zeros(len(x)), np.ones(len(y))]
     model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    grouped = _known_speakers(speakers_x) and _known_speakers(speakers_y)
+    k = min(folds, len(set(speakers_x)), len(set(speakers_y))) if grouped else folds
+    if grouped and k >= 2:
+        rng = np.random.default_rng(seed)
+        test_fold = np.r_[_speaker_folds(speakers_x, k, rng), _speaker_folds(speakers_y, k, rng)]
+        splitter, unit = PredefinedSplit(test_fold), "speaker"
+    else:
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+        k, unit = folds, "utterance"
     accuracy = cross_val_score(model, data, domain, cv=splitter, scoring="balanced_accuracy")
-    error = 1.0 - float(np.mean(accuracy))
-    return max(0.0, 2.0 * (1.0 - 2.0 * error))
+    balanced = float(np.mean(accuracy))
+    return DomainCV(balanced, max(0.0, 2.0 * (1.0 - 2.0 * (1.0 - balanced))), unit, k)
+
+
+def proxy_a_distance(x: np.ndarray, y: np.ndarray, **cv) -> float:
+    """Proxy A-distance 2(1 - 2 err) of a cross-validated source-vs-target classifier.
+
+    0 when the corpora cannot be told apart (error 0.5), 2 when perfectly
+    separable.  Uses balanced accuracy so unequal corpus sizes do not inflate it.
+    ``cv`` are the keywords of :func:`domain_classifier_cv` (``speakers_x``,
+    ``speakers_y``, ``folds``, ``seed``): give the speakers so whole speakers are
+    held out; over utterances, speaker identity alone makes two halves of one
+    corpus look far apart.
+    """
+    return domain_classifier_cv(x, y, **cv).pad
+
+
+def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
+    """Squared Fréchet (2-Wasserstein) distance between Gaussian fits of ``x`` and ``y``,
+    per feature.
+
+    Features are scaled by their pooled within-corpus standard deviation (as SMD
+    is), so the mean term is the mean squared SMD; the covariance term
+    tr(Cx + Cy - 2 (Cx^1/2 Cy Cx^1/2)^1/2) adds differences in spread and
+    correlation.  Unlike PAD it has no ceiling: two pairs a classifier separates
+    perfectly are still ranked by how far apart they are.  Divided by the number
+    of features so feature sets of different size share one scale.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    scale = np.sqrt((x.var(axis=0, ddof=1) + y.var(axis=0, ddof=1)) / 2)
+    scale[scale < 1e-12] = 1.0
+    x, y = x / scale, y / scale
+    difference = x.mean(axis=0) - y.mean(axis=0)
+    # With Cx = A'A and Cy = B'B (A, B the centred rows over sqrt(n - 1)), the
+    # eigenvalues of Cx^1/2 Cy Cx^1/2 are the squared singular values of A B', so the
+    # trace of its square root is the nuclear norm of A B': an n_x x n_y SVD instead
+    # of two eigendecompositions of d x d matrices (d = 1582 for IS10).
+    a = (x - x.mean(axis=0)) / np.sqrt(max(1, len(x) - 1))
+    b = (y - y.mean(axis=0)) / np.sqrt(max(1, len(y) - 1))
+    cross = np.linalg.svd(a @ b.T, compute_uv=False).sum()
+    squared = difference @ difference + (a**2).sum() + (b**2).sum() - 2.0 * cross
+    return max(0.0, float(squared)) / x.shape[1]
 
 
 #: Descriptor families, matched on openSMILE feature names (first match wins).
@@ -163,8 +247,15 @@ SHIFT_COLUMNS: dict[str, str] = {
     "bandwidth": "RBF bandwidth: median pairwise distance of the pooled (sub)sample",
     "n_permutations": "permutations behind mmd_p",
     "domain_accuracy": "cross-validated balanced accuracy of a source-vs-target classifier "
-    "(logistic regression)",
+    "(logistic regression), whole speakers held out (see pad_unit)",
     "pad": "proxy A-distance 2(1 - 2 err) from domain_accuracy: 0 indistinguishable, 2 separable",
+    "pad_unit": "what the domain classifier's folds hold out: 'speaker' (whole speakers of both "
+    "corpora, so speaker identity cannot pass for corpus identity) or 'utterance' (speakers "
+    "unknown, or fewer than two in a corpus)",
+    "pad_folds": "folds of that cross-validation: 5, or fewer when a corpus has fewer speakers",
+    "frechet": "squared Fréchet (2-Wasserstein) distance between Gaussian fits of the two "
+    "corpora, features scaled by their pooled within-corpus SD, divided by the number of "
+    "features; no ceiling, so it ranks pairs that PAD shows as all separable",
     "prior_tvd": "total-variation distance between the two corpora's class priors (union of "
     "their classes; a class a corpus lacks has prior 0)",
     "class_conditional_mmd2": "mmd2 between the same class in both corpora, averaged over the "
@@ -272,6 +363,14 @@ class ShiftTables:
     priors: pd.DataFrame
 
 
+def _speakers(corpus) -> np.ndarray | None:
+    """Speaker ids of a corpus, or ``None`` when any is unknown."""
+    if "speaker" not in corpus.frame:
+        return None
+    speakers = corpus.frame["speaker"]
+    return None if speakers.isna().any() else speakers.astype(str).to_numpy()
+
+
 def _pair_shift(
     feature_set: str,
     source,
@@ -285,7 +384,9 @@ def _pair_shift(
     x, y = source.features[feature_set], target.features[feature_set]
     lx, ly = source.labels, target.labels
     mmd = mmd_rbf(x, y, n_permutations=n_permutations, max_samples=max_samples, seed=seed)
-    pad = proxy_a_distance(x, y, seed=seed)
+    domain = domain_classifier_cv(
+        x, y, speakers_x=_speakers(source), speakers_y=_speakers(target), seed=seed
+    )
     conditional, shared = class_conditional_mmd(x, y, lx, ly, max_samples=max_samples, seed=seed)
     tvd = total_variation(
         pd.Series(lx).value_counts(normalize=True), pd.Series(ly).value_counts(normalize=True)
@@ -297,9 +398,11 @@ def _pair_shift(
         "mmd_p": mmd.p_value,
         "bandwidth": mmd.bandwidth,
         "n_permutations": mmd.n_permutations,
-        # Inverting PAD = 2(1 - 2 err) with balanced error gives the balanced accuracy.
-        "domain_accuracy": 0.5 + pad / 4,
-        "pad": pad,
+        "domain_accuracy": domain.balanced_accuracy,
+        "pad": domain.pad,
+        "pad_unit": domain.unit,
+        "pad_folds": domain.folds,
+        "frechet": frechet_distance(x, y),
         "prior_tvd": tvd,
         "class_conditional_mmd2": conditional,
         "shared_classes": "|".join(shared),
@@ -346,8 +449,10 @@ def shift_tables(
     symmetric, so each unordered pair is computed once (in parallel over
     ``jobs``) and written in both directions; SMD changes sign with the
     direction.  Labels are read only for the priors and the class-conditional
-    distance.  MMD uses a seeded subsample of at most ``max_samples`` rows per
-    corpus (per class for the class-conditional distance).
+    distance; the frame's ``speaker`` column, where every row has one, decides
+    PAD's folds (whole speakers held out).  MMD uses a seeded subsample of at
+    most ``max_samples`` rows per corpus (per class for the class-conditional
+    distance).
     """
     from joblib import Parallel, delayed
 

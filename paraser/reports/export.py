@@ -54,6 +54,23 @@ from paraser.reports.tables import (
 
 PUBLISHED_FILE = "published_comparison.csv"
 
+#: Columns of ``comparisons.csv``: one row per classifier x normalisation x kind x other set.
+COMPARISON_COLUMNS: dict[str, str] = {
+    "classifier": "classifier name",
+    "normalisation": "normalisation strategy",
+    "kind": "within or transfer",
+    "best": "feature set with the highest mean UAR",
+    "other": "feature set compared with it",
+    "uar_best": "UAR of best on the paired test utterances",
+    "uar_other": "UAR of other on the same utterances",
+    "difference": "uar_best - uar_other",
+    "ci_low": "lower bound of the difference's CI",
+    "ci_high": "upper bound of the difference's CI",
+    "p_value": "p-value of the paired test",
+    "n_test": "paired test utterances",
+    "p_holm": "p_value Holm-adjusted over the whole table",
+}
+
 
 @dataclass
 class Report:
@@ -135,6 +152,8 @@ def winner_comparisons(cells: pd.DataFrame, predictions: pd.DataFrame) -> pd.Dat
                     "n_test": result.n_test,
                 }
             )
+    if not rows:  # one feature set: nothing to compare, but the file keeps its header
+        return pd.DataFrame(columns=list(COMPARISON_COLUMNS))
     table = pd.DataFrame(rows)
     if len(table):
         table["p_holm"] = holm(table["p_value"])

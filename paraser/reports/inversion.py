@@ -243,31 +243,60 @@ def inversion_sentences(summary: pd.DataFrame) -> dict[str, str]:
     return sentences
 
 
+#: Feature sets a ranking needs before its inversion can be assessed: with two, Kendall's
+#: tau is always +-1 and says nothing.
+MIN_FEATURE_SETS = 3
+
+
 def published_inversion_holds(summary: pd.DataFrame, scope: str = ALL) -> str:
     """Whether the published pattern (high-dimensional wins within, compact eGeMAPS wins
-    under transfer, rankings anti-correlated) holds in ``scope``; a sentence."""
+    under transfer, rankings anti-correlated) holds in ``scope``; a sentence.
+
+    "Holds" needs all three, with the CI of Kendall's tau entirely below 0; "does not
+    hold" needs evidence against (the tau CI entirely above 0); anything else is "not
+    shown".  With fewer than :data:`MIN_FEATURE_SETS` feature sets there is no verdict.
+    """
     group = summary[summary.scope == scope]
     if group.empty:
         group = summary[summary.scope == summary.scope.iloc[0]]
         scope = summary.scope.iloc[0]
     if group["within_uar"].isna().all() or group["transfer_uar"].isna().all():
         return f"{scope}: cannot be tested (within-corpus or transfer results missing)."
+    ranked = group[group["within_uar"].notna() & group["transfer_uar"].notna()]
+    if len(ranked) < MIN_FEATURE_SETS:
+        return (
+            f"The published inversion cannot be assessed here ({scope}): ranking feature sets "
+            f"needs at least {MIN_FEATURE_SETS}, this run has {len(ranked)} with both within "
+            f"and transfer results ({', '.join(map(str, ranked.feature_set))})."
+        )
     top_within = group.loc[group["within_uar"].idxmax()]
     top_transfer = group.loc[group["transfer_uar"].idxmax()]
     dims = group.set_index("feature_set")["dimensions"]
     high_dim_within = (dims.get(top_within.feature_set) or 0) >= 1000
     compact_transfer = top_transfer.feature_set == "egemaps"
     tau = group["kendall_tau"].iloc[0]
-    tau_high = group["tau_ci_high"].iloc[0]
+    tau_low, tau_high = group["tau_ci_low"].iloc[0], group["tau_ci_high"].iloc[0]
+    anti = bool(np.isfinite(tau_high) and tau_high < 0)
+    agree = bool(np.isfinite(tau_low) and tau_low > 0)
+    tau_text = f"tau = {tau:.2f} {_ci(tau_low, tau_high)}" if np.isfinite(tau) else "tau undefined"
     checks = [
         f"a high-dimensional set wins within corpus: {'yes' if high_dim_within else 'no'} "
         f"({top_within.feature_set})",
         f"eGeMAPS wins under transfer: {'yes' if compact_transfer else 'no'} "
         f"({top_transfer.feature_set})",
-        f"rankings anti-correlated: tau = {tau:.2f} "
-        f"{_ci(group['tau_ci_low'].iloc[0], tau_high)}"
-        + (" (CI excludes 0)" if np.isfinite(tau_high) and tau_high < 0 else ""),
+        f"rankings anti-correlated: {tau_text}"
+        + (
+            " (CI excludes 0)"
+            if anti
+            else " (CI above 0: the rankings agree)"
+            if agree
+            else " (no CI excluding 0, so not shown)"
+        ),
     ]
-    holds = high_dim_within and compact_transfer and np.isfinite(tau) and tau < 0
-    verdict = "holds" if holds else "does not hold"
+    if high_dim_within and compact_transfer and anti:
+        verdict = "holds"
+    elif agree:
+        verdict = "does not hold"
+    else:
+        verdict = "is not shown"
     return f"The published inversion {verdict} here ({scope}): " + "; ".join(checks) + "."

@@ -39,6 +39,7 @@ CORRELATION_FILE = "shift_vs_drop.csv"
 DISTANCES: dict[str, str] = {
     "mmd2": "MMD²",
     "pad": "PAD",
+    "frechet": "Fréchet",
     "prior_tvd": "prior TVD",
     "class_conditional_mmd2": "class-conditional MMD²",
 }
@@ -61,7 +62,7 @@ DROP_COLUMNS: dict[str, str] = {
 CORRELATION_COLUMNS: dict[str, str] = {
     "feature_set": "feature set name",
     "classifier": "classifier name",
-    "distance": "column of shift.csv (mmd2, pad, prior_tvd, class_conditional_mmd2)",
+    "distance": "column of shift.csv (mmd2, pad, frechet, prior_tvd, class_conditional_mmd2)",
     "spearman_rho": "Spearman rank correlation between the distance and the UAR drop over "
     "transfer directions",
     "ci_low": "2.5 % bootstrap percentile of rho (corpus pairs resampled: both directions of a "
@@ -143,7 +144,7 @@ def shift_vs_drop(
         members = [np.flatnonzero(codes == k) for k in range(len(pairs))]
         rng = np.random.default_rng(seed)
         draws = [rng.integers(0, len(pairs), len(pairs)) for _ in range(n_boot)]
-        for distance in DISTANCES:
+        for distance in [d for d in DISTANCES if d in group]:  # older shift.csv lack some
             valid = group[distance].notna().to_numpy() & group["drop"].notna().to_numpy()
             if "optimistic" in group:  # drops from speakers-shared within UARs: not comparable
                 valid &= ~group["optimistic"].astype(bool).to_numpy()
@@ -224,7 +225,9 @@ def distance_table(shift: pd.DataFrame, features: pd.DataFrame, families: pd.Dat
                     "n": f"{r.n_source}/{r.n_target}"
                     + ("" if n_mmd == f"{r.n_source}/{r.n_target}" else f" (MMD {n_mmd})"),
                     "MMD² (p)": f"{r.mmd2:.3f} ({_p_text(r.mmd_p)})",
-                    "PAD": f"{r.pad:.2f}",
+                    "PAD": f"{r.pad:.2f}"
+                    + ("" if getattr(r, "pad_unit", "speaker") == "speaker" else " (utt.)"),
+                    "Fréchet": _number(getattr(r, "frechet", np.nan), 3),
                     "prior TVD": f"{r.prior_tvd:.2f}",
                     "class-cond. MMD²": _number(r.class_conditional_mmd2, 3),
                     "top shifted features (SMD second − first, KS)": "; ".join(
@@ -279,6 +282,9 @@ def shift_figure(shift: pd.DataFrame, drops: pd.DataFrame | None, feature_set: s
         (matrix(group, "mmd2"), "MMD²", "Reds", max(float(group.mmd2.max()), 1e-6)),
         (matrix(group, "pad"), "proxy A-distance", "Reds", 2.0),
     ]
+    if "frechet" in group:
+        top = max(float(group.frechet.max()), 1e-6)
+        panels.append((matrix(group, "frechet"), "Fréchet (per feature)", "Reds", top))
     if drops is not None:
         uar = drops[drops.feature_set == feature_set]
         for classifier, cells in uar.groupby("classifier", sort=True):
@@ -311,7 +317,10 @@ def _blocks(directory: Path, shift: pd.DataFrame, correlations: pd.DataFrame | N
             "p",
             "Distances from features alone: MMD² (RBF kernel, features standardised over each "
             "pair, median-heuristic bandwidth, permutation p-value), proxy A-distance (PAD, "
-            "from a cross-validated corpus classifier; 0 = indistinguishable, 2 = separable), "
+            "from a corpus classifier cross-validated over held-out speakers of both corpora, "
+            "so telling speakers apart cannot pass for telling corpora apart; 0 = "
+            "indistinguishable, 2 = separable), the Fréchet distance between Gaussian fits "
+            "(features in pooled within-corpus SD units, per feature; no ceiling), "
             "and, from the labels, the total-variation distance between class priors and the "
             "MMD² between the same class in both corpora (mean over shared classes). All are "
             "symmetric. SMD is the target minus source mean over the pooled SD.",
@@ -339,7 +348,19 @@ def _blocks(directory: Path, shift: pd.DataFrame, correlations: pd.DataFrame | N
                 f"PAD is at or near its ceiling of 2 (≥ 1.9) for {int(saturated.sum())} of "
                 f"{len(saturated)} pair × feature-set rows: a linear classifier tells those "
                 "corpora apart almost perfectly, so PAD says they differ but cannot rank them; "
-                "MMD² keeps its resolution.",
+                "MMD² and the Fréchet distance keep their resolution.",
+            )
+        )
+    pairs = _pairs(shift)
+    by_utterance = pairs[pairs.pad_unit == "utterance"] if "pad_unit" in pairs else pairs[:0]
+    if len(by_utterance):
+        names = sorted({f"{r.source} – {r.target}" for r in by_utterance.itertuples()})
+        blocks.append(
+            (
+                "p",
+                f"PAD marked (utt.) for {', '.join(names)}: speakers unknown or a single speaker "
+                "in a corpus, so its classifier was cross-validated over utterances and speaker "
+                "identity may inflate it.",
             )
         )
     if correlations is not None and len(correlations):
