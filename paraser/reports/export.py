@@ -54,11 +54,13 @@ from paraser.reports.tables import (
 
 PUBLISHED_FILE = "published_comparison.csv"
 
-#: Columns of ``comparisons.csv``: one row per classifier x normalisation x kind x other set.
+#: Columns of ``comparisons.csv``: one row per classifier x normalisation x kind x protocol
+#: family x other set.
 COMPARISON_COLUMNS: dict[str, str] = {
     "classifier": "classifier name",
     "normalisation": "normalisation strategy",
     "kind": "within or transfer",
+    "protocol": "protocol family: speaker-independent or speakers-shared (optimistic)",
     "best": "feature set with the highest mean UAR",
     "other": "feature set compared with it",
     "uar_best": "UAR of best on the paired test utterances",
@@ -67,7 +69,7 @@ COMPARISON_COLUMNS: dict[str, str] = {
     "ci_low": "lower bound of the difference's CI",
     "ci_high": "upper bound of the difference's CI",
     "p_value": "p-value of the paired test",
-    "n_test": "paired test utterances",
+    "n_test": "test utterances of the compared cells",
     "p_holm": "p_value Holm-adjusted over the whole table",
 }
 
@@ -155,9 +157,8 @@ def winner_comparisons(cells: pd.DataFrame, predictions: pd.DataFrame) -> pd.Dat
     if not rows:  # one feature set: nothing to compare, but the file keeps its header
         return pd.DataFrame(columns=list(COMPARISON_COLUMNS))
     table = pd.DataFrame(rows)
-    if len(table):
-        table["p_holm"] = holm(table["p_value"])
-    return table
+    table["p_holm"] = holm(table["p_value"])
+    return table[list(COMPARISON_COLUMNS)]
 
 
 def protocol_summary(cells: pd.DataFrame) -> pd.DataFrame:
