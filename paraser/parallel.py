@@ -20,6 +20,9 @@ import contextlib
 import functools
 import inspect
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
@@ -116,6 +119,47 @@ def worker_count(jobs: int) -> int:
     if client is None:
         return max(1, jobs)
     return max(1, sum(client.nthreads().values()))  # type: ignore[attr-defined]
+
+
+#: How often a worker checks that the process that started it is still alive.
+ORPHAN_CHECK_S = 0.5
+
+_GUARD_STARTED = False
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while True:
+        time.sleep(ORPHAN_CHECK_S)
+        if os.getppid() != parent:  # reparented: the run that started us was killed
+            os._exit(1)
+
+
+class _Guarded:
+    """A task that, run in a worker started by this process, ends the worker if it dies.
+
+    joblib's workers outlive a SIGKILLed parent (idle until their timeout) and keep
+    their resource trackers alive; a daemon thread per worker watches the parent pid.
+    Ctrl-C goes to the whole process group: workers ignore it and let the parent stop
+    them, instead of printing openSMILE's "Exception ignored" tracebacks.
+    """
+
+    def __init__(self, func: Callable):
+        self.func = func
+        self.parent = os.getpid()
+        functools.update_wrapper(self, func)
+
+    def __call__(self, *args, **kwargs):
+        global _GUARD_STARTED
+        if not _GUARD_STARTED and os.getpid() != self.parent and os.getppid() == self.parent:
+            _GUARD_STARTED = True
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            threading.Thread(target=_exit_when_orphaned, args=(self.parent,), daemon=True).start()
+        return self.func(*args, **kwargs)
+
+
+def delayed(func: Callable) -> Callable:
+    """:func:`joblib.delayed` for paraser's workers: they end with the run that started them."""
+    return joblib.delayed(_Guarded(func))
 
 
 def uses_backend(func: Callable[P, R]) -> Callable[P, R]:

@@ -349,9 +349,9 @@ def shift_tables(
     distance.  MMD uses a seeded subsample of at most ``max_samples`` rows per
     corpus (per class for the class-conditional distance).
     """
-    from joblib import Parallel, delayed
+    from joblib import Parallel
 
-    from paraser.parallel import parallel_jobs
+    from paraser.parallel import delayed, parallel_jobs
 
     names = [c.name for c in corpora]
     if len(set(names)) != len(names) or len(names) < 2:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel
 
 from paraser.experiments.adaptation import ADAPTATIONS, TransductiveClassifier
 from paraser.experiments.classifiers import make_classifier
@@ -37,7 +37,7 @@ from paraser.experiments.protocols import (
     plan_splits,
     speaker_label_association,
 )
-from paraser.parallel import parallel_jobs
+from paraser.parallel import delayed, parallel_jobs
 
 #: Columns of ``results.csv``, one row per evaluation.
 RESULT_COLUMNS: dict[str, str] = {

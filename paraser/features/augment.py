@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel
 
 from paraser.audio import TARGET_SAMPLE_RATE, AudioError, read_audio
 from paraser.features.extract import (
@@ -66,7 +66,7 @@ from paraser.features.extract import (
     save_failures,
 )
 from paraser.features.store import FeatureStore, remove_stale_tmp
-from paraser.parallel import parallel_jobs, worker_count
+from paraser.parallel import delayed, parallel_jobs, worker_count
 
 #: Changes whenever the way copies are seeded changes; part of every cache key.
 SEED_SCHEME = "sha256(scheme|audio_sha256|recipe|copy)->random+np.random/v1"
