@@ -638,7 +638,7 @@ def corpus_list(
     only: str | None = typer.Option(None, "--only", help="Show one corpus."),
 ) -> None:
     """Registered corpora with language, classes, counts per class and speakers."""
-    from paraser.corpora import load_manifest, registered_corpora
+    from paraser.corpora import ManifestError, load_manifest, registered_corpora
     from paraser.corpora.registry import manifest_dir
 
     registered = registered_corpora(manifests_dir)
@@ -648,11 +648,17 @@ def corpus_list(
     table = Table(title=f"Corpora in {manifest_dir(manifests_dir)}/")
     for column in ("name", "language", "utterances", "speakers", "labels (count)"):
         table.add_column(column)
+    broken = []
     with _user_errors():
         for name, path in registered.items():
             if only and name != only:
                 continue
-            frame = load_manifest(path, name=name, map_labels=False).frame
+            try:
+                frame = load_manifest(path, name=name, map_labels=False).frame
+            except ManifestError as exc:  # one bad manifest must not hide the others
+                broken.append(str(exc))
+                table.add_row(name, "", "", "", "[red]unreadable manifest (below)[/]")
+                continue
             languages = ",".join(sorted(set(frame["language"]) - {""})) or "?"
             counts = frame["label"].value_counts().sort_index()
             table.add_row(
@@ -663,6 +669,10 @@ def corpus_list(
                 ", ".join(f"{k} ({v})" for k, v in counts.items()),
             )
     out_console.print(table)
+    for message in broken:
+        console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    if broken:
+        raise typer.Exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

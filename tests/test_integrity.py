@@ -40,13 +40,16 @@ RATE = 16_000
 FEATURES = "is09"
 
 
-def write_corpus(root: Path, n: int, name: str = "corpus", seconds: float = 0.5) -> Path:
-    """``n`` distinct tones (two labels, two speakers) and their manifest."""
+def write_corpus(
+    root: Path, n: int, name: str = "corpus", seconds: float = 0.5, shift: int = 0
+) -> Path:
+    """``n`` distinct tones (two labels, two speakers) and their manifest; ``shift`` makes
+    another corpus' tones differ."""
     rows = []
     root.mkdir(parents=True, exist_ok=True)
     for k in range(n):
         file = f"u{k:03d}.wav"
-        sf.write(root / file, voiced_tone(110 + 7 * k, seconds, seed=k), RATE)
+        sf.write(root / file, voiced_tone(110 + 7 * k + shift, seconds, seed=k + shift), RATE)
         rows.append({"file": file, "label": ("angry", "sad")[k % 2], "speaker": f"s{k % 2}"})
     path = root / f"{name}.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
@@ -489,3 +492,44 @@ def test_a_manifest_name_that_cannot_be_a_cache_folder_is_refused(tmp_path):
     result, text = cli(extract_args(odd, cache))
     assert result.exit_code == 2 and "cannot name a cache folder" in text
     assert not (tmp_path / "deep" / "is09").exists() and not list(tmp_path.glob("deep/*/is09*"))
+
+
+# --- registering corpora ----------------------------------------------------------------
+
+
+def test_prepare_refuses_names_outside_the_registry_and_unloadable_manifests(tmp_path):
+    root = tmp_path / "mine"
+    write_corpus(root, 2, name="list")
+    registry = tmp_path / "registry"
+    args = ["corpus", "prepare", "generic", str(root / "list.csv"), "--manifests-dir"]
+    result, text = cli([*args, str(registry), "--as", "../escaped"])
+    assert result.exit_code == 2 and "plain name" in text
+    assert not list(tmp_path.glob("escaped*"))
+
+    good, text = cli([*args, str(registry), "--as", "good"])
+    assert good.exit_code == 0, text
+    (root / "notes.txt").write_text("not audio")
+    with open(root / "list.csv", "a") as handle:
+        handle.write("notes.txt,sad,s0\n")
+    bad, text = cli([*args, str(registry), "--as", "bad"])
+    assert bad.exit_code == 2 and "no audio extension" in text
+    assert sorted(p.name for p in registry.iterdir()) == ["good.csv", "good.json"]
+
+    # A manifest broken by hand after registration hides no other corpus.
+    (registry / "broken.csv").write_text("file,label,speaker\na.wav,sad,Smith, J\n")
+    listing, text = cli(["corpus", "list", "--manifests-dir", str(registry)])
+    assert listing.exit_code == 2
+    assert "good" in text and "broken.csv: line 2 has 4 field(s)" in text
+
+
+def test_identical_audio_across_corpora_is_flagged_in_the_run_notes(tmp_path):
+    first = write_corpus(tmp_path / "a", 8, name="first")
+    second = write_corpus(tmp_path / "b", 8, name="second", shift=3)
+    shutil.copy(tmp_path / "a" / "u000.wav", tmp_path / "b" / "u000.wav")  # one shared file
+    args = ["transfer-matrix", "--corpora", f"{first},{second}", "--features", FEATURES,
+            "--classes", "anger,sadness", "--folds", "2", "--out", str(tmp_path / "run"),
+            "--cache-dir", str(tmp_path / "cache"), "-j", "1"]  # fmt: skip
+    result, text = cli(args)
+    assert result.exit_code == 0, text
+    assert "identical audio across corpora: 1 group(s)" in text
+    assert "first:u000.wav = second:u000.wav" in text
