@@ -28,6 +28,7 @@ from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
 import joblib
+from joblib.parallel import LokyBackend
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -124,8 +125,6 @@ def worker_count(jobs: int) -> int:
 #: How often a worker checks that the process that started it is still alive.
 ORPHAN_CHECK_S = 0.5
 
-_GUARD_STARTED = False
-
 
 def _exit_when_orphaned(parent: int) -> None:
     while True:
@@ -134,32 +133,29 @@ def _exit_when_orphaned(parent: int) -> None:
             os._exit(1)
 
 
-class _Guarded:
-    """A task that, run in a worker started by this process, ends the worker if it dies.
+def _guard_worker(parent: int) -> None:
+    """Initializer of local workers: end with the parent, leave Ctrl-C to it.
 
-    joblib's workers outlive a SIGKILLed parent (idle until their timeout) and keep
-    their resource trackers alive; a daemon thread per worker watches the parent pid.
-    Ctrl-C goes to the whole process group: workers ignore it and let the parent stop
-    them, instead of printing openSMILE's "Exception ignored" tracebacks.
+    joblib's workers outlive a SIGKILLed parent (idle until their 300 s timeout,
+    keeping two resource trackers alive), so each watches its parent's pid from a
+    daemon thread, from the moment it starts.  Ctrl-C reaches the whole process
+    group: workers ignore it and the parent stops them, instead of each printing
+    openSMILE's "Exception ignored ... KeyboardInterrupt" tracebacks.
     """
-
-    def __init__(self, func: Callable):
-        self.func = func
-        self.parent = os.getpid()
-        functools.update_wrapper(self, func)
-
-    def __call__(self, *args, **kwargs):
-        global _GUARD_STARTED
-        if not _GUARD_STARTED and os.getpid() != self.parent and os.getppid() == self.parent:
-            _GUARD_STARTED = True
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            threading.Thread(target=_exit_when_orphaned, args=(self.parent,), daemon=True).start()
-        return self.func(*args, **kwargs)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
 
 
-def delayed(func: Callable) -> Callable:
-    """:func:`joblib.delayed` for paraser's workers: they end with the run that started them."""
-    return joblib.delayed(_Guarded(func))
+def parallel_runner(jobs: int, **kwargs) -> joblib.Parallel:
+    """:class:`joblib.Parallel` for paraser's work (``kwargs`` go to it).
+
+    Locally, ``jobs`` worker processes that end when this process does (see
+    :func:`_guard_worker`); inside :func:`backend` ("dask"), every Dask worker.
+    """
+    if active_client() is not None or jobs <= 1:
+        return joblib.Parallel(n_jobs=parallel_jobs(jobs), **kwargs)
+    guarded = LokyBackend(initializer=_guard_worker, initargs=(os.getpid(),))
+    return joblib.Parallel(n_jobs=jobs, backend=guarded, **kwargs)
 
 
 def uses_backend(func: Callable[P, R]) -> Callable[P, R]:

@@ -32,7 +32,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 import soundfile as sf
-from joblib import Parallel
+from joblib import delayed
 
 from paraser.audio import AudioError, file_digest, read_audio
 from paraser.features.opensmile_sets import resolve_feature_set
@@ -44,7 +44,7 @@ from paraser.features.store import (
     remove_stale_tmp,
     storage_errno,
 )
-from paraser.parallel import delayed, parallel_jobs, worker_count
+from paraser.parallel import parallel_runner, worker_count
 
 DEFAULT_CACHE_DIR = Path("features_cache")
 
@@ -370,7 +370,7 @@ def _extract_missing(
     if progress:
         progress(0, total)
     if items:
-        runner = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered")
+        runner = parallel_runner(jobs, return_as="generator_unordered")
         chunks = _chunks(items, worker_count(jobs))
         batches = runner(delayed(_extract_chunk)(chunk, specs) for chunk in chunks)
         pending = PendingRows(stores, specs, report)
