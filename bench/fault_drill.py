@@ -235,7 +235,7 @@ def changed_audio(tmp: Path) -> Outcome:
 
 
 def damaged_block(tmp: Path) -> Outcome:
-    manifest = corpus(tmp / "c", 40)
+    manifest = corpus(tmp / "c", 24)
     cache = tmp / "cache"
     run(extract_cmd(manifest, cache))
     main = store_dir(cache) / "features.parquet"
@@ -404,7 +404,7 @@ def _kill_when(command: list[str], ready: Callable[[], bool]):
 
 
 def sigkill(tmp: Path) -> Outcome:
-    manifest = corpus(tmp / "c", 96, seconds=1.0)
+    manifest = corpus(tmp / "c", 64, seconds=1.0)
     cache = tmp / "cache"
     started = time.monotonic()
     shards = lambda: len(list(cache.glob("corpus/*/shard-*.parquet")))  # noqa: E731
@@ -432,7 +432,7 @@ def sigkill(tmp: Path) -> Outcome:
 
 
 def concurrent(tmp: Path) -> Outcome:
-    manifest = corpus(tmp / "c", 48)
+    manifest = corpus(tmp / "c", 32)
     cache = tmp / "cache"
     commands = [extract_cmd(manifest, cache) for _ in range(3)]
     commands.append(

@@ -533,3 +533,24 @@ def test_identical_audio_across_corpora_is_flagged_in_the_run_notes(tmp_path):
     assert result.exit_code == 0, text
     assert "identical audio across corpora: 1 group(s)" in text
     assert "first:u000.wav = second:u000.wav" in text
+
+
+def test_ctrl_c_exits_130_quietly_and_keeps_finished_files(tmp_path):
+    manifest = write_corpus(tmp_path / "c", 64, seconds=1.0)
+    cache = tmp_path / "cache"
+    command = [sys.executable, "-m", "paraser.cli", *extract_args(manifest, cache)]
+    command[-1] = "2"
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(cache.glob("corpus/*/shard-*.parquet")):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends: the whole process group
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err and "Exception ignored" not in err
+    resumed = extract_features(load_manifest(manifest).frame, [FEATURES], cache_dir=cache)
+    assert resumed.ok and resumed.cached[FEATURES] >= 32
