@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -214,96 +215,85 @@ def truncated_mp3(tmp: Path) -> Outcome:
     )
 
 
-def changed_audio(tmp: Path) -> Outcome:
-    manifest = corpus(tmp / "c", 6)
+def attack_cache(
+    tmp: Path,
+    n: int,
+    case: str,
+    attack: Callable[[Path, Path], None],
+    detail: str,
+    reruns: int = 1,
+) -> tuple[Outcome, list[subprocess.CompletedProcess]]:
+    """Extract ``n`` files, ``attack(corpus folder, store folder)``, rerun ``extract``."""
+    manifest = corpus(tmp / "c", n)
     cache = tmp / "cache"
     run(extract_cmd(manifest, cache))
-    target = tmp / "c" / "u002.wav"
-    before = target.stat()
-    sf.write(target, tone(333, 0.5, seed=7), RATE)  # same size, other audio
-    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))  # touch -r / cp -p
-    done = run(extract_cmd(manifest, cache))
+    attack(tmp / "c", store_dir(cache))
+    done = [run(extract_cmd(manifest, cache)) for _ in range(reruns)]
     lost, stale = check(manifest, cache, tmp)
-    return Outcome(
-        "changed audio, same size, mtime restored",
-        done.returncode,
-        done.returncode == 0 and stale == 0,
-        lost,
-        stale,
-        "re-hashed and re-extracted",
+    handled = done[0].returncode == 0 and not lost and not stale
+    return Outcome(case, done[0].returncode, handled, lost, stale, detail), done
+
+
+def changed_audio(tmp: Path) -> Outcome:
+    def attack(root: Path, _: Path) -> None:
+        target = root / "u002.wav"
+        before = target.stat()
+        sf.write(target, tone(333, 0.5, seed=7), RATE)  # same size, other audio
+        os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))  # touch -r / cp -p
+
+    outcome, _ = attack_cache(
+        tmp, 6, "changed audio, same size, mtime restored", attack, "re-hashed, re-extracted"
     )
+    return outcome
 
 
 def damaged_block(tmp: Path) -> Outcome:
-    manifest = corpus(tmp / "c", 24)
-    cache = tmp / "cache"
-    run(extract_cmd(manifest, cache))
-    main = store_dir(cache) / "features.parquet"
-    data = bytearray(main.read_bytes())
-    start = len(data) // 3
-    data[start : start + 4096] = bytes(min(4096, len(data) - start))
-    main.write_bytes(bytes(data))
-    frame = load_manifest(manifest, map_labels=False).frame
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        before_rerun = load_features(frame, FEATURES, cache_dir=cache).available.sum()
-    done = run(extract_cmd(manifest, cache))
-    warned = "damaged cache file" in done.stderr or before_rerun == 0
-    set_aside = (main.parent / "features.parquet.corrupt").is_file()
-    lost, stale = check(manifest, cache, tmp)
-    return Outcome(
-        "features.parquet with a zeroed 4 KiB block",
-        done.returncode,
-        done.returncode == 0 and warned and set_aside and stale == 0,
-        lost,
-        stale,
+    def attack(_: Path, store: Path) -> None:
+        main = store / "features.parquet"
+        data = bytearray(main.read_bytes())
+        start = len(data) // 3
+        data[start : start + 4096] = bytes(min(4096, len(data) - start))
+        main.write_bytes(bytes(data))
+
+    outcome, (done,) = attack_cache(
+        tmp, 24, "features.parquet with a zeroed 4 KiB block", attack,
         "digest mismatch: set aside as .corrupt, rows re-extracted",
-    )
+    )  # fmt: skip
+    set_aside = any((tmp / "cache").glob("corpus/*/features.parquet.corrupt"))
+    outcome.handled = outcome.handled and set_aside and "damaged cache file" in done.stderr
+    return outcome
 
 
 def nan_rows(tmp: Path) -> Outcome:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    manifest = corpus(tmp / "c", 6)
-    cache = tmp / "cache"
-    run(extract_cmd(manifest, cache))
-    main = store_dir(cache) / "features.parquet"
-    table = pq.read_table(main)
-    values = table.column("features").combine_chunks().flatten().to_numpy().copy()
-    width = values.size // table.num_rows
-    values[: 2 * width] = np.nan  # two rows of NaN, as a foreign tool might write
-    vectors = pa.FixedSizeListArray.from_arrays(pa.array(values), width)
-    pq.write_table(table.set_column(1, "features", vectors).replace_schema_metadata(None), main)
-    done = run(extract_cmd(manifest, cache))
-    lost, stale = check(manifest, cache, tmp)
-    return Outcome(
-        "NaN rows in the cache",
-        done.returncode,
-        done.returncode == 0 and lost == 0,
-        lost,
-        stale,
-        "not counted as cached: re-extracted",
+    def attack(_: Path, store: Path) -> None:
+        main = store / "features.parquet"
+        table = pq.read_table(main)
+        values = table.column("features").combine_chunks().flatten().to_numpy().copy()
+        width = values.size // table.num_rows
+        values[: 2 * width] = np.nan  # two rows of NaN, as a foreign tool might write
+        vectors = pa.FixedSizeListArray.from_arrays(pa.array(values), width)
+        table = table.set_column(1, "features", vectors).replace_schema_metadata(None)
+        pq.write_table(table, main)
+
+    outcome, _ = attack_cache(
+        tmp, 6, "NaN rows in the cache", attack, "not counted as cached: re-extracted"
     )
+    return outcome
 
 
 def garbage_shard(tmp: Path) -> Outcome:
-    manifest = corpus(tmp / "c", 4)
-    cache = tmp / "cache"
-    run(extract_cmd(manifest, cache))
-    (store_dir(cache) / "shard-garbage.parquet").write_bytes(b"PAR1 not parquet at all")
-    first = run(extract_cmd(manifest, cache))
-    second = run(extract_cmd(manifest, cache))
-    lost, stale = check(manifest, cache, tmp)
-    once = "damaged cache file" in first.stderr and "damaged" not in second.stderr
-    return Outcome(
-        "garbage shard",
-        first.returncode,
-        first.returncode == 0 and once,
-        lost,
-        stale,
-        "set aside on first read, not warned about again",
+    def attack(_: Path, store: Path) -> None:
+        (store / "shard-garbage.parquet").write_bytes(b"PAR1 not parquet at all")
+
+    outcome, (first, second) = attack_cache(
+        tmp, 4, "garbage shard", attack, "set aside on first read, not warned about again", 2
     )
+    once = "damaged cache file" in first.stderr and "damaged" not in second.stderr
+    outcome.handled = outcome.handled and once
+    return outcome
 
 
 def read_only(tmp: Path) -> Outcome:
@@ -362,27 +352,10 @@ def disk_full(tmp: Path) -> Outcome:
     )
 
 
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
+def _alive(process: psutil.Process) -> bool:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+        return process.status() != psutil.STATUS_ZOMBIE  # a zombie has ended
+    except psutil.NoSuchProcess:
         return False
 
 
@@ -394,7 +367,10 @@ def _kill_when(command: list[str], ready: Callable[[], bool]):
     deadline = time.monotonic() + 120
     while not ready() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
-    workers = _descendants(process.pid)
+    try:
+        workers = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:  # it finished before the moment came
+        workers = []
     process.send_signal(signal.SIGKILL)
     process.wait()
     deadline = time.monotonic() + 10

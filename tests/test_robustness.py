@@ -324,6 +324,16 @@ def app_():
         ("a.wav,sad,s1\nsub/../a.wav,sad,s1\n", r"name a file another row names too"),
         ("../outside.wav,sad,s1\n", r"escapes the corpus root"),
         ("", r"no utterance rows"),
+        # A row with one extra field: first row (pandas: an index column, then a TypeError),
+        # every row (an unquoted comma: pandas shifts every column silently), a short row.
+        ("a.wav,sad,Smith, J\nb.wav,sad,s2\n", r"line 2 has 4 field\(s\), the header 3"),
+        ("a.wav,sad,Smith, J\nb.wav,sad,Doe, A\n", r"line 2 has 4 field\(s\)"),
+        ("a.wav,sad,s1\n\nb.wav,sad\n", r"line 4 has 2 field\(s\)"),
+        ("a.wav,sad,s1\nb.wav,sad,s1\na.wav,sad,s2\n", r"duplicate file row.*line 4: a.wav"),
+        ("a.wav,sad,s1\n../b.wav,sad,s1\n", r"line 3: file '../b.wav' escapes the corpus"),
+        ("a.wav,sad,s1\n/etc/passwd,sad,s1\n", r"line 3: file '/etc/passwd' has no audio"),
+        ("a.wav,sad,s1\n/dev/zero,sad,s1\n", r"line 3: file '/dev/zero' has no audio ext"),
+        ("notes.txt,sad,s1\n", r"line 2: file 'notes.txt' has no audio extension"),
     ],
 )
 def test_bad_manifests_are_refused_naming_file_and_problem(tmp_path, rows, message):
@@ -334,6 +344,7 @@ def test_bad_manifests_are_refused_naming_file_and_problem(tmp_path, rows, messa
         load_manifest(path)
     result = runner.invoke(app_(), ["extract", str(path), "--cache-dir", str(tmp_path / "c")])
     assert result.exit_code == 2 and "bad.csv" in cli_output(result)
+    assert "Traceback" not in cli_output(result)
 
 
 # --- impossible experiments -------------------------------------------------------------
