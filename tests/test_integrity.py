@@ -250,7 +250,7 @@ def _failing_writes(monkeypatch, allowed: int) -> None:
         if "shard-" in str(where):
             calls["n"] += 1
             if calls["n"] > allowed:
-                Path(where).write_bytes(b"PAR1 half")
+                where.write(b"PAR1 half")  # the store writes through its own handle
                 raise OSError(errno.ENOSPC, "No space left on device")
         return real(table, where, *args, **kwargs)
 
@@ -294,9 +294,9 @@ def test_a_real_full_disk_exits_3_and_keeps_a_consistent_cache(tmp_path):
     manifest = write_corpus(tmp_path / "c", 40)
     cache, saved = tmp_path / "cache", tmp_path / "saved"
     cache.mkdir()
-    # 48 KiB: provenance and one shard fit, a second shard does not.
+    # 96 KiB: provenance and one 32-file shard fit, a second shard does not.
     script = (
-        f"mount -t tmpfs -o size=48k tmpfs {cache} && "
+        f"mount -t tmpfs -o size=96k tmpfs {cache} && "
         f"{paraser_command(*extract_args(manifest, cache))}; code=$?; "
         f"cp -a {cache} {saved}; exit $code"
     )
@@ -304,6 +304,7 @@ def test_a_real_full_disk_exits_3_and_keeps_a_consistent_cache(tmp_path):
     text = " ".join(full.stderr.split())
     assert full.returncode == 3, full.stderr
     assert "disk full" in text and "Traceback" not in text
+    assert "32 stored by it" in text  # what was kept is said
     assert (saved / "corpus" / "failures.csv").is_file()
     frame = load_manifest(manifest).frame
     report = extract_features(frame, [FEATURES], cache_dir=saved)

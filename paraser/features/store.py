@@ -133,7 +133,14 @@ def _atomic(path: Path, write) -> None:
 def atomic_write_table(table: pa.Table, path: Path) -> None:
     """Write ``table`` (with its content digest when it is a feature table) atomically."""
     table = _with_digest(table)
-    _atomic(path, lambda tmp: pq.write_table(table, tmp))
+
+    def write(tmp: Path) -> None:
+        # Our own handle, closed even when the write fails: a half-written file whose
+        # descriptor pyarrow still held would keep a full disk full after it is unlinked.
+        with open(tmp, "wb") as handle:
+            pq.write_table(table, handle)
+
+    _atomic(path, write)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
