@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 PARASER_DATA ?= ../shared/corpora
 JOBS ?= 2
 
-.PHONY: setup demo test lint validate-stats bench bench-small reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation clean
+.PHONY: setup demo test lint validate-stats bench bench-small fault-drill reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation clean
 
 setup: $(VENV)/.installed
 
@@ -40,6 +40,12 @@ bench: setup
 
 bench-small: setup
 	$(PY) bench/run.py --data $(PARASER_DATA) --small
+
+# Every adversarial case of issue 15 against the CLI (bad audio, damaged caches, read-only and
+# full disks, SIGKILLs, concurrent runs, bad manifests): one table, rows lost and stale vectors
+# served must be 0 (exit 1 otherwise). About 3 min on 2 cores.
+fault-drill: setup
+	$(PY) bench/fault_drill.py
 
 # Syed et al. (2020) on their Urdu-Sindhi feature tables (PARASER_URDU_SINDHI or
 # data/urdu_sindhi/); without them it prints where to get them and exits 0.

@@ -9,15 +9,21 @@ What is refused (:class:`AudioError`, so extraction records the file as failed
 instead of caching a misleading vector): missing, empty, undecodable or
 truncated files (a WAV/AIFF whose header declares more audio than the file
 holds), NaN/inf samples, clips shorter than :data:`MIN_DURATION_S`, and digital
-silence (no sample reaches one 16-bit step).  openSMILE turns silence into a
-finite but constant vector (zeros and floor values), which would enter
-experiments as a real utterance; failing it makes the problem visible.
+silence (no sample reaches one 16-bit step), and near silence (less than
+:data:`MIN_DURATION_S` of samples stand two 16-bit steps away from the median:
+a DC offset alone, a single click).  openSMILE turns these into a finite but
+mostly constant vector (zeros and floor values: 65-71 of 88 eGeMAPS features
+zero), which would enter experiments as a real utterance; failing it makes the
+problem visible.  FIFOs, devices and folders are refused before they are opened.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import stat
 from fractions import Fraction
 from pathlib import Path
 
@@ -46,7 +52,12 @@ class AudioError(ValueError):
 def file_digest(path: str | Path, chunk_size: int = 1 << 20) -> str:
     """SHA-256 of the file's bytes: the cache identity of its audio content."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    # O_NONBLOCK: opening a FIFO never waits for a writer; fstat then refuses it (and a
+    # device such as /dev/zero, which would never end).
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with open(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
@@ -64,6 +75,8 @@ def read_audio(
     """
     path = Path(path)
     if not path.is_file():
+        if path.exists():  # a FIFO or a device would block or never end
+            raise AudioError(f"{path}: not a regular file")
         raise AudioError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: empty file (0 bytes)")
@@ -99,7 +112,18 @@ def read_audio(
             f"{path}: digital silence (no sample reaches one 16-bit step); features would be "
             "constant"
         )
+    _check_audible(mono, sample_rate, min_duration_s, path)
     return mono.astype(np.float32)
+
+
+def _check_audible(mono: np.ndarray, sample_rate: int, min_duration_s: float, path: Path) -> None:
+    """Refuse a signal with less than ``min_duration_s`` of samples off its median by 2 LSB."""
+    audible = int(np.count_nonzero(np.abs(mono - np.median(mono)) > 1.5 * SILENCE_PEAK))
+    if audible < min_duration_s * sample_rate:
+        raise AudioError(
+            f"{path}: near silence (only {audible} sample(s) rise two 16-bit steps above a "
+            "DC offset or floor); features would be mostly zeros"
+        )
 
 
 def _truncation(header_log: str) -> str | None:

@@ -17,7 +17,10 @@ from paraser import __version__
 
 app = typer.Typer(
     help="Paralinguistic speech emotion recognition: extract features, run within-corpus and "
-    "cross-corpus (transfer) experiments, report UAR tables.",
+    "cross-corpus (transfer) experiments, report UAR tables.\n\nExit status: 0 done; 1 some "
+    "files failed extraction (listed, and in failures.csv); 2 bad input (arguments, manifest, "
+    "impossible experiment); 3 the cache cannot be written (read-only, disk full: what was kept "
+    "and how to resume is said); 130 interrupted (finished work is kept).",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -29,6 +32,10 @@ out_console = Console()
 
 # Errors a user can fix: shown as one clear line, exit status 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, KeyError)
+#: Exit status when the cache cannot be written (read-only, disk full).
+EXIT_STORAGE = 3
+#: Exit status after Ctrl-C (128 + SIGINT, as a shell reports it).
+EXIT_INTERRUPTED = 130
 
 
 def _split(value: str) -> list[str]:
@@ -67,6 +74,19 @@ def _user_errors() -> Iterator[None]:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         console.print(f"[bold red]error:[/] {escape(str(message))}", soft_wrap=True)
         raise typer.Exit(2) from None
+    except RuntimeError as exc:
+        # Imported here: only a run that touched the cache can raise it (keeps --help fast).
+        from paraser.features.store import CacheStorageError
+
+        if not isinstance(exc, CacheStorageError):
+            raise
+        console.print(f"[bold red]cache error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_STORAGE) from None
+    except KeyboardInterrupt:
+        console.print(
+            "[yellow]interrupted:[/] finished files are kept in the cache; rerun to resume"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _version(value: bool) -> None:
@@ -153,7 +173,8 @@ def extract(
     """Extract feature sets into the cache; files already extracted are skipped.
 
     Exit status: 0 all files extracted, 1 some files failed (listed, and saved in
-    failures.csv beside the cache), 2 bad arguments.
+    failures.csv beside the cache), 2 bad arguments or manifest, 3 the cache cannot be
+    written (read-only, disk full; rows stored before it are kept), 130 interrupted.
     """
     from paraser.features import ExtractionError
     from paraser.pipeline import extract as run_extract
@@ -200,6 +221,13 @@ def extract(
             console.print(f"[yellow]failed:[/] {escape(row.reason)}", soft_wrap=True)
         if len(report.failures) > 20:
             console.print(f"[yellow]… {len(report.failures) - 20} more in failures.csv[/]")
+        if report.identical:
+            examples = "; ".join(f"{a} = {b}" for a, b in report.identical[:3])
+            console.print(
+                f"[yellow]note:[/] {report.corpus}: {len(report.identical)} file(s) hold the "
+                f"same audio as another file (extracted once): {escape(examples)}",
+                soft_wrap=True,
+            )
     if failed_any:
         raise typer.Exit(1)
 
@@ -623,7 +651,7 @@ def corpus_list(
     only: str | None = typer.Option(None, "--only", help="Show one corpus."),
 ) -> None:
     """Registered corpora with language, classes, counts per class and speakers."""
-    from paraser.corpora import load_manifest, registered_corpora
+    from paraser.corpora import ManifestError, load_manifest, registered_corpora
     from paraser.corpora.registry import manifest_dir
 
     registered = registered_corpora(manifests_dir)
@@ -633,11 +661,17 @@ def corpus_list(
     table = Table(title=f"Corpora in {manifest_dir(manifests_dir)}/")
     for column in ("name", "language", "utterances", "speakers", "labels (count)"):
         table.add_column(column)
+    broken = []
     with _user_errors():
         for name, path in registered.items():
             if only and name != only:
                 continue
-            frame = load_manifest(path, name=name, map_labels=False).frame
+            try:
+                frame = load_manifest(path, name=name, map_labels=False).frame
+            except ManifestError as exc:  # one bad manifest must not hide the others
+                broken.append(str(exc))
+                table.add_row(name, "", "", "", "[red]unreadable manifest (below)[/]")
+                continue
             languages = ",".join(sorted(set(frame["language"]) - {""})) or "?"
             counts = frame["label"].value_counts().sort_index()
             table.add_row(
@@ -648,6 +682,10 @@ def corpus_list(
                 ", ".join(f"{k} ({v})" for k, v in counts.items()),
             )
     out_console.print(table)
+    for message in broken:
+        console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    if broken:
+        raise typer.Exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

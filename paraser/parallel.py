@@ -20,11 +20,15 @@ import contextlib
 import functools
 import inspect
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
 import joblib
+from joblib.parallel import LokyBackend
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -116,6 +120,42 @@ def worker_count(jobs: int) -> int:
     if client is None:
         return max(1, jobs)
     return max(1, sum(client.nthreads().values()))  # type: ignore[attr-defined]
+
+
+#: How often a worker checks that the process that started it is still alive.
+ORPHAN_CHECK_S = 0.5
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while True:
+        time.sleep(ORPHAN_CHECK_S)
+        if os.getppid() != parent:  # reparented: the run that started us was killed
+            os._exit(1)
+
+
+def _guard_worker(parent: int) -> None:
+    """Initializer of local workers: end with the parent, leave Ctrl-C to it.
+
+    joblib's workers outlive a SIGKILLed parent (idle until their 300 s timeout,
+    keeping two resource trackers alive), so each watches its parent's pid from a
+    daemon thread, from the moment it starts.  Ctrl-C reaches the whole process
+    group: workers ignore it and the parent stops them, instead of each printing
+    openSMILE's "Exception ignored ... KeyboardInterrupt" tracebacks.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def parallel_runner(jobs: int, **kwargs) -> joblib.Parallel:
+    """:class:`joblib.Parallel` for paraser's work (``kwargs`` go to it).
+
+    Locally, ``jobs`` worker processes that end when this process does (see
+    :func:`_guard_worker`); inside :func:`backend` ("dask"), every Dask worker.
+    """
+    if active_client() is not None or jobs <= 1:
+        return joblib.Parallel(n_jobs=parallel_jobs(jobs), **kwargs)
+    guarded = LokyBackend(initializer=_guard_worker, initargs=(os.getpid(),))
+    return joblib.Parallel(n_jobs=jobs, backend=guarded, **kwargs)
 
 
 def uses_backend(func: Callable[P, R]) -> Callable[P, R]:

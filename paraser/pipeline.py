@@ -33,7 +33,7 @@ from paraser.features import (
     extract_features,
     load_features,
 )
-from paraser.features.extract import FeatureSetSpec, as_specs, corpus_cache_dir
+from paraser.features.extract import FeatureSetSpec, as_specs, corpus_cache_dir, hash_files
 from paraser.features.store import atomic_write_table, atomic_write_text
 from paraser.features.tables import is_table_corpus, load_table_corpus
 from paraser.parallel import uses_backend
@@ -233,7 +233,38 @@ def prepare_corpora(
         corpus, corpus_notes = build_corpus_data(manifest, specs, cache_dir)
         data.append(corpus)
         notes += corpus_notes
+    notes += identical_audio_notes(manifests)
     return PreparedCorpora(data, manifests, extraction, notes)
+
+
+def identical_audio_notes(manifests: Sequence[LoadedManifest]) -> list[str]:
+    """Notes on files with identical bytes: they may sit on both sides of a fold or a pair.
+
+    Within a corpus the copies can land in a training and a test fold; across corpora
+    the same recording is in source and target.  Either inflates UAR, so it is said.
+    """
+    by_digest: dict[str, list[tuple[str, str]]] = {}
+    for manifest in manifests:
+        digests, _ = hash_files(list(manifest.frame["path"].astype(str)))  # memoised: cheap
+        for utterance, path in zip(manifest.frame["utterance"], manifest.frame["path"]):
+            if str(path) in digests:
+                by_digest.setdefault(digests[str(path)], []).append((manifest.name, utterance))
+    notes = []
+    groups = [g for g in by_digest.values() if len(g) > 1]
+    within = [g for g in groups if len({c for c, _ in g}) == 1]
+    across = [g for g in groups if len({c for c, _ in g}) > 1]
+    for kind, found, risk in (
+        ("within a corpus", within, "copies may sit in a training and a test fold"),
+        ("across corpora", across, "one recording is in both source and target"),
+    ):
+        if found:
+            example = " = ".join(f"{c}:{u}" for c, u in found[0][:3])
+            notes.append(
+                f"identical audio {kind}: {len(found)} group(s) of files with the same bytes "
+                f"(e.g. {example}); {risk}, which inflates UAR: remove the copies from the "
+                "manifests"
+            )
+    return notes
 
 
 def _extract_augmented(

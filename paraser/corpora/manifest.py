@@ -4,8 +4,15 @@ On disk a manifest is a CSV with at least the columns ``file``, ``label`` and
 ``speaker``.  Optional ``language`` and ``gender`` columns and any other
 columns are kept.  ``file`` is relative to the *corpus root*: the CSV's folder,
 unless a sidecar ``<name>.json`` beside the CSV names another ``root``
-(relative to the CSV's folder, or absolute).  A relative path that leaves the
-corpus root is an error; absolute paths are taken as they are.
+(relative to the CSV's folder, or absolute).
+
+The path rule: a relative ``file`` is joined to the corpus root and must stay
+inside it, checked on the path as written (``.``/``..`` normalised, symlinks not
+resolved), so a corpus built from symlinks works and links are followed to
+read; an absolute ``file`` is taken as written, wherever it points.  Every
+``file`` must end in a known audio extension (the recipes' ``AUDIO_EXTENSIONS``); that
+each is a regular file is checked before anything opens it, at extraction.
+Every problem is a :class:`ManifestError` naming the CSV and its line.
 
 The sidecar may also carry ``language`` (default for rows without one),
 ``description``, ``source`` and ``licence``.
@@ -16,6 +23,7 @@ the documented columns of :data:`MANIFEST_COLUMNS`, plus any extra columns.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -71,9 +79,12 @@ def read_manifest_csv(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise ManifestError(f"{path}: manifest not found")
     try:
+        lines = _record_lines(path)
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path}: not a readable CSV manifest: {exc}") from exc
+    if len(lines) == len(frame):
+        frame.attrs["lines"] = lines
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise ManifestError(
@@ -86,38 +97,78 @@ def read_manifest_csv(path: str | Path) -> pd.DataFrame:
         values = frame[column].str.strip()
         empty = values == ""
         if empty.any():
-            rows = (empty[empty].index + 2).tolist()[:5]  # +2: header line, 1-based
+            rows = [_line(frame, i) for i in empty[empty].index[:5]]
             raise ManifestError(
                 f"{path}: empty '{column}' in {int(empty.sum())} row(s), e.g. line(s) {rows}"
             )
         frame[column] = values
     duplicated = frame["file"].duplicated()
     if duplicated.any():
-        examples = frame.loc[duplicated, "file"].head(3).tolist()
+        examples = [
+            f"line {_line(frame, i)}: {frame.at[i, 'file']}" for i in frame.index[duplicated][:3]
+        ]
         raise ManifestError(
             f"{path}: {int(duplicated.sum())} duplicate file row(s), e.g. {examples}"
         )
     return frame
 
 
+def _record_lines(path: Path) -> list[int]:
+    """The line each data record starts on; a record with the wrong field count is an error.
+
+    pandas takes a first data row with one extra field as an index column (a
+    TypeError later) and, when every row has one (an unquoted ``Smith, J``),
+    shifts every column silently.
+    """
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return []
+        lines = []
+        start = reader.line_num + 1
+        for record in reader:
+            if record and any(field.strip() for field in record):
+                if len(record) != len(header):
+                    raise ManifestError(
+                        f"{path}: line {start} has {len(record)} field(s), the header "
+                        f"{len(header)} ({', '.join(header)}); quote a value holding a comma"
+                    )
+                lines.append(start)
+            start = reader.line_num + 1
+    return lines
+
+
+def _line(frame: pd.DataFrame, row: int) -> int:
+    """The CSV line of ``frame``'s row ``row`` (header first, 1-based)."""
+    lines = frame.attrs.get("lines")
+    return lines[row] if lines is not None else row + 2
+
+
 def _resolve_paths(frame: pd.DataFrame, root: Path, manifest_path: Path) -> pd.Series:
-    resolved_root = root.resolve()
+    # Lexical, not resolved: a symlink inside the root stays inside it (and is followed to
+    # read), while '..' that climbs out is refused whatever the links say.
+    # Imported here: the recipes package imports this module (write_manifest).
+    from paraser.corpora.recipes._common import AUDIO_EXTENSIONS
+
+    root_text = os.path.abspath(root)
     paths = []
-    for file in frame["file"]:
-        candidate = Path(file)
-        absolute = candidate if candidate.is_absolute() else (root / candidate)
-        absolute = absolute.resolve()
-        if not candidate.is_absolute() and not absolute.is_relative_to(resolved_root):
+    for row, file in zip(frame.index, frame["file"]):
+        where = f"{manifest_path}: line {_line(frame, row)}: file '{file}'"
+        absolute = os.path.normpath(os.path.join(root_text, file))
+        if not os.path.isabs(file) and os.path.commonpath([root_text, absolute]) != root_text:
+            raise ManifestError(f"{where} escapes the corpus root {root_text}")
+        if Path(file).suffix.lower() not in AUDIO_EXTENSIONS:
             raise ManifestError(
-                f"{manifest_path}: file '{file}' escapes the corpus root {resolved_root}"
+                f"{where} has no audio extension (known: {', '.join(sorted(AUDIO_EXTENSIONS))})"
             )
-        paths.append(str(absolute))
+        paths.append(absolute)
     series = pd.Series(paths, index=frame.index, dtype="string")
     # 'a.wav' and './a.wav' pass the raw duplicate check but are one utterance, which
     # could land in both a training and a test fold.
     same = series.duplicated(keep=False)
     if same.any():
-        examples = frame.loc[same, "file"].head(4).tolist()
+        examples = [f"line {_line(frame, i)}: {frame.at[i, 'file']}" for i in frame.index[same][:4]]
         raise ManifestError(
             f"{manifest_path}: {int(series.duplicated().sum())} row(s) name a file another row "
             f"names too, e.g. {examples}"

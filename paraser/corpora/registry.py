@@ -24,7 +24,8 @@ def registered_corpora(directory: str | Path | None = None) -> dict[str, Path]:
     folder = manifest_dir(directory)
     if not folder.is_dir():
         return {}
-    return {p.stem: p for p in sorted(folder.glob("*.csv"))}
+    # Hidden files are drafts being validated (see prepare_corpus), not registrations.
+    return {p.stem: p for p in sorted(folder.glob("*.csv")) if not p.name.startswith(".")}
 
 
 def resolve_corpus(spec: str | Path, directory: str | Path | None = None) -> tuple[str, Path]:

@@ -57,9 +57,15 @@ class SpeakerKFoldProtocol:
         _check_classes(corpus, labels, 2)
         n_speakers = len(set(speakers))
         if n_speakers < self.folds:
+            # Never suggest the folds already asked for (one speaker and --folds 2).
+            fix = (
+                f"--folds {n_speakers} or --protocol loso"
+                if n_speakers >= 2
+                else "--protocol stratified (not speaker-independent)"
+            )
             raise DegenerateSplitError(
-                f"{corpus}: {n_speakers} speakers, fewer than the {self.folds} folds requested; "
-                f"use --folds {max(2, n_speakers)} or --protocol loso"
+                f"{corpus}: {n_speakers} speakers, fewer than the {self.folds} folds "
+                f"requested; use {fix}"
             )
         splitter = StratifiedGroupKFold(n_splits=self.folds, shuffle=True, random_state=seed)
         return list(splitter.split(np.zeros(len(labels)), labels, groups=speakers))
@@ -108,9 +114,11 @@ def _check_classes(corpus: str, labels: np.ndarray, min_per_class: int) -> None:
     small = [(c, n) for c, n in zip(classes, counts) if n < min_per_class]
     if small:
         detail = ", ".join(f"'{c}' has {n}" for c, n in small)
+        fewest = int(min(n for _, n in small))
+        fix = f"use --folds {fewest} or " if 2 <= fewest < min_per_class else ""
         raise ProtocolError(
             f"{corpus}: {detail} utterance(s), fewer than the {min_per_class} folds requested; "
-            f"use --folds {max(2, int(min(n for _, n in small)))} or drop the class"
+            f"{fix}drop the class (or add utterances of it)"
         )
 
 

@@ -454,9 +454,9 @@ def shift_tables(
     most ``max_samples`` rows per corpus (per class for the class-conditional
     distance).
     """
-    from joblib import Parallel, delayed
+    from joblib import delayed
 
-    from paraser.parallel import parallel_jobs
+    from paraser.parallel import parallel_runner
 
     names = [c.name for c in corpora]
     if len(set(names)) != len(names) or len(names) < 2:
@@ -469,7 +469,7 @@ def shift_tables(
     ]
     if progress:
         progress(0, len(tasks))
-    runner = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator")
+    runner = parallel_runner(jobs, return_as="generator")
     parts = []
     for done, part in enumerate(
         runner(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 
 from paraser.experiments.adaptation import ADAPTATIONS, TransductiveClassifier
 from paraser.experiments.classifiers import make_classifier
@@ -37,7 +37,7 @@ from paraser.experiments.protocols import (
     plan_splits,
     speaker_label_association,
 )
-from paraser.parallel import parallel_jobs
+from paraser.parallel import parallel_runner
 
 #: Columns of ``results.csv``, one row per evaluation.
 RESULT_COLUMNS: dict[str, str] = {
@@ -509,7 +509,7 @@ def run_grid(
     predictions: list[pd.DataFrame] = []
     if progress:
         progress(0, len(planned))
-    runner = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered")
+    runner = parallel_runner(jobs, return_as="generator_unordered")
     for done, (job_rows, job_predictions) in enumerate(runner(call(j) for j in planned), 1):
         rows.extend(job_rows)
         predictions.append(job_predictions)

@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 
 from paraser.audio import TARGET_SAMPLE_RATE, AudioError, read_audio
 from paraser.features.extract import (
@@ -66,7 +66,7 @@ from paraser.features.extract import (
     save_failures,
 )
 from paraser.features.store import FeatureStore, remove_stale_tmp
-from paraser.parallel import parallel_jobs, worker_count
+from paraser.parallel import parallel_runner, worker_count
 
 #: Changes whenever the way copies are seeded changes; part of every cache key.
 SEED_SCHEME = "sha256(scheme|audio_sha256|recipe|copy)->random+np.random/v1"
@@ -534,7 +534,7 @@ def extract_augmented(
     samples = 0
     try:
         if items:
-            runner = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered")
+            runner = parallel_runner(jobs, return_as="generator_unordered")
             chunks = _chunks(items, worker_count(jobs))
             batches = runner(delayed(_augment_chunk)(chunk, recipe, specs) for chunk in chunks)
             unflushed = 0

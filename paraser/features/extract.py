@@ -16,8 +16,14 @@ read each file again.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import stat
+import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,17 +32,19 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 import soundfile as sf
-from joblib import Parallel, delayed
+from joblib import delayed
 
-from paraser.audio import AudioError, read_audio
+from paraser.audio import AudioError, file_digest, read_audio
 from paraser.features.opensmile_sets import resolve_feature_set
 from paraser.features.store import (
-    AudioIndex,
+    FULL_ERRNOS,
+    CacheStorageError,
     FeatureStore,
     atomic_write_text,
     remove_stale_tmp,
+    storage_errno,
 )
-from paraser.parallel import parallel_jobs, worker_count
+from paraser.parallel import parallel_runner, worker_count
 
 DEFAULT_CACHE_DIR = Path("features_cache")
 
@@ -70,6 +78,8 @@ class ExtractionReport:
         default_factory=lambda: pd.DataFrame(columns=["file", "feature_set", "reason"])
     )
     seconds: float = 0.0
+    #: Files whose bytes equal an earlier file's (extracted once): (file, same as file).
+    identical: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -168,23 +178,74 @@ def _chunks(items: list, jobs: int, max_size: int = 8) -> list[list]:
 
 
 def corpus_cache_dir(cache_dir: str | Path, corpus: str) -> Path:
+    """``cache_dir/corpus``; a corpus name that is not one plain folder name is refused."""
+    if corpus in ("", ".", "..") or "/" in corpus or os.sep in corpus:
+        # A manifest named '...csv' has the stem '..': its cache would land beside cache_dir.
+        raise ValueError(
+            f"corpus name '{corpus}' cannot name a cache folder; rename the manifest "
+            "(or register it under a plain name)"
+        )
     return Path(cache_dir) / corpus
 
 
+# Digests computed in this process, by path and the full stat: the change time (ctime)
+# cannot be set back by a copy, ``touch -r`` or a restore, unlike size and mtime.
+# Never persisted: every run hashes every file's bytes once (EmoDB: 0.07 s).
+_DIGESTS: dict[tuple, str] = {}
+
+
+def content_hash(path: str) -> str:
+    """SHA-256 of ``path``'s bytes; :class:`OSError` when unreadable or not a regular file."""
+    info = os.stat(path)  # follows links: the file they point to is what is read
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, _kind(info.st_mode))
+    key = (path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        digest = _DIGESTS[key] = file_digest(path)
+    return digest
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):  # fmt: skip
+        if test(mode):
+            return f"not a regular file ({name})"
+    return "not a regular file"
+
+
 def hash_files(
-    paths: Sequence[str], corpus_dir: Path
+    paths: Sequence[str], corpus_dir: Path | None = None
 ) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """Content hashes of ``paths`` (via the corpus' audio index); unreadable files listed."""
-    index = AudioIndex(corpus_dir / "audio_index.parquet")
+    """Content hashes of ``paths``; unreadable and non-regular files listed with a reason.
+
+    A FIFO or a device (``/dev/zero``) is refused before it is opened, so it can
+    never hang a run.  ``corpus_dir`` is unused (kept for callers of older versions).
+    """
     digests: dict[str, str] = {}
     unreadable: list[tuple[str, str]] = []
     for path in paths:
         try:
-            digests[path] = index.digest(path)
+            digests[path] = content_hash(path)
         except OSError as exc:
             unreadable.append((path, f"{path}: cannot read file: {exc.strerror or exc}"))
-    index.save()
     return digests, unreadable
+
+
+def writable(directory: Path) -> bool:
+    """Whether files can be created in ``directory`` (or where it would be created)."""
+    probe = Path(directory)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            return True
+    except OSError as exc:
+        code = storage_errno(exc)
+        if code is None:
+            raise
+        return code in FULL_ERRNOS  # a full disk is not read-only: the write will say so
 
 
 def open_store(
@@ -220,7 +281,12 @@ def extract_features(
     ``progress(done, total)`` is called as files finish.  Failures are
     collected (file, feature set, reason), saved to ``failures.csv`` beside the
     cache and returned; with ``strict`` the first one raises
-    :class:`ExtractionError` after finished work is saved.
+    :class:`ExtractionError` after finished work is saved.  Files with identical
+    bytes are extracted once (listed in ``report.identical``).
+
+    A fully cached corpus is read without write access.  When the cache cannot
+    be written (read-only, disk full) :class:`CacheStorageError` says what was
+    kept and how to resume; every row stored before it stays valid.
     """
     started = time.perf_counter()
     specs = as_specs(feature_sets)
@@ -228,7 +294,7 @@ def extract_features(
     corpus_dir = corpus_cache_dir(cache_dir, corpus)
     paths = list(dict.fromkeys(manifest["path"].astype(str)))
     remove_stale_tmp(corpus_dir)  # leftovers of a run killed mid-write
-    digests, unreadable = hash_files(paths, corpus_dir)
+    digests, unreadable = hash_files(paths)
     report = ExtractionReport(corpus=corpus, n_files=len(paths))
     failures: list[dict] = [
         {"file": p, "feature_set": "*", "reason": reason} for p, reason in unreadable
@@ -236,18 +302,67 @@ def extract_features(
     if strict and failures:
         save_failures(corpus_dir, failures, report)
         raise ExtractionError(failures[0]["reason"])
+    first_of: dict[str, str] = {}
+    for path, digest in digests.items():
+        if digest in first_of:
+            report.identical.append((path, first_of[digest]))
+        else:
+            first_of[digest] = path
 
     stores = [open_store(spec, corpus_dir) for spec in specs]
     todo: dict[str, list[int]] = {}
     for index, store in enumerate(stores):
         remove_stale_tmp(store.directory)
-        have = store.keys()
-        missing = [p for p in digests if digests[p] not in have]
-        report.cached[specs[index].name] = len(digests) - len(missing)
+        have = store.keys()  # verified: damaged or NaN rows are not "cached"
+        report.cached[specs[index].name] = sum(d in have for d in digests.values())
         report.extracted[specs[index].name] = 0
-        for path in missing:
-            todo.setdefault(path, []).append(index)
+        for path in first_of.values():  # identical bytes: extracted once
+            if digests[path] not in have:
+                todo.setdefault(path, []).append(index)
 
+    if not writable(corpus_dir):
+        if todo:
+            raise CacheStorageError(
+                f"{corpus_dir}: {len(todo)} file(s) need extraction but the cache is read-only; "
+                "cached features are read without write access, extracting needs it: pass a "
+                "writable --cache-dir (or copy this cache)"
+            )
+        report.failures = pd.DataFrame(failures, columns=["file", "feature_set", "reason"])
+        report.seconds = time.perf_counter() - started
+        return report  # all cached: nothing to write, nothing written
+
+    try:
+        _extract_missing(specs, stores, todo, digests, report, failures, strict, jobs, progress)
+        # A file extracted once for several names failed for each of them.
+        first_failures = [f for f in failures if f["file"] in todo]
+        for path, same in report.identical:
+            failures += [
+                {**f, "file": path, "reason": f"{path}: same bytes as {f['reason']}"}
+                for f in first_failures
+                if f["file"] == same
+            ]
+    except OSError as exc:
+        if storage_errno(exc) is None or isinstance(exc, CacheStorageError):
+            raise
+        raise _storage_error(exc, corpus_dir, report, todo) from exc
+    finally:
+        _settle(stores, corpus_dir, failures, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _extract_missing(
+    specs: Sequence[FeatureSetSpec],
+    stores: list[FeatureStore],
+    todo: dict[str, list[int]],
+    digests: dict[str, str],
+    report: ExtractionReport,
+    failures: list[dict],
+    strict: bool,
+    jobs: int,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Run the extractors on ``todo`` (path -> spec indices), storing rows as they finish."""
     batched = _batched_work(specs, todo)
     items = sorted((path, needed) for path, needed in todo.items() if needed)
     total = len(items) + sum(len(files) for _, files in batched)
@@ -255,7 +370,7 @@ def extract_features(
     if progress:
         progress(0, total)
     if items:
-        runner = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered")
+        runner = parallel_runner(jobs, return_as="generator_unordered")
         chunks = _chunks(items, worker_count(jobs))
         batches = runner(delayed(_extract_chunk)(chunk, specs) for chunk in chunks)
         pending = PendingRows(stores, specs, report)
@@ -279,31 +394,60 @@ def extract_features(
                     progress(done, total)
                 if strict and failures:
                     raise ExtractionError(failures[0]["reason"])
-        finally:
-            if hasattr(batches, "close"):
-                batches.close()
-            pending.flush()
-            for store in stores:
-                store.compact()
-            save_failures(corpus_dir, failures, report)
-    else:
-        save_failures(corpus_dir, failures, report)
-    if batched:
+        except BaseException:
+            batches.close()
+            # Keep what finished; the error that stopped the loop is the one to report.
+            with contextlib.suppress(OSError):
+                pending.flush()
+            raise
+        batches.close()
+        pending.flush()
+    for indices, files in batched:
+        for group in _duration_groups(files, specs[indices[0]].batch_seconds):
+            _extract_batch(group, indices, specs, stores, digests, report, failures)
+            done += len(group)
+            if progress:
+                progress(done, total)
+            if strict and failures:
+                raise ExtractionError(failures[0]["reason"])
+
+
+def _settle(
+    stores: list[FeatureStore], corpus_dir: Path, failures: list[dict], report: ExtractionReport
+) -> None:
+    """Compact every store and save ``failures.csv``, even after an error.
+
+    A storage error here (the disk is still full) is not raised over the error
+    that got us here: compaction is an optimisation (shards are read as they
+    are) and the failures are on the report either way.
+    """
+    for store in stores:
         try:
-            for indices, files in batched:
-                for group in _duration_groups(files, specs[indices[0]].batch_seconds):
-                    _extract_batch(group, indices, specs, stores, digests, report, failures)
-                    done += len(group)
-                    if progress:
-                        progress(done, total)
-                    if strict and failures:
-                        raise ExtractionError(failures[0]["reason"])
-        finally:
-            for indices, _ in batched:
-                stores[indices[0]].compact()
-            save_failures(corpus_dir, failures, report)
-    report.seconds = time.perf_counter() - started
-    return report
+            store.compact()
+        except OSError as exc:
+            if storage_errno(exc) is None:
+                raise
+    try:
+        save_failures(corpus_dir, failures, report)
+    except OSError as exc:
+        if storage_errno(exc) is None:
+            raise
+        report.failures = pd.DataFrame(failures, columns=["file", "feature_set", "reason"])
+        warnings.warn(f"{corpus_dir}: failures.csv not written ({exc})", stacklevel=3)
+
+
+def _storage_error(
+    exc: OSError, corpus_dir: Path, report: ExtractionReport, todo: dict[str, list[int]]
+) -> CacheStorageError:
+    what = "disk full" if storage_errno(exc) in FULL_ERRNOS else "cache not writable"
+    stored = sum(report.extracted.values())
+    cached = sum(report.cached.values())
+    return CacheStorageError(
+        f"{corpus_dir}: {what} while writing the cache ({exc}). Kept: {cached} row(s) cached "
+        f"before this run and {stored} stored by it, all complete and verified; the rest of "
+        f"the {len(todo)} file(s) to extract were not stored. Free space (or pass another "
+        "--cache-dir) and rerun the same command: it extracts only what is missing."
+    )
 
 
 def _batched_work(
@@ -439,7 +583,7 @@ def load_features(
     corpus = str(manifest["corpus"].iloc[0])
     corpus_dir = corpus_cache_dir(cache_dir, corpus)
     paths = list(manifest["path"].astype(str))
-    digests, _ = hash_files(paths, corpus_dir)
+    digests, _ = hash_files(paths)
     store = open_store(spec, corpus_dir)
     have = store.keys(verified=True)
     available = np.array([digests.get(p) in have for p in paths], dtype=bool)

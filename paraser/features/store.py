@@ -3,29 +3,42 @@
 Layout, one folder per corpus and per feature-set configuration::
 
     features_cache/<corpus>/
-        audio_index.parquet         # path, size, mtime -> sha256 (skips re-hashing)
         failures.csv                # files the last extraction could not use, and why
         <set>-<config hash>-<ver>/  # e.g. egemaps-ded3a77d60-e33c
             provenance.json         # extractor, version, config hash, feature names
             features.parquet        # audio_sha256 + one fixed-size float32 vector per row
             shard-*.parquet         # rows added since the last compaction
+            *.corrupt               # damaged files set aside (kept for inspection)
 
-Rows are keyed by the SHA-256 of the audio file, so changed audio is
-re-extracted and renamed or moved audio is not.  Every write goes to a
+Rows are keyed by the SHA-256 of the audio file's bytes, hashed on every run
+(never trusted from size and mtime, which a copy can restore), so changed audio
+is re-extracted and renamed or moved audio is not.  Every write goes to a
 temporary name first and is renamed into place: an interrupted run leaves
 finished shards intact and never a torn file.  Compaction, which deletes
-shards, takes an exclusive lock; readers take a shared one.
+shards, takes an exclusive lock; readers take a shared one, and a read-only
+cache is read without one when the lock file cannot be opened.
+
+Integrity: every Parquet file paraser writes carries, in its footer metadata, the
+SHA-256 of its content (keys and vectors as decoded).  Every read recomputes it;
+a file that does not match (a flipped or zeroed block) or cannot be parsed is
+set aside as ``<name>.corrupt`` with a warning, and its rows count as not
+extracted, so the next ``extract`` re-extracts them.  Files of older paraser
+versions, without a digest, are read and rewritten with one at the next
+compaction.
 
 Temporary files are named ``.tmp-<host>-<pid>-<uuid>-<name>``; those of a
-writer that died (killed mid-write) are removed by :func:`remove_stale_tmp`,
-and a file that cannot be read as Parquet, or rows holding NaN/inf, are
-never returned: they count as not extracted (with a warning).
+writer that died (killed mid-write) are removed by :func:`remove_stale_tmp`.
+Rows holding NaN/inf (paraser never writes them; an imported or edited file may)
+are never returned: they count as not extracted (with a warning), and
+compaction drops them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -41,14 +54,37 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from paraser.audio import file_digest
-
 KEY_COLUMN = "audio_sha256"
 VECTOR_COLUMN = "features"
 
 
 class CacheError(RuntimeError):
     """A cache entry that is missing or does not match its provenance."""
+
+
+class CacheStorageError(CacheError):
+    """The cache cannot be written (disk full, read-only); the message says what was kept."""
+
+
+#: Footer metadata key of a file's content digest.
+DIGEST_KEY = b"paraser.content_sha256"
+
+# errno values meaning "this storage cannot take the write", not "this file is bad".
+READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def storage_errno(exc: BaseException) -> int | None:
+    """The errno of a storage failure (disk full, read-only), also from pyarrow's messages."""
+    code = getattr(exc, "errno", None)
+    if code in READ_ONLY_ERRNOS + FULL_ERRNOS:
+        return code
+    text = str(exc)
+    # pyarrow's OSError carries the C errno only in its message.
+    for code in READ_ONLY_ERRNOS + FULL_ERRNOS:
+        if f"[errno {code}]" in text.lower() or os.strerror(code) in text:
+            return code
+    return None
 
 
 #: Temporary files of another host (or an older paraser) this old are abandoned.
@@ -67,16 +103,48 @@ def _tmp_path(path: Path) -> Path:
     )
 
 
-def atomic_write_table(table: pa.Table, path: Path) -> None:
+def content_digest(table: pa.Table) -> str:
+    """SHA-256 of a cache table's keys and vectors as decoded (what a reader is served)."""
+    digest = hashlib.sha256()
+    digest.update("\n".join(table.column(KEY_COLUMN).to_pylist()).encode())
+    digest.update(b"\0")
+    digest.update(table.column(VECTOR_COLUMN).combine_chunks().flatten().to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _with_digest(table: pa.Table) -> pa.Table:
+    if KEY_COLUMN not in table.column_names or VECTOR_COLUMN not in table.column_names:
+        return table  # not a feature table (e.g. an index): Parquet's own checks only
+    metadata = {**(table.schema.metadata or {}), DIGEST_KEY: content_digest(table).encode()}
+    return table.replace_schema_metadata(metadata)
+
+
+def _atomic(path: Path, write) -> None:
     tmp = _tmp_path(path)
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        # A half-written file on a full disk holds the space the next write needs.
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_table(table: pa.Table, path: Path) -> None:
+    """Write ``table`` (with its content digest when it is a feature table) atomically."""
+    table = _with_digest(table)
+
+    def write(tmp: Path) -> None:
+        # Our own handle, closed even when the write fails: a half-written file whose
+        # descriptor pyarrow still held would keep a full disk full after it is unlinked.
+        with open(tmp, "wb") as handle:
+            pq.write_table(table, handle)
+
+    _atomic(path, write)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    tmp = _tmp_path(path)
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    _atomic(path, lambda tmp: tmp.write_text(text))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -113,27 +181,89 @@ def remove_stale_tmp(directory: str | Path) -> list[Path]:
                 removed.append(tmp)
         except FileNotFoundError:  # its writer renamed it, or another run removed it
             continue
+        except OSError as exc:
+            if storage_errno(exc) is None:
+                raise
+            continue  # a read-only cache: nothing of ours to clean
     return removed
 
 
-def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table | None:
-    """``path`` as a table, or ``None`` (with a warning) when it is not readable Parquet."""
+def set_aside(path: Path, reason: str) -> Path | None:
+    """Rename a damaged cache file to ``<name>.corrupt`` (kept, never deleted), warning.
+
+    Returns the new path, or ``None`` when it could not be moved (read-only cache,
+    or a concurrent reader moved it first); its rows are ignored either way.
+    """
+    target = path.with_name(f"{path.name}.corrupt")
+    if target.exists():
+        target = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.corrupt")
     try:
-        return pq.read_table(path, columns=columns)
+        path.rename(target)
     except FileNotFoundError:
-        return None  # compacted away by a concurrent run between listing and reading
-    except _UNREADABLE as exc:
+        return None
+    except OSError as exc:
+        if storage_errno(exc) is None:
+            raise
         warnings.warn(
-            f"{path}: unreadable cache file ignored ({exc}); its rows count as not extracted",
+            f"{path}: damaged cache file ({reason}); its rows are ignored, but it cannot be set "
+            "aside (read-only cache)",
             stacklevel=3,
         )
         return None
+    warnings.warn(
+        f"{path}: damaged cache file ({reason}); set aside as {target.name}, its rows count as "
+        "not extracted and are re-extracted by the next 'paraser extract'",
+        stacklevel=3,
+    )
+    return target
+
+
+def _read_parquet(path: Path) -> pa.Table | None:
+    """``path`` as a verified table, or ``None`` when it is damaged (then set aside)."""
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        return None  # compacted away by a concurrent run between listing and reading
+    except _UNREADABLE as exc:
+        set_aside(path, f"not readable Parquet: {exc}")
+        return None
+    expected = (table.schema.metadata or {}).get(DIGEST_KEY)
+    if expected is None:
+        return table  # written before digests: read as is, given one at the next compaction
+    try:
+        actual = content_digest(table)
+    except (KeyError, pa.ArrowException) as exc:
+        set_aside(path, f"not a feature table: {exc}")
+        return None
+    if actual != expected.decode():
+        set_aside(path, "content does not match its stored SHA-256")
+        return None
+    return table
 
 
 @contextlib.contextmanager
 def _locked(directory: Path, exclusive: bool) -> Iterator[None]:
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".lock", "a+") as handle:
+    if exclusive:
+        directory.mkdir(parents=True, exist_ok=True)
+    elif not directory.is_dir():
+        yield  # nothing stored yet: nothing to read
+        return
+    try:
+        handle = open(directory / ".lock", "a+")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        if storage_errno(exc) is None:
+            raise
+        if exclusive:
+            raise CacheStorageError(
+                f"{directory}: the cache is read-only ({os.strerror(storage_errno(exc))}); "
+                "extracting needs write access: pass a writable --cache-dir"
+            ) from exc
+        try:
+            handle = open(directory / ".lock")  # noqa: SIM115 - flock needs no write access
+        except FileNotFoundError:
+            yield  # a read-only cache without a lock file: no writer can change it here
+            return
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         try:
             yield
@@ -223,7 +353,7 @@ class FeatureStore:
         if not finite.all():
             warnings.warn(
                 f"{self.directory}: {int((~finite).sum())} cached row(s) hold NaN/inf and are "
-                "ignored; delete this folder to re-extract them",
+                "ignored; the next 'paraser extract' re-extracts them",
                 stacklevel=2,
             )
         # Concurrent runs may both store a file: the vectors are identical, keep one.
@@ -234,23 +364,28 @@ class FeatureStore:
         self._matrix = matrix
         return self._table
 
-    def keys(self, verified: bool = False) -> set[str]:
-        """Keys of the stored rows; reads only the key column unless vectors are loaded.
+    def keys(self, verified: bool = True) -> set[str]:
+        """Keys of the rows :meth:`load` can serve: in files that pass their integrity
+        check, without NaN/inf.
 
-        ``verified`` reads the vectors too and leaves out rows holding NaN/inf: the
-        keys :meth:`load` can serve.
+        Always verified (``verified`` is kept for callers of older versions): a key
+        whose row is damaged or non-finite must count as not extracted, or
+        ``extract`` would report it cached and never redo it.
         """
         if not self.directory.is_dir():
             return set()
-        if verified or self._table is not None:
-            return set(self._read().index)
-        keys: set[str] = set()
-        with _locked(self.directory, exclusive=False):
-            for path in self._files():
-                table = _read_parquet(path, columns=[KEY_COLUMN])
-                if table is not None:
-                    keys.update(table.column(KEY_COLUMN).to_pylist())
-        return keys
+        return set(self._read().index)
+
+    def needs_compaction(self) -> bool:
+        """Whether :meth:`compact` has work: shards to merge, or a main file without a digest."""
+        if any(self.directory.glob("shard-*.parquet")):
+            return True
+        main = self.directory / "features.parquet"
+        try:
+            metadata = pq.read_schema(main).metadata or {}
+        except (FileNotFoundError, *_UNREADABLE):
+            return False  # absent, or damaged: the next read sets it aside
+        return DIGEST_KEY not in metadata
 
     def load(self, keys: Iterable[str]) -> np.ndarray:
         """Vectors for ``keys`` in order; :class:`CacheError` names what is missing."""
@@ -264,72 +399,30 @@ class FeatureStore:
         return self._matrix[index.loc[keys, "row"].to_numpy()]
 
     def compact(self) -> None:
-        """Merge shards into ``features.parquet`` (under an exclusive lock)."""
+        """Merge shards into ``features.parquet`` (under an exclusive lock).
+
+        Damaged files are set aside; rows holding NaN/inf are dropped, so a good row
+        of the same key (re-extracted after an imported NaN row) is the one kept.
+        """
+        if not self.directory.is_dir() or not self.needs_compaction():
+            return  # nothing to write: a read-only cache stays untouched
         with _locked(self.directory, exclusive=True):
             shards = sorted(self.directory.glob("shard-*.parquet"))
-            if not shards:
-                return
             main = self.directory / "features.parquet"
             tables = []
             for path in ([main] if main.is_file() else []) + shards:
-                table = _read_parquet(path)
-                if table is None:
-                    # Keep the bytes for inspection, out of the way of readers.
-                    path.replace(path.with_name(f"{path.name}.corrupt"))
-                    continue
-                tables.append(table)
-            if not tables:
-                return
-            merged = pa.concat_tables(tables)
-            keys = merged.column(KEY_COLUMN).to_numpy(zero_copy_only=False)
-            _, first = np.unique(keys, return_index=True)
-            merged = merged.take(pa.array(np.sort(first)))
-            atomic_write_table(merged, main)
+                table = _read_parquet(path)  # a damaged one is set aside, out of readers' way
+                if table is not None:
+                    tables.append(table.select([KEY_COLUMN, VECTOR_COLUMN]))
+            if tables:
+                merged = pa.concat_tables(tables).combine_chunks()
+                values = merged.column(VECTOR_COLUMN).combine_chunks().flatten().to_numpy()
+                finite = np.isfinite(values.reshape(len(merged), -1)).all(axis=1)
+                keys = merged.column(KEY_COLUMN).to_numpy(zero_copy_only=False)
+                finite_rows = np.flatnonzero(finite)
+                _, first = np.unique(keys[finite_rows], return_index=True)
+                merged = merged.take(pa.array(np.sort(finite_rows[first])))
+                atomic_write_table(merged.replace_schema_metadata(None), main)
             for shard in shards:
                 shard.unlink(missing_ok=True)
         self._table = None
-
-
-class AudioIndex:
-    """Remembers each file's content hash by (size, mtime) so warm runs skip hashing.
-
-    Concurrent runs each rewrite the whole index (atomically) and the last one wins:
-    safe, because an entry is only trusted while size and mtime match, and a lost
-    entry costs one re-hash.
-    """
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._entries: dict[str, tuple[int, int, str]] = {}
-        table = _read_parquet(self.path) if self.path.is_file() else None
-        if table is not None:  # an unreadable index only costs re-hashing
-            frame = table.to_pandas()
-            self._entries = {
-                p: (int(s), int(m), h)
-                for p, s, m, h in frame[["path", "size", "mtime_ns", "sha256"]].itertuples(
-                    index=False
-                )
-            }
-        self._dirty = False
-
-    def digest(self, path: str) -> str:
-        """The SHA-256 of ``path`` (raises OSError when the file is unreadable)."""
-        stat = os.stat(path)
-        cached = self._entries.get(path)
-        if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
-            return cached[2]
-        digest = file_digest(path)
-        self._entries[path] = (stat.st_size, stat.st_mtime_ns, digest)
-        self._dirty = True
-        return digest
-
-    def save(self) -> None:
-        if not self._dirty:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        frame = pd.DataFrame(
-            [(p, s, m, h) for p, (s, m, h) in self._entries.items()],
-            columns=["path", "size", "mtime_ns", "sha256"],
-        )
-        atomic_write_table(pa.Table.from_pandas(frame, preserve_index=False), self.path)
-        self._dirty = False

@@ -19,10 +19,11 @@ names the folder the ``file`` paths are relative to.
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from types import ModuleType
 
-from paraser.corpora.manifest import write_manifest
+from paraser.corpora.manifest import load_manifest, sidecar_path, write_manifest
 from paraser.corpora.recipes._common import (
     AUDIO_EXTENSIONS,
     FRAME_COLUMNS,
@@ -97,8 +98,25 @@ def prepare_corpus(
         "source": info.source,
         "licence": info.licence,
     }
-    csv_path = Path(out_dir) / f"{manifest_name or info.name}.csv"
-    return write_manifest(frame, csv_path, audio_root(info.name, corpus_dir), metadata)
+    name = manifest_name or info.name
+    if not name or name.startswith(".") or "/" in name or os.sep in name:
+        # '--as ../x' would write outside the registry; '.x' would be hidden from it.
+        raise ValueError(
+            f"cannot register a corpus as '{name}': use a plain name (no '/', no leading '.')"
+        )
+    csv_path = Path(out_dir) / f"{name}.csv"
+    # Written under a temporary name and validated first: a manifest that does not load
+    # is never registered, so it cannot break every later 'corpus list'.
+    draft = csv_path.with_name(f".draft-{os.getpid()}-{name}.csv")
+    try:
+        write_manifest(frame, draft, audio_root(info.name, corpus_dir), metadata)
+        load_manifest(draft, name=name, map_labels=False)
+        os.replace(sidecar_path(draft), sidecar_path(csv_path))
+        os.replace(draft, csv_path)
+    finally:
+        draft.unlink(missing_ok=True)
+        sidecar_path(draft).unlink(missing_ok=True)
+    return csv_path
 
 
 __all__ = [
