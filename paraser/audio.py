@@ -218,6 +218,65 @@ def _truncation(header_log: str) -> str | None:
     return None
 
 
+# A W3C media-fragment time range on a path: "file.wav#t=1.5,3.25" (end may be empty).
+_FRAGMENT = re.compile(r"^(?P<path>.+)#t=(?P<start>\d+(?:\.\d+)?),(?P<end>(?:\d+(?:\.\d+)?)?)$")
+
+
+def _seconds(value: object) -> float | None:
+    """A segment bound as float seconds; ``None`` for missing (None, NaN, empty)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number = float(value)
+    return None if np.isnan(number) else number
+
+
+def _format_seconds(value: float) -> str:
+    # Microsecond precision, no trailing zeros: one spelling per segment, stable across runs.
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def segment_item(path: str | Path, start: object = None, end: object = None) -> str:
+    """``path`` itself, or ``path#t=start,end`` for a segment (seconds; ``end`` may be open).
+
+    The item names what one manifest row analyses; feature cache keys add its
+    fragment to the file's content hash, so each segment is cached on its own.
+    """
+    start, end = _seconds(start), _seconds(end)
+    if start is None and end is None:
+        return str(path)
+    end_text = "" if end is None else _format_seconds(end)
+    return f"{path}#t={_format_seconds(start or 0.0)},{end_text}"
+
+
+def split_item(item: str) -> tuple[str, float | None, float | None]:
+    """(path, start, end) of an item made by :func:`segment_item`."""
+    found = _FRAGMENT.match(str(item))
+    if found is None:
+        return str(item), None, None
+    end = found["end"]
+    return found["path"], float(found["start"]), (float(end) if end else None)
+
+
+def item_fragment(item: str) -> str:
+    """The ``#t=...`` part of an item ('' for a whole file)."""
+    path, _, _ = split_item(item)
+    return str(item)[len(path) :]
+
+
+def read_item(item: str, sample_rate: int = TARGET_SAMPLE_RATE) -> np.ndarray:
+    """:func:`read_audio` of a whole file or of a ``path#t=start,end`` segment."""
+    path, start, end = split_item(item)
+    return read_audio(path, sample_rate, start=start, end=end)
+
+
+def item_duration(item: str) -> float:
+    """Seconds of audio an item covers (its segment, else the file's header duration)."""
+    path, start, end = split_item(item)
+    if end is not None:
+        return end - (start or 0.0)
+    return max(0.0, audio_duration(path) - (start or 0.0))
+
+
 def audio_duration(path: str | Path) -> float:
     """Duration of ``path`` in seconds from its header (0.0 when it cannot be read)."""
     header = _header(Path(path))

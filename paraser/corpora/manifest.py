@@ -10,6 +10,10 @@ corpus root is an error; absolute paths are taken as they are.
 The sidecar may also carry ``language`` (default for rows without one),
 ``description``, ``source`` and ``licence``.
 
+Optional ``start`` and ``end`` columns (seconds, empty for the whole file) make
+a row one segment of its file, so one long recording yields many utterances;
+the utterance id is then ``file#t=start,end``.
+
 In memory (what :func:`load_manifest` returns) a manifest is a DataFrame with
 the documented columns of :data:`MANIFEST_COLUMNS`, plus any extra columns.
 """
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from paraser.audio import segment_item
 from paraser.corpora.labels import LabelMap
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("file", "label", "speaker")
@@ -88,13 +93,51 @@ def read_manifest_csv(path: str | Path) -> pd.DataFrame:
                 f"{path}: empty '{column}' in {int(empty.sum())} row(s), e.g. line(s) {rows}"
             )
         frame[column] = values
-    duplicated = frame["file"].duplicated()
+    _check_segments(frame, path)
+    duplicated = frame.duplicated([c for c in ("file", *SEGMENT_COLUMNS) if c in frame.columns])
     if duplicated.any():
         examples = frame.loc[duplicated, "file"].head(3).tolist()
         raise ManifestError(
             f"{path}: {int(duplicated.sum())} duplicate file row(s), e.g. {examples}"
         )
     return frame
+
+
+#: Optional columns that make a row one segment (seconds) of its file.
+SEGMENT_COLUMNS: tuple[str, ...] = ("start", "end")
+
+
+def _check_segments(frame: pd.DataFrame, path: Path) -> None:
+    """``start``/``end`` must be empty or seconds with 0 <= start < end (changed in place)."""
+    for column in SEGMENT_COLUMNS:
+        if column not in frame.columns:
+            continue
+        text = frame[column].str.strip()
+        numbers = pd.to_numeric(text.where(text != ""), errors="coerce")
+        bad = (text != "") & (numbers.isna() | (numbers < 0))
+        if bad.any():
+            lines = (bad[bad].index + 2).tolist()[:5]
+            raise ManifestError(
+                f"{path}: '{column}' must be seconds >= 0 (or empty), e.g. line(s) {lines}"
+            )
+        frame[column] = text
+    if set(SEGMENT_COLUMNS) <= set(frame.columns):
+        start = pd.to_numeric(frame["start"].where(frame["start"] != ""), errors="coerce")
+        end = pd.to_numeric(frame["end"].where(frame["end"] != ""), errors="coerce")
+        bad = end.notna() & (end <= start.fillna(0.0))
+        if bad.any():
+            lines = (bad[bad].index + 2).tolist()[:5]
+            raise ManifestError(f"{path}: segment 'end' not after 'start' on line(s) {lines}")
+
+
+def _utterance_ids(raw: pd.DataFrame) -> pd.Series:
+    """``file``, or ``file#t=start,end`` for a segment row (unique within the corpus)."""
+    if not any(c in raw.columns for c in SEGMENT_COLUMNS):
+        return raw["file"].astype("string")
+    starts = raw["start"] if "start" in raw.columns else [None] * len(raw)
+    ends = raw["end"] if "end" in raw.columns else [None] * len(raw)
+    ids = [segment_item(f, s, e) for f, s, e in zip(raw["file"], starts, ends)]
+    return pd.Series(ids, index=raw.index, dtype="string")
 
 
 def _resolve_paths(frame: pd.DataFrame, root: Path, manifest_path: Path) -> pd.Series:
@@ -112,11 +155,13 @@ def _resolve_paths(frame: pd.DataFrame, root: Path, manifest_path: Path) -> pd.S
     series = pd.Series(paths, index=frame.index, dtype="string")
     # 'a.wav' and './a.wav' pass the raw duplicate check but are one utterance, which
     # could land in both a training and a test fold.
-    same = series.duplicated(keep=False)
+    segments = [c for c in SEGMENT_COLUMNS if c in frame.columns]
+    keyed = pd.concat([series.rename("path"), frame[segments]], axis=1)
+    same = keyed.duplicated(keep=False)
     if same.any():
         examples = frame.loc[same, "file"].head(4).tolist()
         raise ManifestError(
-            f"{manifest_path}: {int(series.duplicated().sum())} row(s) name a file another row "
+            f"{manifest_path}: {int(keyed.duplicated().sum())} row(s) name a file another row "
             f"names too, e.g. {examples}"
         )
     return series
@@ -169,7 +214,7 @@ def load_manifest(
     frame = pd.DataFrame(
         {
             "corpus": corpus,
-            "utterance": raw["file"].astype("string"),
+            "utterance": _utterance_ids(raw),
             "path": _resolve_paths(raw, corpus_root(path), path),
             "label": (
                 label_map.apply(raw["label"]).values
