@@ -242,7 +242,7 @@ def segment_item(path: str | Path, start: object = None, end: object = None) -> 
     fragment to the file's content hash, so each segment is cached on its own.
     """
     start, end = _seconds(start), _seconds(end)
-    if start is None and end is None:
+    if not start and end is None:  # from 0 to the end: the whole file, one key
         return str(path)
     end_text = "" if end is None else _format_seconds(end)
     return f"{path}#t={_format_seconds(start or 0.0)},{end_text}"

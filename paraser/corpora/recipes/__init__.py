@@ -19,6 +19,7 @@ names the folder the ``file`` paths are relative to.
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -39,6 +40,9 @@ RECIPE_MODULES: tuple[str, ...] = (
     "emodb",
     "emovo",
     "generic",
+    "hf_dataset",
+    "lhotse",
+    "nkululeko",
     "punjabi_rasa",
     "ravdess",
     "savee",
@@ -77,14 +81,24 @@ def prepare_corpus(
     corpus_dir: str | Path,
     out_dir: str | Path = "corpora_manifests",
     manifest_name: str | None = None,
+    **options: object,
 ) -> Path:
     """Run recipe ``name`` on ``corpus_dir`` and write ``<out_dir>/<manifest_name or name>.csv``.
 
-    The JSON sidecar records the corpus root and ``corpus``, ``language``,
-    ``title``, ``source`` and ``licence``.  Returns the CSV path.
+    ``options`` go to the recipe's ``prepare`` (e.g. ``label_column`` for the
+    importers).  The JSON sidecar records the corpus root and ``corpus``,
+    ``language``, ``title``, ``source`` and ``licence``.  When every ``file``
+    the recipe returns is absolute (the importers' rows), the root is their
+    common folder.  Returns the CSV path.
     """
     recipe = get_recipe(name)
-    frame = recipe.prepare(corpus_dir)
+    try:
+        frame = recipe.prepare(corpus_dir, **options)
+    except TypeError as exc:
+        if options and "unexpected keyword argument" in str(exc):
+            given = ", ".join("--" + k.replace("_", "-") for k in options)
+            raise ValueError(f"recipe '{recipe.info.name}' takes no option(s) {given}") from exc
+        raise
     info = recipe.info
     language = info.language
     if not language:
@@ -98,7 +112,11 @@ def prepare_corpus(
         "licence": info.licence,
     }
     csv_path = Path(out_dir) / f"{manifest_name or info.name}.csv"
-    return write_manifest(frame, csv_path, audio_root(info.name, corpus_dir), metadata)
+    root = audio_root(info.name, corpus_dir)
+    files = [Path(f) for f in frame["file"]]
+    if files and all(f.is_absolute() for f in files):
+        root = Path(os.path.commonpath([f.parent for f in files]))
+    return write_manifest(frame, csv_path, root, metadata)
 
 
 __all__ = [
