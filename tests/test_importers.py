@@ -245,7 +245,7 @@ def test_hf_dataset_saved_to_disk_writes_embedded_audio_once(tmp_path, audio, sp
 
 def test_hf_audiofolder_reads_files_in_place(tmp_path, audio):
     folder = tmp_path / "af"
-    for file, emotion, speaker, _ in ROWS:
+    for file, emotion, *_ in ROWS:
         target = folder / "train" / emotion / Path(file).name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((audio / file).read_bytes())
