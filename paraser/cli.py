@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -632,12 +633,20 @@ def corpus_recipes() -> None:
     from paraser.corpora.recipes import RECIPES
 
     table = Table(title="Corpus recipes")
-    for column in ("name", "corpus", "language", "labels", "licence"):
+    for column in ("name", "corpus", "language", "labels", "licence", "options"):
         table.add_column(column, overflow="fold")
     for name, recipe in RECIPES.items():
         info = recipe.info
         labels = ", ".join(sorted(set(info.labels.values())))
-        table.add_row(name, info.title, info.language or "(from data)", labels, info.licence)
+        parameters = inspect.signature(recipe.prepare).parameters.values()
+        options = " ".join(
+            f"--{p.name.replace('_', '-')} ({p.default})"
+            for p in parameters
+            if p.kind is p.KEYWORD_ONLY and p.name.endswith("_column")
+        )
+        table.add_row(
+            name, info.title, info.language or "(from data)", labels, info.licence, options
+        )
     out_console.print(table)
 
 

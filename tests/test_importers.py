@@ -15,6 +15,7 @@ from paraser.cli import app
 from paraser.corpora import load_manifest
 from paraser.corpora.manifest import column_names
 from paraser.corpora.recipes import get_recipe, prepare_corpus
+from paraser.features import load_features
 
 runner = CliRunner()
 
@@ -283,3 +284,100 @@ def test_prepare_corpus_keeps_absolute_paths_outside_the_root(tmp_path, audio):
     manifest = prepare_corpus("generic", csv, tmp_path / "out", "mixed")
     assert pd.read_csv(manifest)["file"].tolist() == [str(elsewhere), "here.wav"]
     assert load_manifest(manifest).frame["path"].tolist()[0] == str(elsewhere.resolve())
+
+
+def _audformat_db(root: Path, storage_format: str = "csv") -> Path:
+    """A database written by audformat: one segmented table over two long recordings."""
+    audformat = pytest.importorskip("audformat")
+    emotions = ["angry", "happy", "neutral", "sad"]
+    segments, files = [], []
+    for k, speaker in enumerate(["s1", "s2"]):
+        file = f"wav/talk{k}.wav"
+        (root / "wav").mkdir(parents=True, exist_ok=True)
+        parts = [voiced_tone(110 + 40 * e + 10 * k, 1.0, 22_050, seed=e) for e in range(4)]
+        sf.write(root / file, np.concatenate(parts), 22_050)
+        files.append((file, speaker))
+        segments += [(file, float(e), float(e + 1), emotion) for e, emotion in enumerate(emotions)]
+    db = audformat.Database("tiny", source="made by the test", usage="research", languages=["deu"])
+    db.schemes["emotion"] = audformat.Scheme(labels=emotions)
+    db.schemes["gender"] = audformat.Scheme(labels=["female", "male"])
+    db["speaker"] = audformat.MiscTable(pd.Index(["s1", "s2"], name="speaker"))
+    db["speaker"]["gender"] = audformat.Column(scheme_id="gender")
+    db["speaker"]["gender"].set(["female", "male"])
+    db.schemes["speaker"] = audformat.Scheme("str", labels="speaker")
+    index = audformat.segmented_index(
+        [f for f, *_ in segments], [s for _, s, _, _ in segments], [e for _, _, e, _ in segments]
+    )
+    db["emotion"] = audformat.Table(index)
+    db["emotion"]["emotion"] = audformat.Column(scheme_id="emotion")
+    db["emotion"]["emotion"].set([e for *_, e in segments])
+    db["files"] = audformat.Table(audformat.filewise_index([f for f, _ in files]))
+    db["files"]["speaker"] = audformat.Column(scheme_id="speaker")
+    db["files"]["speaker"].set([s for _, s in files])
+    db.save(str(root), storage_format=storage_format)
+    return root
+
+
+def test_audformat_segmented_database_runs_end_to_end(tmp_path, tone_corpus):
+    root = _audformat_db(tmp_path / "db")
+    frame = get_recipe("audformat").prepare(root)
+    assert frame[["file", "start", "end", "label", "speaker", "gender", "language"]].values[
+        :2
+    ].tolist() == [
+        ["wav/talk0.wav", "0.0", "1.0", "anger", "s1", "female", "de"],
+        ["wav/talk0.wav", "1.0", "2.0", "happiness", "s1", "female", "de"],
+    ]
+    assert len(frame) == 8
+    manifests = tmp_path / "manifests"
+    prepared = runner.invoke(
+        app, ["corpus", "prepare", "audformat", str(root), "--as", "segdb", "--manifests-dir",
+              str(manifests)]
+    )  # fmt: skip
+    assert prepared.exit_code == 0, prepared.output
+    other = tone_corpus("tones", per_label=2)
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        [
+            "transfer-matrix", "--corpora", f"segdb,{other}", "--features", "egemaps",
+            "--classifiers", "svm", "--out", str(out), "--cache-dir", str(tmp_path / "c"),
+            "--folds", "2", "-j", "1", "--manifests-dir", str(manifests),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    results = pd.read_csv(out / "results.csv")
+    transfer = results[(results.kind == "transfer") & (results.source == "segdb")]
+    assert len(transfer) == 1 and transfer.n_train.iloc[0] == 8  # every segment a sample
+    matrix = load_features(
+        load_manifest(manifests / "segdb.csv").frame, "egemaps", cache_dir=tmp_path / "c"
+    )
+    assert matrix.available.all() and len({tuple(v) for v in matrix.values}) == 8
+
+
+def test_audformat_pickles_and_unsafe_headers_are_refused(tmp_path):
+    root = _audformat_db(tmp_path / "pickled", storage_format="pkl")
+    assert list(root.glob("db.*.pkl"))
+    with pytest.raises(ValueError, match=r"table '.*' has a pickle db\..*\.pkl"):
+        get_recipe("audformat").prepare(root)
+    unsafe = tmp_path / "unsafe"
+    unsafe.mkdir()
+    (unsafe / "db.yaml").write_text("name: !!python/object/apply:os.getcwd []\n")
+    with pytest.raises(ValueError, match="invalid \\(or unsafe\\) YAML"):
+        get_recipe("audformat").prepare(unsafe)
+
+
+def test_audformat_from_the_local_audb_cache(tmp_path, monkeypatch):
+    cache = tmp_path / "audb"
+    _audformat_db(cache / "tiny" / "1.0.0" / "d3b07384")
+    _audformat_db(cache / "tiny" / "1.10.0" / "d3b07384")
+    monkeypatch.setenv("AUDB_CACHE_ROOT", str(cache))
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/audb of the machine's user
+    frame = get_recipe("audformat").prepare("audb:tiny")
+    assert len(frame) == 8
+    out = prepare_corpus("audformat", "audb:tiny:1.0.0", tmp_path / "m", "tiny")
+    paths = load_manifest(out).frame["path"]
+    assert all("/1.0.0/" in p for p in paths)
+    newest = prepare_corpus("audformat", "audb:tiny", tmp_path / "m", "tiny_new")
+    assert all("/1.10.0/" in p for p in load_manifest(newest).frame["path"])
+    with pytest.raises(ValueError, match="audb:other: not in the local audb cache"):
+        get_recipe("audformat").prepare("audb:other")

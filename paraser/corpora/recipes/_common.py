@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import iso639  # installed with audformat
 import pandas as pd
 
 from paraser.corpora.labels import CANONICAL_EMOTIONS
@@ -135,6 +136,19 @@ def normalise_gender(value: object) -> str:
     if text in {"m", "male", "man", "men", "männlich", "maennlich", "boy"}:
         return "male"
     return ""
+
+
+def normalise_language(value: object) -> str:
+    """The language code the built-in recipes use (ISO 639-1 ``de``) for ``deu``, ``ger``,
+    ``German``, ...; ISO 639-3 where there is no two-letter code; unknown text unchanged."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    try:
+        language = iso639.Lang(text.title() if len(text) > 3 else text.lower())
+    except Exception:  # noqa: BLE001 - not a language code or name iso639 knows
+        return text
+    return language.pt1 or language.pt3
 
 
 def build_frame(rows: Iterable[dict], info: CorpusInfo) -> pd.DataFrame:
