@@ -157,9 +157,10 @@ def _decode(path: Path, offset: float | None, duration: float | None) -> tuple[n
         return audiofile.read(str(path), offset=offset, duration=duration, always_2d=True)
     except FileNotFoundError as exc:
         if path.suffix.lower() not in _LIBSNDFILE_FALLBACK:
+            detail = " ".join(str(exc).split())  # audiofile's message spans lines
             raise AudioError(
                 f"{path}: cannot decode {path.suffix or 'this'} audio without an external "
-                f"decoder ({exc}); install ffmpeg and mediainfo (e.g. apt-get install ffmpeg "
+                f"decoder ({detail}); install ffmpeg and mediainfo (e.g. apt-get install ffmpeg "
                 "mediainfo) or convert the file to WAV/FLAC"
             ) from exc
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:

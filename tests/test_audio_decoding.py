@@ -177,3 +177,27 @@ def test_the_decoder_is_part_of_every_cache_key(monkeypatch):
     before = spec.cache_key
     monkeypatch.setattr("paraser.features.opensmile_sets.DECODER_ID", "soundfile-scipy")
     assert resolve_feature_set("egemaps").cache_key != before
+
+
+def test_formats_beyond_libsndfile_name_the_missing_decoder(tmp_path):
+    import shutil
+
+    if shutil.which("ffmpeg") and shutil.which("mediainfo"):
+        pytest.skip("ffmpeg and mediainfo are installed: audiofile decodes these formats")
+    clip = tmp_path / "clip.m4a"
+    clip.write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(2000))
+    with pytest.raises(AudioError, match=r"clip\.m4a: cannot decode \.m4a audio.*install ffmpeg"):
+        read_audio(clip)
+
+
+def test_aiff_and_au_are_read_by_libsndfile_when_sox_and_ffmpeg_are_absent(tmp_path):
+    signal = _clip(22_050, 2)
+    sf.write(tmp_path / "clip.wav", signal, 22_050, subtype="PCM_16")
+    reference = read_audio(tmp_path / "clip.wav")
+    for name, kind in (("clip.aiff", "AIFF"), ("clip.au", "AU")):
+        sf.write(tmp_path / name, signal, 22_050, format=kind, subtype="PCM_16")
+        np.testing.assert_array_equal(read_audio(tmp_path / name), reference)
+    np.testing.assert_array_equal(
+        read_audio(tmp_path / "clip.aiff", start=0.25, end=0.75),
+        read_audio(tmp_path / "clip.wav", start=0.25, end=0.75),
+    )
