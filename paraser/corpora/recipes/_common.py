@@ -10,10 +10,12 @@ naming the file), and hand the rows to :func:`build_frame`.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Protocol, runtime_checkable
 
 import iso639  # installed with audformat
@@ -136,6 +138,17 @@ def normalise_gender(value: object) -> str:
     if text in {"m", "male", "man", "men", "männlich", "maennlich", "boy"}:
         return "male"
     return ""
+
+
+def optional_import(module: str, recipe: str) -> ModuleType:
+    """Import an importer's optional library, or a ValueError naming the pip command."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ValueError(
+            f"the {recipe} recipe needs the {module} package: pip install "
+            f"'paraser[importers]' (or pip install {module})"
+        ) from exc
 
 
 def normalise_language(value: object) -> str:

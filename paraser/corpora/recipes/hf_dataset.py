@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 import soundfile as sf
 
-from paraser.corpora.recipes._common import CorpusInfo, is_audio
+from paraser.corpora.recipes._common import CorpusInfo, is_audio, optional_import
 from paraser.corpora.recipes.generic import table_frame
 
 info = CorpusInfo(
@@ -51,17 +51,6 @@ info = CorpusInfo(
 )
 
 _METADATA = ("metadata.csv", "metadata.jsonl")
-
-
-def _datasets():
-    try:
-        import datasets
-    except ImportError as exc:
-        raise ValueError(
-            "reading a save_to_disk folder needs the datasets package: pip install "
-            "'paraser[importers]' (or pip install datasets)"
-        ) from exc
-    return datasets
 
 
 def default_audio_dir(dataset_dir: Path) -> Path:
@@ -98,7 +87,7 @@ def _labels(column, feature) -> list[str]:
 def _from_saved(
     folder: Path, audio_column: str, label_column: str, speaker_column: str, audio_dir: Path
 ) -> pd.DataFrame:
-    datasets = _datasets()
+    datasets = optional_import("datasets", "hf_dataset")
     loaded = datasets.load_from_disk(str(folder))
     splits = dict(loaded) if isinstance(loaded, datasets.DatasetDict) else {"": loaded}
     frames = []

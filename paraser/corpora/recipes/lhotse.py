@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from paraser.corpora.recipes._common import CorpusInfo, normalise_gender
+from paraser.corpora.recipes._common import CorpusInfo, normalise_gender, optional_import
 from paraser.corpora.recipes.generic import table_frame
 
 info = CorpusInfo(
@@ -44,17 +44,6 @@ info = CorpusInfo(
 )
 
 _SUFFIXES = (".jsonl", ".jsonl.gz")
-
-
-def _lhotse():
-    try:
-        import lhotse
-    except ImportError as exc:
-        raise ValueError(
-            "the lhotse recipe needs the lhotse package: pip install 'paraser[importers]' "
-            "(or pip install lhotse)"
-        ) from exc
-    return lhotse
 
 
 def _find(folder: Path, kind: str) -> list[Path]:
@@ -145,7 +134,7 @@ def prepare(
     corpus_dir: str | Path, *, label_column: str = "emotion", speaker_column: str = "speaker"
 ) -> pd.DataFrame:
     """One row per supervision, sorted by file (then segment)."""
-    lhotse = _lhotse()
+    lhotse = optional_import("lhotse", "lhotse")
     recordings_path, supervisions_path, cuts_path = manifest_files(corpus_dir)
     if cuts_path is not None:
         cuts = lhotse.load_manifest(cuts_path)
