@@ -157,10 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifests", type=Path, default=None)
     parser.add_argument("--cache-dir", type=Path, default=Path("features_cache"))
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--formats", default=",".join(FORMATS))
     args = parser.parse_args(argv)
     runs = roundtrip(
         args.corpora, args.work, manifests_dir=args.manifests, cache_dir=args.cache_dir,
-        jobs=args.jobs,
+        formats=tuple(args.formats.split(",")), jobs=args.jobs,
     )  # fmt: skip
     native = runs.pop("native")
     print(native[["kind", "source", "target", "uar", "n_train", "n_test"]].to_string())

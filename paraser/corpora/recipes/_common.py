@@ -164,7 +164,7 @@ def normalise_language(value: object) -> str:
     return language.pt1 or language.pt3
 
 
-def build_frame(rows: Iterable[dict], info: CorpusInfo) -> pd.DataFrame:
+def build_frame(rows: Iterable[dict], info: CorpusInfo, *, sort: bool = True) -> pd.DataFrame:
     """Rows (dicts) -> the recipe DataFrame, validated and sorted by ``file``.
 
     Each row needs ``file``, ``original_label`` and ``speaker``; ``label``
@@ -190,6 +190,8 @@ def build_frame(rows: Iterable[dict], info: CorpusInfo) -> pd.DataFrame:
     frame = frame[list(FRAME_COLUMNS) + extras]
     for column in ("speaker", "original_label"):
         frame[column] = frame[column].astype(str)
+    if not sort:  # the source's own order (a dataset's example order)
+        return frame.reset_index(drop=True)
     return frame.sort_values("file", kind="stable").reset_index(drop=True)
 
 

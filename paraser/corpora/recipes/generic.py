@@ -74,12 +74,15 @@ def prepare(corpus_dir: str | Path) -> pd.DataFrame:
     return table_frame(read_csv(path), path, path.parent, info)
 
 
-def table_frame(table: pd.DataFrame, path: Path, root: Path, info: CorpusInfo) -> pd.DataFrame:
+def table_frame(
+    table: pd.DataFrame, path: Path, root: Path, info: CorpusInfo, *, sort: bool = True
+) -> pd.DataFrame:
     """A ``file,label,speaker[,start,end,...]`` table -> the recipe frame (strict).
 
     ``path`` names the source in errors; relative ``file`` paths are relative
     to ``root``, and files below ``root`` are made relative to it.  Optional
-    ``start``/``end`` (seconds) make a row a segment of its file.
+    ``start``/``end`` (seconds) make a row a segment of its file.  Rows are
+    sorted by file unless ``sort`` is false.
     """
     table = table.copy()
     missing = [c for c in REQUIRED if c not in table.columns]
@@ -131,4 +134,4 @@ def table_frame(table: pd.DataFrame, path: Path, root: Path, info: CorpusInfo) -
     table["label"] = labels
     if "gender" in table.columns:
         table["gender"] = table["gender"].map(normalise_gender)
-    return build_frame(table.to_dict("records"), info)
+    return build_frame(table.to_dict("records"), info, sort=sort)

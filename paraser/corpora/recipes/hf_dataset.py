@@ -22,7 +22,9 @@ written once, byte for byte, to ``audio_dir`` (default
 ``$PARASER_CACHE/hf_audio/<dataset folder name>``, i.e. beside the feature
 cache), one file per content hash, and re-used on later runs.
 
-Labels map to canonical emotions by name (strict).  ``load_from_disk`` needs the
+Rows of a saved dataset keep the dataset's order (splits in their order);
+audiofolder rows are sorted by file.  Labels map to canonical emotions by name
+(strict).  ``load_from_disk`` needs the
 ``datasets`` package (``pip install 'paraser[importers]'``).  Source and
 licence: those of the dataset.
 """
@@ -191,4 +193,6 @@ def prepare(
         table = _from_saved(folder, audio_column, label_column, speaker_column, target)
     else:
         table = _from_audiofolder(folder, label_column, speaker_column)
-    return table_frame(table, folder, folder, info)
+    # A saved dataset keeps its example order: embedded files are named by content hash,
+    # and sorting by those names would shuffle the rows (and so the folds built on them).
+    return table_frame(table, folder, folder, info, sort=not saved)
