@@ -159,6 +159,7 @@ def test_segmented_manifest_extracts_each_segment_under_its_own_key(tmp_path, en
         ("a.wav,x,2,sad,s\n", "'start' must be seconds >= 0"),
         ("a.wav,2,1,sad,s\n", "'end' not after 'start' on line"),
         ("a.wav,0,1,sad,s\na.wav,0,1,sad,s\n", "duplicate file row"),
+        ("a.wav,0,,sad,s\na.wav,,,sad,s\n", "duplicate file row"),
     ],
 )
 def test_bad_segments_are_refused_naming_the_manifest(tmp_path, rows, message):

@@ -175,6 +175,9 @@ def _check_segments(frame: pd.DataFrame, path: Path) -> None:
             )
         frame[column] = numbers.map(lambda v: "" if pd.isna(v) else repr(float(v)))
     if set(SEGMENT_COLUMNS) <= set(frame.columns):
+        # From 0 to the end is the whole file: spelled one way, so duplicates are caught.
+        whole = (frame["end"] == "") & frame["start"].isin(["", "0.0"])
+        frame.loc[whole, "start"] = ""
         start = pd.to_numeric(frame["start"].where(frame["start"] != ""), errors="coerce")
         end = pd.to_numeric(frame["end"].where(frame["end"] != ""), errors="coerce")
         bad = end.notna() & (end <= start.fillna(0.0))

@@ -355,10 +355,9 @@ def _batched_work(
 def _duration_groups(paths: list[str], batch_seconds: float) -> list[list[str]]:
     """Files sorted by duration, in groups of about ``batch_seconds`` of audio."""
 
-    duration = item_duration
     groups: list[list[str]] = []
     seconds = 0.0
-    for path, length in sorted(((p, duration(p)) for p in paths), key=lambda pair: pair[1]):
+    for path, length in sorted(((p, item_duration(p)) for p in paths), key=lambda pair: pair[1]):
         if not groups or seconds + length > batch_seconds:
             groups.append([])
             seconds = 0.0
