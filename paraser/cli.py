@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,13 +96,31 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+FILE_COLUMN_HELP = "Column of the audio file paths, when not 'file' (e.g. a nkululeko CSV)."
+LABEL_COLUMN_HELP = "Column of the labels, when not 'label' (nkululeko: emotion)."
+SPEAKER_COLUMN_HELP = "Column of the speaker ids, when not 'speaker'."
+
+
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
+    file_column: str | None = typer.Option(None, "--file-column", help=FILE_COLUMN_HELP),
+    label_column: str | None = typer.Option(None, "--label-column", help=LABEL_COLUMN_HELP),
+    speaker_column: str | None = typer.Option(None, "--speaker-column", help=SPEAKER_COLUMN_HELP),
 ) -> None:
-    """paraser command line."""
+    """paraser command line.
+
+    --file-column, --label-column and --speaker-column (before the command) apply to every
+    manifest CSV the command reads that has those columns, e.g.
+    paraser --label-column emotion extract nkululeko_data.csv
+    """
+    from paraser.corpora.manifest import column_names
+
+    # Held for the whole command, released when it ends.
+    ctx.with_resource(column_names(file_column, label_column, speaker_column))
 
 
 CACHE_OPTION = typer.Option(
@@ -619,13 +638,32 @@ def corpus_prepare(
         None, "--as", help="Register under this name (default: the recipe name)."
     ),
     manifests_dir: Path | None = MANIFESTS_OPTION,
+    file_column: str | None = typer.Option(None, "--file-column", help=FILE_COLUMN_HELP),
+    label_column: str | None = typer.Option(None, "--label-column", help=LABEL_COLUMN_HELP),
+    speaker_column: str | None = typer.Option(None, "--speaker-column", help=SPEAKER_COLUMN_HELP),
+    audio_column: str | None = typer.Option(
+        None, "--audio-column", help="Audio column of a Hugging Face dataset (hf_dataset)."
+    ),
 ) -> None:
-    """Parse a corpus in its original layout and register its manifest."""
+    """Parse a corpus in its original layout and register its manifest.
+
+    The column options are for the importers (nkululeko, hf_dataset, lhotse; see
+    'paraser corpus recipes').
+    """
     from paraser.corpora.recipes import prepare_corpus
     from paraser.corpora.registry import manifest_dir
 
+    given = {
+        "file_column": file_column,
+        "label_column": label_column,
+        "speaker_column": speaker_column,
+        "audio_column": audio_column,
+    }
+    options = {k: v for k, v in given.items() if v is not None}
     with _user_errors():
-        path = prepare_corpus(name, corpus_dir, manifest_dir(manifests_dir), manifest_name)
+        path = prepare_corpus(
+            name, corpus_dir, manifest_dir(manifests_dir), manifest_name, **options
+        )
     out_console.print(f"Registered [bold]{path.stem}[/] → {path}")
     corpus_list(manifests_dir=manifests_dir, only=path.stem)
 
@@ -636,12 +674,20 @@ def corpus_recipes() -> None:
     from paraser.corpora.recipes import RECIPES
 
     table = Table(title="Corpus recipes")
-    for column in ("name", "corpus", "language", "labels", "licence"):
+    for column in ("name", "corpus", "language", "labels", "licence", "options"):
         table.add_column(column, overflow="fold")
     for name, recipe in RECIPES.items():
         info = recipe.info
         labels = ", ".join(sorted(set(info.labels.values())))
-        table.add_row(name, info.title, info.language or "(from data)", labels, info.licence)
+        parameters = inspect.signature(recipe.prepare).parameters.values()
+        options = " ".join(
+            f"--{p.name.replace('_', '-')} ({p.default})"
+            for p in parameters
+            if p.kind is p.KEYWORD_ONLY and p.name.endswith("_column")
+        )
+        table.add_row(
+            name, info.title, info.language or "(from data)", labels, info.licence, options
+        )
     out_console.print(table)
 
 

@@ -325,6 +325,8 @@ name: tiny
 description: a tiny audformat database
 languages: [deu]
 license: CC0-1.0
+source: made by the test
+usage: research
 schemes:
   emotion:
     dtype: str
@@ -377,13 +379,14 @@ def test_audformat_database(tmp_path):
         frame = get_recipe("audformat").prepare(tmp_path)
     check_frame(frame, "audformat")
     assert frame[["file", "label", "speaker", "gender", "language"]].values.tolist() == [
-        ["wav/a.wav", "anger", "s1", "female", "deu"],
-        ["wav/b.wav", "happiness", "s2", "male", "deu"],
-        ["wav/c.wav", "sadness", "s2", "male", "deu"],
+        ["wav/a.wav", "anger", "s1", "female", "de"],
+        ["wav/b.wav", "happiness", "s2", "male", "de"],
+        ["wav/c.wav", "sadness", "s2", "male", "de"],
     ]
     with pytest.warns(UserWarning, match="dropped rows"):
         out = prepare_corpus("audformat", tmp_path / "db.yaml", tmp_path / "manifests", "tiny")
-    assert json.loads(out.with_suffix(".json").read_text())["language"] == "deu"
+    # ISO 639-3 'deu' is spelled as the other corpora spell German: 'de'.
+    assert json.loads(out.with_suffix(".json").read_text())["language"] == "de"
     assert load_manifest(out).frame["path"].map(lambda p: Path(p).is_file()).all()
 
 
@@ -391,11 +394,11 @@ def test_audformat_without_speaker_or_header(tmp_path):
     with pytest.raises(ValueError, match="no audformat header db.yaml"):
         get_recipe("audformat").prepare(tmp_path)
     (tmp_path / "db.yaml").write_text(
-        "name: x\nschemes: {emotion: {dtype: str}}\n"
+        "name: x\nsource: s\nusage: research\nlanguages: []\nschemes: {emotion: {dtype: str}}\n"
         "tables: {t: {type: filewise, columns: {emotion: {scheme_id: emotion}}}}\n"
     )
     (tmp_path / "db.t.csv").write_text("file,emotion\na.wav,anger\n")
-    with pytest.raises(ValueError, match="no filewise table with a speaker column"):
+    with pytest.raises(ValueError, match="no table with a speaker column"):
         get_recipe("audformat").prepare(tmp_path)
 
 

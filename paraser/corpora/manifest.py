@@ -17,21 +17,30 @@ Every problem is a :class:`ManifestError` naming the CSV and its line.
 The sidecar may also carry ``language`` (default for rows without one),
 ``description``, ``source`` and ``licence``.
 
+Optional ``start`` and ``end`` columns (seconds, empty for the whole file) make
+a row one segment of its file, so one long recording yields many utterances;
+the utterance id is then ``file#t=start,end``.
+
 In memory (what :func:`load_manifest` returns) a manifest is a DataFrame with
 the documented columns of :data:`MANIFEST_COLUMNS`, plus any extra columns.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import hashlib
 import json
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from paraser.audio import segment_item
 from paraser.corpora.labels import LabelMap
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("file", "label", "speaker")
@@ -70,10 +79,43 @@ class LoadedManifest:
         return str(self.frame["corpus"].iloc[0]) if len(self.frame) else self.source.stem
 
 
+# Column names the user gave for the standard ones (--label-column ...), for this call chain.
+_COLUMN_NAMES: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
+    "manifest_column_names", default=None
+)
+
+
+@contextlib.contextmanager
+def column_names(
+    file: str | None = None, label: str | None = None, speaker: str | None = None
+) -> Iterator[None]:
+    """Within the block, manifest CSVs that have these columns use them as ``file``/``label``/
+    ``speaker`` (e.g. a nkululeko CSV's ``emotion``); CSVs without them keep the standard ones.
+    """
+    names = {k: v for k, v in (("file", file), ("label", label), ("speaker", speaker)) if v}
+    token = _COLUMN_NAMES.set(names)
+    try:
+        yield
+    finally:
+        _COLUMN_NAMES.reset(token)
+
+
+def _rename_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    renames = {
+        given: standard
+        for standard, given in (_COLUMN_NAMES.get() or {}).items()
+        if given in frame.columns and given != standard
+    }
+    shadowed = [s for s in renames.values() if s in frame.columns and s not in renames]
+    return frame.drop(columns=shadowed).rename(columns=renames)
+
+
 def read_manifest_csv(path: str | Path) -> pd.DataFrame:
     """Read and validate a manifest CSV without mapping labels.
 
-    Raises :class:`ManifestError` naming the file, the row and the problem.
+    Columns named in an enclosing :func:`column_names` block stand in for the
+    standard ones.  Raises :class:`ManifestError` naming the file, the row and
+    the problem.
     """
     path = Path(path)
     if not path.is_file():
@@ -83,13 +125,15 @@ def read_manifest_csv(path: str | Path) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path}: not a readable CSV manifest: {exc}") from exc
+    frame = _rename_columns(frame)
     if len(lines) == len(frame):
         frame.attrs["lines"] = lines
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise ManifestError(
             f"{path}: missing required column(s) {missing}; a manifest needs "
-            f"{', '.join(REQUIRED_COLUMNS)} (found: {', '.join(frame.columns)})"
+            f"{', '.join(REQUIRED_COLUMNS)} (found: {', '.join(frame.columns)}); other names "
+            "can stand in: paraser --file-column/--label-column/--speaker-column"
         )
     if frame.empty:
         raise ManifestError(f"{path}: no utterance rows")
@@ -102,7 +146,8 @@ def read_manifest_csv(path: str | Path) -> pd.DataFrame:
                 f"{path}: empty '{column}' in {int(empty.sum())} row(s), e.g. line(s) {rows}"
             )
         frame[column] = values
-    duplicated = frame["file"].duplicated()
+    _check_segments(frame, path)
+    duplicated = frame.duplicated([c for c in ("file", *SEGMENT_COLUMNS) if c in frame.columns])
     if duplicated.any():
         examples = [
             f"line {_line(frame, i)}: {frame.at[i, 'file']}" for i in frame.index[duplicated][:3]
@@ -113,6 +158,58 @@ def read_manifest_csv(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+#: Optional columns that make a row one segment (seconds) of its file.
+SEGMENT_COLUMNS: tuple[str, ...] = ("start", "end")
+
+
+def segment_seconds(values: pd.Series) -> pd.Series:
+    """Segment bounds as float seconds from seconds or pandas timedeltas (nkululeko's
+    ``0 days 00:00:01.500000``); empty/NaT is NaN, anything unparsable is ``None``."""
+    text = values.astype(str).str.strip()
+    empty = text.isin(["", "NaT", "nan", "None"])
+    numbers = pd.to_numeric(text.where(~empty), errors="coerce").astype(object)
+    for index in numbers.index[numbers.isna() & ~empty]:
+        try:
+            numbers[index] = pd.Timedelta(text[index]).total_seconds()
+        except ValueError:
+            numbers[index] = None
+    return numbers.where(~empty, np.nan)
+
+
+def _check_segments(frame: pd.DataFrame, path: Path) -> None:
+    """``start``/``end`` must be empty or seconds with 0 <= start < end (made seconds in place)."""
+    for column in SEGMENT_COLUMNS:
+        if column not in frame.columns:
+            continue
+        numbers = segment_seconds(frame[column])
+        bad = numbers.map(lambda v: v is None or (not pd.isna(v) and v < 0))
+        if bad.any():
+            lines = [_line(frame, i) for i in bad[bad].index[:5]]
+            raise ManifestError(
+                f"{path}: '{column}' must be seconds >= 0 or a timedelta (or empty), e.g. "
+                f"line(s) {lines}"
+            )
+        frame[column] = numbers.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+    if set(SEGMENT_COLUMNS) <= set(frame.columns):
+        # From 0 to the end is the whole file: spelled one way, so duplicates are caught.
+        whole = (frame["end"] == "") & frame["start"].isin(["", "0.0"])
+        frame.loc[whole, "start"] = ""
+        start = pd.to_numeric(frame["start"].where(frame["start"] != ""), errors="coerce")
+        end = pd.to_numeric(frame["end"].where(frame["end"] != ""), errors="coerce")
+        bad = end.notna() & (end <= start.fillna(0.0))
+        if bad.any():
+            lines = [_line(frame, i) for i in bad[bad].index[:5]]
+            raise ManifestError(f"{path}: segment 'end' not after 'start' on line(s) {lines}")
+
+
+def _utterance_ids(raw: pd.DataFrame) -> pd.Series:
+    """``file``, or ``file#t=start,end`` for a segment row (unique within the corpus)."""
+    if not any(c in raw.columns for c in SEGMENT_COLUMNS):
+        return raw["file"].astype("string")
+    starts = raw["start"] if "start" in raw.columns else [None] * len(raw)
+    ends = raw["end"] if "end" in raw.columns else [None] * len(raw)
+    ids = [segment_item(f, s, e) for f, s, e in zip(raw["file"], starts, ends)]
+    return pd.Series(ids, index=raw.index, dtype="string")
 def _record_lines(path: Path) -> list[int]:
     """The line each data record starts on; a record with the wrong field count is an error.
 
@@ -166,11 +263,13 @@ def _resolve_paths(frame: pd.DataFrame, root: Path, manifest_path: Path) -> pd.S
     series = pd.Series(paths, index=frame.index, dtype="string")
     # 'a.wav' and './a.wav' pass the raw duplicate check but are one utterance, which
     # could land in both a training and a test fold.
-    same = series.duplicated(keep=False)
+    segments = [c for c in SEGMENT_COLUMNS if c in frame.columns]
+    keyed = pd.concat([series.rename("path"), frame[segments]], axis=1)
+    same = keyed.duplicated(keep=False)
     if same.any():
         examples = [f"line {_line(frame, i)}: {frame.at[i, 'file']}" for i in frame.index[same][:4]]
         raise ManifestError(
-            f"{manifest_path}: {int(series.duplicated().sum())} row(s) name a file another row "
+            f"{manifest_path}: {int(keyed.duplicated().sum())} row(s) name a file another row "
             f"names too, e.g. {examples}"
         )
     return series
@@ -223,7 +322,7 @@ def load_manifest(
     frame = pd.DataFrame(
         {
             "corpus": corpus,
-            "utterance": raw["file"].astype("string"),
+            "utterance": _utterance_ids(raw),
             "path": _resolve_paths(raw, corpus_root(path), path),
             "label": (
                 label_map.apply(raw["label"]).values
@@ -274,17 +373,21 @@ def write_manifest(
         raise ManifestError(f"{csv_path}: refusing to write a manifest without {missing}")
     audio_root = Path(audio_root).resolve()
     out = frame.copy()
-    out["file"] = [
-        Path(
-            os.path.relpath(Path(f) if Path(f).is_absolute() else audio_root / f, audio_root)
-        ).as_posix()
-        for f in out["file"]
-    ]
+    out["file"] = [_portable(Path(f), audio_root) for f in out["file"]]
     meta = dict(metadata or {})
     meta["root"] = Path(os.path.relpath(audio_root, csv_path.parent.resolve())).as_posix()
     _atomic_write_text(sidecar_path(csv_path), json.dumps(meta, indent=2) + "\n")
     _atomic_write_text(csv_path, out.to_csv(index=False))
     return csv_path
+
+
+def _portable(file: Path, audio_root: Path) -> str:
+    """``file`` relative to ``audio_root``; an absolute path outside it stays absolute."""
+    absolute = file if file.is_absolute() else audio_root / file
+    relative = Path(os.path.relpath(absolute, audio_root))
+    if file.is_absolute() and relative.parts[:1] == ("..",):
+        return file.as_posix()  # a relative path would leave the root, which loading refuses
+    return relative.as_posix()
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

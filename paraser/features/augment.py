@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from joblib import delayed
 
-from paraser.audio import TARGET_SAMPLE_RATE, AudioError, read_audio
+from paraser.audio import TARGET_SAMPLE_RATE, AudioError, read_item
 from paraser.features.extract import (
     DEFAULT_CACHE_DIR,
     FeatureSetSpec,
@@ -61,6 +61,7 @@ from paraser.features.extract import (
     as_specs,
     corpus_cache_dir,
     hash_files,
+    media_items,
     open_store,
     run_specs,
     save_failures,
@@ -441,7 +442,7 @@ def _augment_chunk(items: list[_Item], recipe: AugmentRecipe, specs: Sequence[Fe
     results = []
     for path, digest, needed in items:
         try:
-            signal = read_audio(path)
+            signal = read_item(path)  # a whole file or a path#t=start,end segment
         except AudioError as exc:
             results.append((path, [(copy, {}, [(None, str(exc))], 0) for copy, _ in needed]))
             continue
@@ -501,7 +502,7 @@ def extract_augmented(
     specs = _openSMILE_only(feature_sets)
     corpus = str(manifest["corpus"].iloc[0]) if len(manifest) else "empty"
     directory = augmented_dir(cache_dir, corpus, recipe)
-    paths = list(dict.fromkeys(manifest["path"].astype(str)))
+    paths = list(dict.fromkeys(media_items(manifest)))
     digests, unreadable = hash_files(paths, corpus_cache_dir(cache_dir, corpus))
     report = AugmentationReport(corpus, recipe.name, copies, len(paths))
     failures: list[dict] = [
@@ -600,7 +601,7 @@ def load_augmented(
     """Load the cached copies ``0..copies-1`` of ``manifest``'s utterances, by row then copy."""
     (spec,) = _openSMILE_only([feature_set])
     corpus = str(manifest["corpus"].iloc[0])
-    paths = list(manifest["path"].astype(str))
+    paths = media_items(manifest)
     digests, _ = hash_files(paths, corpus_cache_dir(cache_dir, corpus))
     (store,) = _stores([spec], augmented_dir(cache_dir, corpus, recipe), recipe)
     have = store.keys(verified=True)

@@ -31,10 +31,17 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-import soundfile as sf
 from joblib import delayed
 
-from paraser.audio import AudioError, file_digest, read_audio
+from paraser.audio import (
+    AudioError,
+    file_digest,
+    item_duration,
+    item_fragment,
+    read_item,
+    segment_item,
+    split_item,
+)
 from paraser.features.opensmile_sets import resolve_feature_set
 from paraser.features.store import (
     FULL_ERRNOS,
@@ -108,7 +115,7 @@ def _extract_chunk(
     results = []
     for path, needed in items:
         try:
-            signal = read_audio(path)
+            signal = read_item(path)
         except AudioError as exc:
             results.append((path, {}, [(None, str(exc))]))
             continue
@@ -215,19 +222,35 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def media_items(manifest: pd.DataFrame) -> list[str]:
+    """What each manifest row analyses: its ``path``, or ``path#t=start,end`` for a segment.
+
+    Optional ``start``/``end`` columns (seconds; empty for the whole file) cut
+    one recording into several utterances.
+    """
+    paths = manifest["path"].astype(str).tolist()
+    if "start" not in manifest.columns and "end" not in manifest.columns:
+        return paths
+    starts = manifest["start"] if "start" in manifest.columns else [None] * len(paths)
+    ends = manifest["end"] if "end" in manifest.columns else [None] * len(paths)
+    return [segment_item(p, s, e) for p, s, e in zip(paths, starts, ends)]
+
+
 def hash_files(
     paths: Sequence[str], corpus_dir: Path | None = None
 ) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """Content hashes of ``paths``; unreadable and non-regular files listed with a reason.
+    """Cache keys of ``paths`` (items, see :func:`media_items`); unreadable files listed.
 
-    A FIFO or a device (``/dev/zero``) is refused before it is opened, so it can
-    never hang a run.  ``corpus_dir`` is unused (kept for callers of older versions).
+    A key is the file's content hash, plus the item's ``#t=start,end`` fragment
+    for a segment.  A FIFO or a device (``/dev/zero``) is refused before it is
+    opened, so it can never hang a run.  ``corpus_dir`` is unused (kept for
+    callers of older versions).
     """
     digests: dict[str, str] = {}
     unreadable: list[tuple[str, str]] = []
     for path in paths:
         try:
-            digests[path] = content_hash(path)
+            digests[path] = content_hash(split_item(path)[0]) + item_fragment(path)
         except OSError as exc:
             unreadable.append((path, f"{path}: cannot read file: {exc.strerror or exc}"))
     return digests, unreadable
@@ -292,7 +315,7 @@ def extract_features(
     specs = as_specs(feature_sets)
     corpus = str(manifest["corpus"].iloc[0]) if len(manifest) else "empty"
     corpus_dir = corpus_cache_dir(cache_dir, corpus)
-    paths = list(dict.fromkeys(manifest["path"].astype(str)))
+    paths = list(dict.fromkeys(media_items(manifest)))
     remove_stale_tmp(corpus_dir)  # leftovers of a run killed mid-write
     digests, unreadable = hash_files(paths)
     report = ExtractionReport(corpus=corpus, n_files=len(paths))
@@ -475,15 +498,9 @@ def _batched_work(
 def _duration_groups(paths: list[str], batch_seconds: float) -> list[list[str]]:
     """Files sorted by duration, in groups of about ``batch_seconds`` of audio."""
 
-    def duration(path: str) -> float:
-        try:
-            return float(sf.info(path).duration)
-        except Exception:  # noqa: BLE001 - read_audio reports unreadable files properly
-            return 0.0
-
     groups: list[list[str]] = []
     seconds = 0.0
-    for path, length in sorted(((p, duration(p)) for p in paths), key=lambda pair: pair[1]):
+    for path, length in sorted(((p, item_duration(p)) for p in paths), key=lambda pair: pair[1]):
         if not groups or seconds + length > batch_seconds:
             groups.append([])
             seconds = 0.0
@@ -509,7 +526,7 @@ def _extract_batch(
     signals, ok = [], []
     for path in paths:
         try:
-            signals.append(read_audio(path))
+            signals.append(read_item(path))
             ok.append(path)
         except AudioError as exc:
             failures += [{"file": path, "feature_set": n, "reason": str(exc)} for n in names]
@@ -582,7 +599,7 @@ def load_features(
     (spec,) = as_specs([feature_set])
     corpus = str(manifest["corpus"].iloc[0])
     corpus_dir = corpus_cache_dir(cache_dir, corpus)
-    paths = list(manifest["path"].astype(str))
+    paths = media_items(manifest)
     digests, _ = hash_files(paths)
     store = open_store(spec, corpus_dir)
     have = store.keys(verified=True)

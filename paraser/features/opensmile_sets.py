@@ -23,7 +23,7 @@ import opensmile
 from opensmile.core.config import config as smile_config
 from opensmile.core.lib import OpenSMILE
 
-from paraser.audio import TARGET_SAMPLE_RATE, to_pcm16
+from paraser.audio import DECODER_ID, TARGET_SAMPLE_RATE, to_pcm16
 
 if TYPE_CHECKING:
     from paraser.features.ssl import SSLFeatureSet
@@ -90,8 +90,10 @@ class OpenSmileFeatureSet:
 
     @property
     def cache_key(self) -> str:
-        """Folder name in the cache: name, config hash and extractor version."""
-        version_hash = hashlib.sha256(self.extractor_version.encode()).hexdigest()[:4]
+        """Folder name in the cache: name, config hash, extractor version and audio decoder."""
+        # The decoder is part of the key: vectors from another decoding path are another entry.
+        versions = f"{self.extractor_version}|{DECODER_ID}"
+        version_hash = hashlib.sha256(versions.encode()).hexdigest()[:4]
         return f"{self.name}-{self.config_hash[:10]}-{version_hash}"
 
     def provenance(self) -> dict:
@@ -102,6 +104,7 @@ class OpenSmileFeatureSet:
             "config_path": str(self.config_path),
             "config_sha256": self.config_hash,
             "sample_rate": TARGET_SAMPLE_RATE,
+            "audio_decoder": DECODER_ID,
         }
 
     def make_engine(self) -> SmileEngine:

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paraser.audio import TARGET_SAMPLE_RATE, file_digest
+from paraser.audio import DECODER_ID, TARGET_SAMPLE_RATE, file_digest
 from paraser.features.opensmile_sets import FeatureSetError
 
 #: Feature-set families: name -> default model (hub id); ``ssl`` needs an explicit model.
@@ -236,6 +236,7 @@ class SSLFeatureSet:
     def cache_key(self) -> str:
         """One folder per model, precision and window, shared by every layer/pooling view."""
         parts = [self.identity, self.precision, f"{self.effective_window_s:g}", _LAYOUT_VERSION]
+        parts.append(DECODER_ID)  # audio decoded another way is another entry
         digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:10]
         return f"ssl-{self.model_type}-{digest}-{self.precision}"
 
@@ -294,6 +295,7 @@ class SSLFeatureSet:
             "precision": self.precision,
             "window_s": self.effective_window_s,
             "sample_rate": TARGET_SAMPLE_RATE,
+            "audio_decoder": DECODER_ID,
         }
 
     def make_engine(self) -> SSLEngine:

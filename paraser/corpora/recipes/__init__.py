@@ -40,6 +40,9 @@ RECIPE_MODULES: tuple[str, ...] = (
     "emodb",
     "emovo",
     "generic",
+    "hf_dataset",
+    "lhotse",
+    "nkululeko",
     "punjabi_rasa",
     "ravdess",
     "savee",
@@ -78,14 +81,24 @@ def prepare_corpus(
     corpus_dir: str | Path,
     out_dir: str | Path = "corpora_manifests",
     manifest_name: str | None = None,
+    **options: object,
 ) -> Path:
     """Run recipe ``name`` on ``corpus_dir`` and write ``<out_dir>/<manifest_name or name>.csv``.
 
-    The JSON sidecar records the corpus root and ``corpus``, ``language``,
-    ``title``, ``source`` and ``licence``.  Returns the CSV path.
+    ``options`` go to the recipe's ``prepare`` (e.g. ``label_column`` for the
+    importers).  The JSON sidecar records the corpus root and ``corpus``,
+    ``language``, ``title``, ``source`` and ``licence``.  When every ``file``
+    the recipe returns is absolute (the importers' rows), the root is their
+    common folder.  Returns the CSV path.
     """
     recipe = get_recipe(name)
-    frame = recipe.prepare(corpus_dir)
+    try:
+        frame = recipe.prepare(corpus_dir, **options)
+    except TypeError as exc:
+        if options and "unexpected keyword argument" in str(exc):
+            given = ", ".join("--" + k.replace("_", "-") for k in options)
+            raise ValueError(f"recipe '{recipe.info.name}' takes no option(s) {given}") from exc
+        raise
     info = recipe.info
     language = info.language
     if not language:
@@ -105,11 +118,16 @@ def prepare_corpus(
             f"cannot register a corpus as '{name}': use a plain name (no '/', no leading '.')"
         )
     csv_path = Path(out_dir) / f"{name}.csv"
+    root = audio_root(info.name, corpus_dir)
+    files = [Path(f) for f in frame["file"]]
+    if files and all(f.is_absolute() for f in files):
+        # Importers may name files anywhere (a Hugging Face cache, an audb cache).
+        root = Path(os.path.commonpath([f.parent for f in files]))
     # Written under a temporary name and validated first: a manifest that does not load
     # is never registered, so it cannot break every later 'corpus list'.
     draft = csv_path.with_name(f".draft-{os.getpid()}-{name}.csv")
     try:
-        write_manifest(frame, draft, audio_root(info.name, corpus_dir), metadata)
+        write_manifest(frame, draft, root, metadata)
         load_manifest(draft, name=name, map_labels=False)
         os.replace(sidecar_path(draft), sidecar_path(csv_path))
         os.replace(draft, csv_path)

@@ -10,12 +10,15 @@ naming the file), and hand the rows to :func:`build_frame`.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Protocol, runtime_checkable
 
+import iso639  # installed with audformat
 import pandas as pd
 
 from paraser.corpora.labels import CANONICAL_EMOTIONS
@@ -137,7 +140,31 @@ def normalise_gender(value: object) -> str:
     return ""
 
 
-def build_frame(rows: Iterable[dict], info: CorpusInfo) -> pd.DataFrame:
+def optional_import(module: str, recipe: str) -> ModuleType:
+    """Import an importer's optional library, or a ValueError naming the pip command."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ValueError(
+            f"the {recipe} recipe needs the {module} package: pip install "
+            f"'paraser[importers]' (or pip install {module})"
+        ) from exc
+
+
+def normalise_language(value: object) -> str:
+    """The language code the built-in recipes use (ISO 639-1 ``de``) for ``deu``, ``ger``,
+    ``German``, ...; ISO 639-3 where there is no two-letter code; unknown text unchanged."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    try:
+        language = iso639.Lang(text.title() if len(text) > 3 else text.lower())
+    except Exception:  # noqa: BLE001 - not a language code or name iso639 knows
+        return text
+    return language.pt1 or language.pt3
+
+
+def build_frame(rows: Iterable[dict], info: CorpusInfo, *, sort: bool = True) -> pd.DataFrame:
     """Rows (dicts) -> the recipe DataFrame, validated and sorted by ``file``.
 
     Each row needs ``file``, ``original_label`` and ``speaker``; ``label``
@@ -163,6 +190,8 @@ def build_frame(rows: Iterable[dict], info: CorpusInfo) -> pd.DataFrame:
     frame = frame[list(FRAME_COLUMNS) + extras]
     for column in ("speaker", "original_label"):
         frame[column] = frame[column].astype(str)
+    if not sort:  # the source's own order (a dataset's example order)
+        return frame.reset_index(drop=True)
     return frame.sort_values("file", kind="stable").reset_index(drop=True)
 
 

@@ -9,6 +9,8 @@ Labels are mapped with :func:`paraser.corpora.canonical_emotion` (``angry``,
 ``Anger``, ``rab``, ``fearful``, ...); ``original_label`` keeps what the CSV
 says.  This recipe is strict: an unknown label, a missing column, an empty
 cell, a duplicated or missing file raises a ValueError naming the CSV.
+Optional ``start``/``end`` columns (seconds) make a row one segment of its
+file (see :mod:`paraser.corpora.manifest`).
 Optional ``gender`` and ``language`` columns are kept (gender normalised to
 female/male/""); any other column is carried along as an extra column.
 
@@ -56,15 +58,33 @@ def audio_root(corpus_dir: str | Path) -> Path:
     return csv_path(corpus_dir).parent
 
 
-def prepare(corpus_dir: str | Path) -> pd.DataFrame:
-    """Rows of the CSV, with canonical labels, sorted by file."""
-    path = csv_path(corpus_dir)
-    root = path.parent
+def read_csv(path: Path) -> pd.DataFrame:
+    """A CSV with every cell as a stripped-header string table; ValueError naming the file."""
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a readable CSV: {exc}") from exc
     table.columns = [str(c).strip() for c in table.columns]
+    return table
+
+
+def prepare(corpus_dir: str | Path) -> pd.DataFrame:
+    """Rows of the CSV, with canonical labels, sorted by file."""
+    path = csv_path(corpus_dir)
+    return table_frame(read_csv(path), path, path.parent, info)
+
+
+def table_frame(
+    table: pd.DataFrame, path: Path, root: Path, info: CorpusInfo, *, sort: bool = True
+) -> pd.DataFrame:
+    """A ``file,label,speaker[,start,end,...]`` table -> the recipe frame (strict).
+
+    ``path`` names the source in errors; relative ``file`` paths are relative
+    to ``root``, and files below ``root`` are made relative to it.  Optional
+    ``start``/``end`` (seconds) make a row a segment of its file.  Rows are
+    sorted by file unless ``sort`` is false.
+    """
+    table = table.copy()
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
         raise ValueError(
@@ -104,7 +124,7 @@ def prepare(corpus_dir: str | Path) -> pd.DataFrame:
             f"e.g. {missing_files[:5]}"
         )
     table["file"] = files
-    duplicated = table["file"].duplicated()
+    duplicated = table.duplicated([c for c in ("file", "start", "end") if c in table.columns])
     if duplicated.any():
         raise ValueError(
             f"{path}: duplicated file(s), e.g. {table.loc[duplicated, 'file'].head(3).tolist()}"
@@ -114,4 +134,4 @@ def prepare(corpus_dir: str | Path) -> pd.DataFrame:
     table["label"] = labels
     if "gender" in table.columns:
         table["gender"] = table["gender"].map(normalise_gender)
-    return build_frame(table.to_dict("records"), info)
+    return build_frame(table.to_dict("records"), info, sort=sort)

@@ -1,0 +1,42 @@
+"""The four shared corpora re-exported as nkululeko CSV, HF dataset and lhotse manifests give
+the native recipes' results.csv (same files, labels, speakers, UARs); eGeMAPS + SVM."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+from conftest import REPO, shared_corpora_dir
+
+CORPORA = ["emodb", "emovo", "turev", "urdu"]
+
+
+def _roundtrip_module():
+    spec = importlib.util.spec_from_file_location(
+        "importers_roundtrip", REPO / "bench" / "importers_roundtrip.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.corpora
+@pytest.mark.slow
+def test_reexported_corpora_give_the_native_results(tmp_path):
+    if not all((shared_corpora_dir() / name).is_dir() for name in CORPORA):
+        pytest.skip(f"{shared_corpora_dir()} lacks one of {CORPORA}")
+    pytest.importorskip("datasets")
+    pytest.importorskip("lhotse")
+    roundtrip = _roundtrip_module()
+    # A shared cache (PARASER_CACHE) saves re-extracting; results do not depend on it.
+    cache = Path(os.environ.get("PARASER_CACHE", tmp_path / "cache"))
+    runs = roundtrip.roundtrip(
+        CORPORA, tmp_path / "work", manifests_dir=REPO / "corpora_manifests", cache_dir=cache
+    )
+    native = runs.pop("native")
+    assert set(native.source) == set(CORPORA) and (native.kind == "transfer").sum() == 12
+    for fmt, results in runs.items():
+        diff = roundtrip.differences(native, results)
+        assert diff.empty, f"{fmt}:\n{diff.to_string()}"
