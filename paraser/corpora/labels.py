@@ -32,6 +32,14 @@ CANONICAL_EMOTIONS: tuple[str, ...] = (
     "frustration",
     "excitement",
     "pleasant_surprise",
+    # Levels, for corpora labelled on a dimension rather than by category (BAVED);
+    # only a task (paraser.corpora.tasks) maps them, never a categorical label space.
+    "arousal_low",
+    "arousal_neutral",
+    "arousal_high",
+    "valence_negative",
+    "valence_neutral",
+    "valence_positive",
 )
 
 #: Default shared label space (angry / happy / neutral / sad).
@@ -53,6 +61,17 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "frustration": ("frustration", "frustrated", "fru"),
     "excitement": ("excitement", "excited", "exc"),
     "pleasant_surprise": ("pleasant_surprise", "ps", "pleasant_surprised"),
+    **{
+        level: (level,)
+        for level in (
+            "arousal_low",
+            "arousal_neutral",
+            "arousal_high",
+            "valence_negative",
+            "valence_neutral",
+            "valence_positive",
+        )
+    },  # fmt: skip
 }
 
 _LOOKUP: dict[str, str] = {

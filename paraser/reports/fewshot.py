@@ -1,0 +1,409 @@
+"""Few-shot target curves in the report: UAR vs shots, shots to the ceiling, paired tests.
+
+Reads ``fewshot.csv`` / ``fewshot_predictions.parquet`` (written by
+:func:`paraser.experiments.fewshot.write_few_shot`) and writes
+
+* ``fewshot_curves.csv`` - one row per configuration x direction x strategy x
+  shots: mean UAR over draws with a speaker-cluster bootstrap CI (test speakers
+  resampled; every draw is one evaluation), plus ``average`` rows over the
+  single-source directions (replicates averaged, so the CI is of the mean);
+* ``fewshot_to_ceiling.csv`` - the fewest shots per class at which a strategy
+  reaches 80 % and 90 % of the ceiling (target-only on the whole adaptation pool,
+  same test speakers); empty where the largest shot count does not reach it;
+* ``fewshot_tests.csv`` - each strategy against target-only at every shot count,
+  paired on the same test utterances (cluster bootstrap CI, normal-approximation
+  p-value, Holm-adjusted over every row);
+* ``figures/fewshot_<config>.png`` and a section in ``report.md`` / ``report.html``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from paraser.reports.stats import bootstrap_uar, holm, paired_difference
+
+CURVES_FILE = "fewshot.csv"
+PREDICTIONS_FILE = "fewshot_predictions.parquet"
+AVERAGE = "average"
+CONFIG_KEYS = ["feature_set", "classifier", "adaptation"]
+DIRECTION_KEYS = [*CONFIG_KEYS, "source", "target"]
+FRACTIONS = (0.8, 0.9)
+_START, _END = "<!-- paraser:fewshot:start -->", "<!-- paraser:fewshot:end -->"
+_STRATEGY_ORDER = ["zero-shot", "target-only", "pooled", "feature-augment", "ceiling"]
+
+
+def curve_table(predictions: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Mean UAR over draws with a cluster-bootstrap CI, per direction and on average."""
+    rows, replicates = [], {}
+    keys = [*DIRECTION_KEYS, "strategy", "shots"]
+    for key, group in predictions.groupby(keys, sort=True):
+        estimate = bootstrap_uar(group, n_boot=n_boot, seed=seed)
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "uar": estimate.uar, "ci_low": estimate.ci_low, "ci_high": estimate.ci_high,
+                "n_draws": group["fold"].nunique(), "n_test_speakers": estimate.n_units,
+            }
+        )  # fmt: skip
+        replicates[key] = (estimate.uar, estimate.replicates)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    single = table[~table.source.str.contains("+", regex=False)]
+    average_rows = []
+    for key, group in single.groupby([*CONFIG_KEYS, "strategy", "shots"], sort=True):
+        members = [tuple(r) for r in group[keys].itertuples(index=False)]
+        reps = np.nanmean(np.vstack([replicates[m][1] for m in members]), axis=0)
+        finite = reps[np.isfinite(reps)]
+        low, high = np.quantile(finite, [0.025, 0.975]) if len(finite) else (np.nan, np.nan)
+        config = dict(zip([*CONFIG_KEYS, "strategy", "shots"], key))
+        average_rows.append(
+            {
+                **config, "source": AVERAGE, "target": AVERAGE,
+                "uar": float(np.mean([replicates[m][0] for m in members])),
+                "ci_low": float(low), "ci_high": float(high),
+                "n_draws": int(group.n_draws.max()),
+                "n_test_speakers": int(group.n_test_speakers.sum()),
+                "n_directions": len(members),
+            }
+        )  # fmt: skip
+    table["n_directions"] = 1
+    table = pd.concat([table, pd.DataFrame(average_rows)], ignore_index=True)
+    return table[[*keys, "uar", "ci_low", "ci_high", "n_draws", "n_test_speakers", "n_directions"]]
+
+
+def shots_to_ceiling(curves: pd.DataFrame) -> pd.DataFrame:
+    """Fewest shots per class reaching 80 % / 90 % of the ceiling, per direction and strategy.
+
+    A strategy that adds shots to the source starts from the zero-shot point, so
+    it needs 0 shots where zero-shot transfer already reaches the fraction.
+    """
+    rows = []
+    for key, group in curves.groupby(DIRECTION_KEYS, sort=True):
+        by = {(r.strategy, r.shots): r.uar for r in group.itertuples(index=False)}
+        ceiling, zero = by.get(("ceiling", -1), np.nan), by.get(("zero-shot", 0), np.nan)
+        shots = sorted({int(s) for s in group.shots if s > 0})
+        for strategy in ("target-only", "pooled", "feature-augment"):
+            curve = [(0, zero)] if strategy != "target-only" else []
+            curve += [(k, by[(strategy, k)]) for k in shots if (strategy, k) in by]
+            row = {
+                **dict(zip(DIRECTION_KEYS, key)), "strategy": strategy, "ceiling": ceiling,
+                "zero_shot": zero, "max_shots": max(shots, default=0),
+                "uar_at_max": curve[-1][1] if curve else np.nan,
+            }  # fmt: skip
+            for fraction in FRACTIONS:
+                reached = [k for k, u in curve if u >= fraction * ceiling]
+                row[f"shots_{round(fraction * 100)}"] = min(reached) if reached else np.nan
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired_tests(predictions: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Each shot strategy minus target-only at every shot count, on the same utterances."""
+    rows = []
+    shots = predictions[predictions.shots > 0]
+    single = ~shots.source.str.contains("+", regex=False)
+    scopes = [(shots, DIRECTION_KEYS), (shots[single], CONFIG_KEYS)]
+    for frame, keys in scopes:
+        for key, group in frame.groupby([*keys, "shots"], sort=True):
+            baseline = group[group.strategy == "target-only"]
+            for strategy in ("pooled", "feature-augment"):
+                candidate = group[group.strategy == strategy]
+                if candidate.empty or baseline.empty:
+                    continue
+                result = paired_difference(candidate, baseline, n_boot=n_boot, seed=seed)
+                label = dict(zip([*keys, "shots"], key))
+                label.setdefault("source", AVERAGE)
+                label.setdefault("target", AVERAGE)
+                rows.append(
+                    {
+                        **label, "strategy": strategy, "uar": result.uar_a,
+                        "uar_target_only": result.uar_b, "difference": result.difference,
+                        "ci_low": result.ci_low, "ci_high": result.ci_high, "p": result.p_normal,
+                    }
+                )  # fmt: skip
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table["p_holm"] = holm(table["p"].to_numpy())
+    significant = (table.p_holm < 0.05) & ((table.ci_low > 0) | (table.ci_high < 0))
+    table["verdict"] = np.where(
+        significant, np.where(table.difference > 0, "better", "worse"), "no difference"
+    )
+    return table[[*DIRECTION_KEYS, "shots", "strategy", *table.columns[len(DIRECTION_KEYS) + 2 :]]]
+
+
+# --- presentation ----------------------------------------------------------------------------
+
+
+def _config_name(key) -> str:
+    feature_set, classifier, adaptation = key
+    suffix = "" if adaptation == "none" else f", adapted: {adaptation}"
+    return f"{feature_set} + {classifier}{suffix}"
+
+
+def _stem(key) -> str:
+    return "fewshot_" + re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(key))
+
+
+def curve_figure(curves: pd.DataFrame, title: str) -> bytes:
+    """UAR vs shots per direction (and the average): strategies with CIs, references dashed."""
+    from paraser.reports import plots
+
+    plt = plots.plt
+    panels = list(dict.fromkeys(zip(curves.source, curves.target)))
+    panels.sort(key=lambda p: (p[0] == AVERAGE, "+" in p[0], p))
+    columns = min(5, len(panels))
+    n_rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(
+        n_rows, columns, figsize=(3.0 * columns, 2.5 * n_rows), squeeze=False, sharey=True
+    )
+    colours = {"target-only": "tab:blue", "pooled": "tab:orange", "feature-augment": "tab:green"}
+    for ax, (source, target) in zip(axes.ravel(), panels):
+        group = curves[(curves.source == source) & (curves.target == target)]
+        shots = sorted(k for k in group.shots.unique() if k > 0)
+        positions = {k: i + 1 for i, k in enumerate(shots)}
+        zero = group[group.strategy == "zero-shot"]
+        ceiling = group[group.strategy == "ceiling"]
+        for strategy, colour in colours.items():
+            line = group[group.strategy == strategy].sort_values("shots")
+            x = [positions[k] for k in line.shots]
+            y, low, high = list(line.uar), list(line.ci_low), list(line.ci_high)
+            if strategy != "target-only" and len(zero):
+                x, y = [0, *x], [zero.uar.iloc[0], *y]
+                low, high = [zero.ci_low.iloc[0], *low], [zero.ci_high.iloc[0], *high]
+            ax.plot(x, y, marker="o", ms=3, color=colour, label=strategy)
+            ax.fill_between(x, low, high, color=colour, alpha=0.15, linewidth=0)
+        if len(zero):
+            ax.axhline(zero.uar.iloc[0], color="grey", ls="--", lw=1, label="zero-shot")
+        if len(ceiling):
+            ax.axhline(ceiling.uar.iloc[0], color="black", ls=":", lw=1, label="ceiling")
+        ax.set_xticks([0, *positions.values()], ["0", *[str(k) for k in shots]])
+        name = "average over directions" if source == AVERAGE else f"{source} → {target}"
+        ax.set_title(name, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[len(panels) :]:
+        ax.axis("off")
+    axes[0, 0].set_ylabel("UAR")
+    axes[0, 0].legend(fontsize=6, loc="lower right")
+    fig.suptitle(f"Few-shot target curves: {title} (x: labelled target utterances per class)")
+    fig.tight_layout()
+    return plots._png(fig)
+
+
+def _formatted_to_ceiling(table: pd.DataFrame) -> pd.DataFrame:
+    shown = table.copy()
+    for fraction in FRACTIONS:
+        column = f"shots_{round(fraction * 100)}"
+        shown[column] = [
+            f">{m}" if pd.isna(v) else str(int(v))
+            for v, m in zip(shown[column], shown["max_shots"])
+        ]
+    shown = shown.drop(columns=["max_shots", *CONFIG_KEYS])
+    for column in ("ceiling", "zero_shot", "uar_at_max"):
+        shown[column] = shown[column].round(3)
+    return shown.rename(
+        columns={"shots_80": "shots to 80% of ceiling", "shots_90": "shots to 90% of ceiling"}
+    )
+
+
+def _formatted_curves(curves: pd.DataFrame) -> pd.DataFrame:
+    """Average curve of one configuration: strategies as rows, shots as columns, UAR [CI]."""
+    average = curves[curves.source == AVERAGE].copy()
+    average["cell"] = [
+        f"{u:.3f} [{lo:.3f}, {hi:.3f}]"
+        for u, lo, hi in zip(average.uar, average.ci_low, average.ci_high)
+    ]
+    average["shots"] = average.shots.map(lambda k: "pool" if k < 0 else str(int(k)))
+    wide = average.pivot(index="strategy", columns="shots", values="cell")
+    order = sorted(wide.columns, key=lambda s: (s == "pool", int(s) if s != "pool" else 0))
+    wide = wide.reindex(index=[s for s in _STRATEGY_ORDER if s in wide.index], columns=order)
+    return wide.fillna("–").reset_index()
+
+
+def _formatted_tests(tests: pd.DataFrame) -> pd.DataFrame:
+    shown = tests.drop(columns=CONFIG_KEYS).copy()
+    for column in ("uar", "uar_target_only", "difference", "ci_low", "ci_high"):
+        shown[column] = shown[column].round(3)
+    for column in ("p", "p_holm"):
+        shown[column] = shown[column].map(lambda p: f"{p:.2g}")
+    return shown
+
+
+def headline(curves: pd.DataFrame, to_ceiling: pd.DataFrame, tests: pd.DataFrame) -> list[str]:
+    """Sentences per configuration: average shots to the ceiling, and where shots do not help."""
+    sentences = []
+    for key, group in to_ceiling.groupby(CONFIG_KEYS, sort=True):
+        average = group[group.source == AVERAGE]
+        parts = []
+        for row in average.itertuples(index=False):
+            reach = [
+                f"{'>' + str(row.max_shots) if pd.isna(v) else int(v)} for {round(f * 100)} %"
+                for f, v in zip(FRACTIONS, (row.shots_80, row.shots_90))
+            ]
+            parts.append(f"{row.strategy} {', '.join(reach)}")
+        if len(average):
+            first = average.iloc[0]
+            directions = int(_select(curves, key).n_directions.max())
+            sentences.append(
+                f"{_config_name(key)}, averaged over {directions} directions: ceiling "
+                f"{first.ceiling:.3f}, zero-shot {first.zero_shot:.3f}; shots per class to reach "
+                f"the ceiling's fraction: {'; '.join(parts)}."
+            )
+        config_tests = _select(tests, key)
+        direction_tests = config_tests[config_tests.source != AVERAGE]
+        for strategy in ("pooled", "feature-augment"):
+            rows = direction_tests[direction_tests.strategy == strategy]
+            if rows.empty:
+                continue
+            counts = rows.verdict.value_counts()
+            sentences.append(
+                f"{_config_name(key)}: {strategy} vs target-only over {len(rows)} direction x shot "
+                f"cells - better in {counts.get('better', 0)}, worse in {counts.get('worse', 0)}, "
+                f"no difference in {counts.get('no difference', 0)} (Holm-adjusted, paired)."
+            )
+        single = group[(group.source != AVERAGE) & (group.strategy != "target-only")]
+        unhelped = single[single.uar_at_max <= single.zero_shot + 0.01]
+        if len(unhelped):
+            sentences.append(
+                f"{_config_name(key)}: shots did not lift UAR above zero-shot transfer for "
+                + ", ".join(
+                    f"{r.strategy} {r.source} → {r.target}"
+                    for r in unhelped.itertuples(index=False)
+                )
+                + f" (at {int(single.max_shots.max())} shots per class)."
+            )
+    return sentences
+
+
+def _blocks(directory: Path, curves, to_ceiling, tests) -> list[tuple[str, object]]:
+    from paraser.corpora.tasks import label_statement
+
+    config_path = directory / "config.json"
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    plan = config.get("few_shot", {})
+    protocol = (
+        f"Each target's speakers are split into an adaptation pool and held-out test speakers "
+        f"({plan.get('test_share', 0.5):.0%} of speakers held out; {plan.get('draws', '?')} seeded "
+        "draws, each a fresh split shared by every source); k labelled utterances per class are "
+        "drawn from the pool (nested across k) and every model is tested on the held-out speakers "
+        f"only. Strategies: target-only (the shots alone), pooled (source + shots, shot weight "
+        f"{plan.get('shot_weight', 1.0)}), feature-augment (Daumé III 2007). Zero-shot: the source "
+        "model without shots; ceiling: target-only on the whole pool. UAR [95% CI]: speaker-"
+        "cluster bootstrap over test speakers, draws averaged; averages over single-source "
+        "directions."
+    )
+    statement = label_statement(config.get("label_map"))
+    blocks: list[tuple[str, object]] = [("h2", "Few-shot target curves"), ("p", protocol)]
+    if statement:
+        blocks.append(("p", statement))
+    blocks.append(("list", headline(curves, to_ceiling, tests)))
+    for key, group in curves.groupby(CONFIG_KEYS, sort=True):
+        name = _config_name(key)
+        blocks += [
+            ("h3", f"{name}: average curve"),
+            ("table", _formatted_curves(group)),
+            ("figure", (_stem(key), name)),
+            ("h3", f"{name}: shots needed to reach 80 % / 90 % of the ceiling"),
+            ("table", _formatted_to_ceiling(_select(to_ceiling, key))),
+        ]
+        selected = _select(tests, key)
+        if len(selected):
+            blocks += [
+                ("h3", f"{name}: each strategy against target-only (paired)"),
+                ("table", _formatted_tests(selected)),
+            ]
+        if statement:
+            blocks.append(("p", statement))
+    return blocks
+
+
+def _select(frame: pd.DataFrame, key) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in zip(CONFIG_KEYS, key):
+        mask &= (frame[column] == value).to_numpy()
+    return frame[mask]
+
+
+def _render(blocks, figures: dict[str, bytes]) -> tuple[str, str]:
+    """(Markdown, HTML) of the section."""
+    markdown, page = [], []
+    for kind, payload in blocks:
+        if kind in ("h2", "h3"):
+            markdown.append(f"{'#' * int(kind[1])} {payload}\n")
+            page.append(f"<{kind}>{html.escape(str(payload))}</{kind}>")
+        elif kind == "p":
+            markdown.append(f"{payload}\n")
+            page.append(f"<p>{html.escape(str(payload))}</p>")
+        elif kind == "list":
+            markdown.append("\n".join(f"- {item}" for item in payload) + "\n")
+            page.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in payload) + "</ul>")
+        elif kind == "table":
+            markdown.append(payload.to_markdown(index=False) + "\n")
+            page.append(payload.to_html(index=False, border=0, classes="t", escape=True))
+        elif kind == "figure":
+            stem, name = payload
+            markdown.append(f"![Few-shot curves: {name}](figures/{stem}.png)\n")
+            data = base64.b64encode(figures[stem]).decode()
+            image = f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
+            page.append(f"<figure>{image}</figure>")
+    return "\n".join(markdown), "\n".join(page)
+
+
+def _insert(path: Path, section: str, anchor: str) -> None:
+    """Replace this section's earlier copy in ``path``, else insert it before ``anchor``."""
+    text = path.read_text()
+    block = f"{_START}\n{section}\n{_END}\n"
+    text = re.sub(re.escape(_START) + ".*?" + re.escape(_END) + "\n?", "", text, flags=re.S)
+    at = text.find(anchor)
+    path.write_text(
+        text[:at] + block + text[at:] if at >= 0 else text.rstrip("\n") + "\n\n" + block
+    )
+
+
+def write_fewshot_section(
+    directory: str | Path, *, n_boot: int = 1000, seed: int = 0
+) -> list[Path]:
+    """Write the few-shot tables, figures and report section; nothing without ``fewshot.csv``."""
+    directory = Path(directory)
+    if not (directory / PREDICTIONS_FILE).is_file():
+        return []
+    predictions = pd.read_parquet(directory / PREDICTIONS_FILE)
+    if predictions.empty:
+        return []
+    curves = curve_table(predictions, n_boot=n_boot, seed=seed)
+    to_ceiling = shots_to_ceiling(curves)
+    tests = paired_tests(predictions, n_boot=n_boot, seed=seed)
+    written = []
+    for name, frame in (
+        ("fewshot_curves.csv", curves),
+        ("fewshot_to_ceiling.csv", to_ceiling),
+        ("fewshot_tests.csv", tests),
+    ):
+        frame.to_csv(directory / name, index=False)
+        written.append(directory / name)
+    figures = {}
+    (directory / "figures").mkdir(exist_ok=True)
+    for key, group in curves.groupby(CONFIG_KEYS, sort=True):
+        figures[_stem(key)] = curve_figure(group, _config_name(key))
+        (directory / "figures" / f"{_stem(key)}.png").write_bytes(figures[_stem(key)])
+        written.append(directory / "figures" / f"{_stem(key)}.png")
+    markdown, section_html = _render(_blocks(directory, curves, to_ceiling, tests), figures)
+    (directory / "fewshot.md").write_text(markdown + "\n")
+    written.append(directory / "fewshot.md")
+    for name, section, anchor in (
+        ("report.md", markdown, "## All cells"),
+        ("report.html", section_html, "<h2>All cells</h2>"),
+    ):
+        if (directory / name).is_file():
+            _insert(directory / name, section, anchor)
+    return written
