@@ -126,9 +126,10 @@ DEVICE_OPTION = typer.Option(
 TASK_OPTION = typer.Option(
     "categorical",
     "--task",
-    help="Label space: categorical (--classes / --label-map), arousal or valence (every "
+    help="Label space: categorical (--classes / --label-map); arousal or valence (every "
     "corpus' emotions mapped onto low/neutral/high, negative/neutral/positive by one documented "
-    "table; level-labelled corpora such as BAVED taken directly), or a JSON table file "
+    "table; level-labelled corpora such as BAVED taken directly); arousal-core (only anger, "
+    "happiness, neutral, sadness mapped); or a JSON table file "
     '{"task", "levels", "map": {"emotion": "level"|null}}. Unmappable labels are refused.',
 )
 

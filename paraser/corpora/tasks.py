@@ -110,9 +110,29 @@ VALENCE_NOTES: dict[str, str] = {
     "sarcasm": "excluded: valence depends on what is meant",
 }
 
+#: Arousal from the four categories every shipped categorical corpus shares (anger,
+#: happiness high; neutral; sadness low); every other emotion excluded.  The mapping
+#: of the issue's independent reference run, kept so its cells can be reproduced.
+AROUSAL_CORE_TABLE: dict[str, str | None] = {
+    **{emotion: None for emotion in AROUSAL_TABLE},
+    "anger": "high",
+    "happiness": "high",
+    "neutral": "neutral",
+    "sadness": "low",
+    "arousal_low": "low",
+    "arousal_neutral": "neutral",
+    "arousal_high": "high",
+}
+
+AROUSAL_CORE_NOTES: dict[str, str] = {
+    **{emotion: "excluded: only the four shared categories are mapped" for emotion in AROUSAL_TABLE},
+    **{k: v for k, v in AROUSAL_NOTES.items() if AROUSAL_CORE_TABLE[k] is not None},
+}
+
 #: Built-in tasks: name -> (levels low to high, table, notes).
 TASKS: dict[str, tuple[tuple[str, ...], dict[str, str | None], dict[str, str]]] = {
     "arousal": (("low", "neutral", "high"), AROUSAL_TABLE, AROUSAL_NOTES),
+    "arousal-core": (("low", "neutral", "high"), AROUSAL_CORE_TABLE, AROUSAL_CORE_NOTES),
     "valence": (("negative", "neutral", "positive"), VALENCE_TABLE, VALENCE_NOTES),
 }
 
