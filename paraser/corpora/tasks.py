@@ -125,7 +125,7 @@ AROUSAL_CORE_TABLE: dict[str, str | None] = {
 }
 
 AROUSAL_CORE_NOTES: dict[str, str] = {
-    **{emotion: "excluded: only the four shared categories are mapped" for emotion in AROUSAL_TABLE},
+    **{e: "excluded: only the four shared categories are mapped" for e in AROUSAL_TABLE},
     **{k: v for k, v in AROUSAL_NOTES.items() if AROUSAL_CORE_TABLE[k] is not None},
 }
 
