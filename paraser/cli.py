@@ -430,6 +430,21 @@ def report(
     out_console.print(f"Wrote {len(written)} file(s) to {results_dir}")
 
 
+@app.command("fewshot-report")
+def fewshot_report(
+    out: Path = typer.Argument(..., help="Folder of the combined report."),
+    parts: list[Path] = typer.Argument(..., help="Results folders with --target-shots runs."),
+) -> None:
+    """One few-shot report over several results folders (e.g. arousal and categorical runs,
+    each already through 'paraser report'): report.md, fewshot_to_ceiling.csv and
+    fewshot_curves.csv with a task column."""
+    from paraser.reports.fewshot import write_study_report
+
+    with _user_errors():
+        written = write_study_report(out, parts)
+    out_console.print(f"Wrote {len(written)} file(s) to {out}")
+
+
 @app.command()
 def reproduce(
     config: str = typer.Argument(

@@ -180,3 +180,52 @@ def test_shots_to_ceiling_on_a_known_curve():
     assert table.loc["target-only", "shots_90"] == 20  # 0.75 >= 0.72
     assert table.loc["pooled", "shots_80"] == 0  # zero-shot 0.7 already reaches 0.64
     assert np.isnan(table.loc["pooled", "shots_90"])  # never reaches 0.72
+
+
+def test_shots_combine_with_adaptation_and_pooled_sources():
+    corpora = [corpus("a", 1), corpus("b", 2, order=(1, 2, 0)), corpus("c", 3)]
+    plan = FewShotPlan(shots=(0, 4), draws=1)
+    result = run_few_shot(
+        corpora, ["f"], ["svm"], plan, adaptations=("none", "coral", "prior-em"),
+        leave_one_corpus_out=True,
+    )  # fmt: skip
+    curves = result.curves
+    assert set(curves.adaptation) == {"none", "coral"}
+    assert any("prior-em" in note for note in result.notes)
+    assert {"a+b", "a+c", "b+c"} <= set(curves.source)
+    assert set(curves[curves.source == "a+c"].target) == {"b"}
+
+
+def test_cli_few_shot_arousal_run_and_report(tone_corpus, tmp_path):
+    from typer.testing import CliRunner
+
+    from paraser.cli import app
+
+    runner = CliRunner()
+    manifests = [
+        tone_corpus(name, per_label=3, speakers=("s1", "s2", "s3", "s4")) for name in ("x", "y")
+    ]
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        ["transfer-matrix", "--corpora", ",".join(map(str, manifests)), "--task", "arousal",
+         "--target-shots", "0,2", "--shot-draws", "2", "--folds", "2", "--out", str(out),
+         "--cache-dir", str(tmp_path / "cache"), "-j", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Task arousal" in result.output
+    config = __import__("json").loads((out / "config.json").read_text())
+    assert config["label_map"]["task"] == "arousal" and config["few_shot"]["draws"] == 2
+    curves = pd.read_csv(out / "fewshot.csv")
+    assert set(curves.classes) == {"high|low|neutral"}
+    assert "Task arousal" in (out / "summary.md").read_text()
+    report = runner.invoke(app, ["report", str(out), "--n-boot", "100"])
+    assert report.exit_code == 0, report.output
+    text = (out / "report.md").read_text()
+    assert "## Few-shot target curves" in text and "shots needed to reach 80 %" in text
+    assert (out / "fewshot_to_ceiling.csv").is_file()
+    assert (out / "figures" / "fewshot_egemaps_svm_none.png").is_file()
+    combined = runner.invoke(app, ["fewshot-report", str(tmp_path / "study"), str(out)])
+    assert combined.exit_code == 0, combined.output
+    study = (tmp_path / "study" / "report.md").read_text()
+    assert "## Task: arousal" in study and "../run/figures/fewshot_" in study

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import re
 from pathlib import Path
 
@@ -407,3 +408,44 @@ def write_fewshot_section(
         if (directory / name).is_file():
             _insert(directory / name, section, anchor)
     return written
+
+
+def write_study_report(out: str | Path, parts: list[str | Path]) -> list[Path]:
+    """One report over several results folders (e.g. an arousal and a categorical run).
+
+    Each part's few-shot section (``paraser report`` writes it) is included under its
+    task, figure links rewritten to the part's folder; ``fewshot_to_ceiling.csv`` and
+    ``fewshot_curves.csv`` are concatenated with a ``task`` column.
+    """
+    from paraser.corpora.tasks import label_statement
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = ["# paraser few-shot study", ""]
+    tables: dict[str, list[pd.DataFrame]] = {"fewshot_to_ceiling.csv": [], "fewshot_curves.csv": []}
+    for part in map(Path, parts):
+        section = part / "fewshot.md"
+        if not section.is_file():
+            raise ValueError(f"{part}: no fewshot.md; run 'paraser report {part}' first")
+        config = json.loads((part / "config.json").read_text())
+        label_map = config.get("label_map", {})
+        task = label_map.get("task", "categorical: " + ", ".join(label_map.get("classes", [])))
+        corpora = ", ".join(config.get("corpora", {}))
+        relative = Path(os.path.relpath(part.resolve(), out.resolve())).as_posix()
+        body = section.read_text().replace("](figures/", f"]({relative}/figures/")
+        body = re.sub(r"^## Few-shot target curves", "### Few-shot target curves", body, flags=re.M)
+        lines += [f"## Task: {task} ({corpora})", "", f"Results folder: `{relative}`.", ""]
+        statement = label_statement(label_map)
+        if statement:
+            lines += [statement, ""]
+        lines += [body.replace("\n### ", "\n#### "), ""]
+        for name in tables:
+            if (part / name).is_file():
+                tables[name].append(pd.read_csv(part / name).assign(task=task))
+    written = []
+    for name, frames in tables.items():
+        if frames:
+            pd.concat(frames, ignore_index=True).to_csv(out / name, index=False)
+            written.append(out / name)
+    (out / "report.md").write_text("\n".join(lines))
+    return [*written, out / "report.md"]
