@@ -23,12 +23,15 @@ import html
 import json
 import os
 import re
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
-from paraser.reports.stats import bootstrap_uar, holm, paired_difference
+from paraser.reports.stats import holm
 
 CURVES_FILE = "fewshot.csv"
 PREDICTIONS_FILE = "fewshot_predictions.parquet"
@@ -40,44 +43,106 @@ _START, _END = "<!-- paraser:fewshot:start -->", "<!-- paraser:fewshot:end -->"
 _STRATEGY_ORDER = ["zero-shot", "target-only", "pooled", "feature-augment", "ceiling"]
 
 
+def _unit_weights(units: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Row 0 all ones (the point estimate), then ``n_boot`` multinomial resamples of units.
+
+    Seeded by the unit ids, so every strategy of a direction gets the same resamples
+    (paired replicates).
+    """
+    rng = np.random.default_rng([seed, zlib.crc32("\x1f".join(units.tolist()).encode())])
+    n = len(units)
+    draws = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
+    return np.vstack([np.ones((1, n)), draws])
+
+
+def _replicates(group: pd.DataFrame, units: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mean-over-draws UAR under each row of ``weights`` (units: test speakers).
+
+    Predictions are reduced to per draw x speaker x class counts first, so a
+    resample costs a small matrix product whatever the number of utterances; a
+    class with no weight in a draw is skipped, as the UAR of a split lacking it.
+    """
+    classes, class_index = np.unique(group["y_true"].astype(str), return_inverse=True)
+    draws, draw_index = np.unique(group["fold"].to_numpy(), return_inverse=True)
+    unit_index = np.searchsorted(units, group["speaker"].astype(str).to_numpy())
+    correct = (group["y_true"].astype(str) == group["y_pred"].astype(str)).to_numpy(float)
+    shape = (len(draws), len(units), len(classes))
+    totals, hits = np.zeros(shape), np.zeros(shape)
+    np.add.at(totals, (draw_index, unit_index, class_index), 1.0)
+    np.add.at(hits, (draw_index, unit_index, class_index), correct)
+    weighted_totals = np.einsum("bu,duk->bdk", weights, totals)
+    weighted_hits = np.einsum("bu,duk->bdk", weights, hits)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        recall = np.where(weighted_totals > 0, weighted_hits / weighted_totals, np.nan)
+        return np.nanmean(np.nanmean(recall, axis=2), axis=1)
+
+
+def direction_replicates(
+    predictions: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0
+) -> dict[tuple, dict[tuple, tuple[np.ndarray, int, int]]]:
+    """Direction -> (strategy, shots) -> (replicates, draws, test speakers); row 0 the estimate.
+
+    Test speakers are resampled (a cluster bootstrap); every draw is one evaluation.
+    """
+    result = {}
+    for key, direction in predictions.groupby(DIRECTION_KEYS, sort=True):
+        units = np.unique(direction["speaker"].astype(str).to_numpy())
+        weights = _unit_weights(units, n_boot, seed)
+        result[key] = {
+            (strategy, int(shots)): (
+                _replicates(group, units, weights),
+                group["fold"].nunique(),
+                group["speaker"].nunique(),
+            )
+            for (strategy, shots), group in direction.groupby(["strategy", "shots"], sort=True)
+        }
+    return result
+
+
+def _interval(replicates: np.ndarray) -> tuple[float, float]:
+    finite = replicates[1:][np.isfinite(replicates[1:])]
+    if not len(finite):
+        return float("nan"), float("nan")
+    low, high = np.quantile(finite, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def _single_source(direction: tuple) -> bool:
+    return "+" not in direction[len(CONFIG_KEYS)]
+
+
 def curve_table(predictions: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Mean UAR over draws with a cluster-bootstrap CI, per direction and on average."""
-    rows, replicates = [], {}
-    keys = [*DIRECTION_KEYS, "strategy", "shots"]
-    for key, group in predictions.groupby(keys, sort=True):
-        estimate = bootstrap_uar(group, n_boot=n_boot, seed=seed)
+    replicates = direction_replicates(predictions, n_boot=n_boot, seed=seed)
+    rows, pooled = [], {}
+    for direction, cells in replicates.items():
+        for (strategy, shots), (reps, n_draws, n_units) in cells.items():
+            low, high = _interval(reps)
+            rows.append(
+                {
+                    **dict(zip(DIRECTION_KEYS, direction)), "strategy": strategy, "shots": shots,
+                    "uar": float(reps[0]), "ci_low": low, "ci_high": high, "n_draws": n_draws,
+                    "n_test_speakers": n_units, "n_directions": 1,
+                }
+            )  # fmt: skip
+            if _single_source(direction):
+                config = (*direction[: len(CONFIG_KEYS)], strategy, shots)
+                pooled.setdefault(config, []).append((reps, n_draws, n_units))
+    for config, members in sorted(pooled.items()):
+        # Directions are independent samples: averaging their replicates bootstraps the mean.
+        reps = np.nanmean(np.vstack([m[0] for m in members]), axis=0)
+        low, high = _interval(reps)
         rows.append(
             {
-                **dict(zip(keys, key)),
-                "uar": estimate.uar, "ci_low": estimate.ci_low, "ci_high": estimate.ci_high,
-                "n_draws": group["fold"].nunique(), "n_test_speakers": estimate.n_units,
+                **dict(zip([*CONFIG_KEYS, "strategy", "shots"], config)),
+                "source": AVERAGE, "target": AVERAGE, "uar": float(reps[0]),
+                "ci_low": low, "ci_high": high, "n_draws": max(m[1] for m in members),
+                "n_test_speakers": sum(m[2] for m in members), "n_directions": len(members),
             }
         )  # fmt: skip
-        replicates[key] = (estimate.uar, estimate.replicates)
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return table
-    single = table[~table.source.str.contains("+", regex=False)]
-    average_rows = []
-    for key, group in single.groupby([*CONFIG_KEYS, "strategy", "shots"], sort=True):
-        members = [tuple(r) for r in group[keys].itertuples(index=False)]
-        reps = np.nanmean(np.vstack([replicates[m][1] for m in members]), axis=0)
-        finite = reps[np.isfinite(reps)]
-        low, high = np.quantile(finite, [0.025, 0.975]) if len(finite) else (np.nan, np.nan)
-        config = dict(zip([*CONFIG_KEYS, "strategy", "shots"], key))
-        average_rows.append(
-            {
-                **config, "source": AVERAGE, "target": AVERAGE,
-                "uar": float(np.mean([replicates[m][0] for m in members])),
-                "ci_low": float(low), "ci_high": float(high),
-                "n_draws": int(group.n_draws.max()),
-                "n_test_speakers": int(group.n_test_speakers.sum()),
-                "n_directions": len(members),
-            }
-        )  # fmt: skip
-    table["n_directions"] = 1
-    table = pd.concat([table, pd.DataFrame(average_rows)], ignore_index=True)
-    return table[[*keys, "uar", "ci_low", "ci_high", "n_draws", "n_test_speakers", "n_directions"]]
+    columns = [*DIRECTION_KEYS, "strategy", "shots", "uar", "ci_low", "ci_high", "n_draws"]
+    return pd.DataFrame(rows, columns=[*columns, "n_test_speakers", "n_directions"])
 
 
 def shots_to_ceiling(curves: pd.DataFrame) -> pd.DataFrame:
@@ -107,29 +172,49 @@ def shots_to_ceiling(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired_tests(predictions: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Each shot strategy minus target-only at every shot count, on the same utterances."""
-    rows = []
-    shots = predictions[predictions.shots > 0]
-    single = ~shots.source.str.contains("+", regex=False)
-    scopes = [(shots, DIRECTION_KEYS), (shots[single], CONFIG_KEYS)]
-    for frame, keys in scopes:
-        for key, group in frame.groupby([*keys, "shots"], sort=True):
-            baseline = group[group.strategy == "target-only"]
+    """Each shot strategy minus target-only at every shot count, on the same utterances.
+
+    Paired: both UARs are recomputed under the same speaker resamples.  Average
+    rows pool the single-source directions.  p: two-sided normal approximation of
+    the bootstrap difference; ``p_holm`` adjusts over every row.
+    """
+    replicates = direction_replicates(predictions, n_boot=n_boot, seed=seed)
+    rows, pooled = [], {}
+
+    def add(label: dict, strategy: str, a: np.ndarray, b: np.ndarray) -> None:
+        difference = a - b
+        low, high = _interval(difference)
+        se = float(np.nanstd(difference[1:]))
+        if se > 0:
+            p = float(2 * norm.sf(abs(difference[0]) / se))
+        else:
+            p = 1.0 if difference[0] == 0 else 0.0
+        rows.append(
+            {
+                **label, "strategy": strategy, "uar": float(a[0]), "uar_target_only": float(b[0]),
+                "difference": float(difference[0]), "ci_low": low, "ci_high": high, "p": p,
+            }
+        )  # fmt: skip
+
+    for direction, cells in replicates.items():
+        shots = sorted({k for _, k in cells if k > 0})
+        for k in shots:
+            if ("target-only", k) not in cells:
+                continue
+            baseline = cells[("target-only", k)][0]
             for strategy in ("pooled", "feature-augment"):
-                candidate = group[group.strategy == strategy]
-                if candidate.empty or baseline.empty:
+                if (strategy, k) not in cells:
                     continue
-                result = paired_difference(candidate, baseline, n_boot=n_boot, seed=seed)
-                label = dict(zip([*keys, "shots"], key))
-                label.setdefault("source", AVERAGE)
-                label.setdefault("target", AVERAGE)
-                rows.append(
-                    {
-                        **label, "strategy": strategy, "uar": result.uar_a,
-                        "uar_target_only": result.uar_b, "difference": result.difference,
-                        "ci_low": result.ci_low, "ci_high": result.ci_high, "p": result.p_normal,
-                    }
-                )  # fmt: skip
+                label = {**dict(zip(DIRECTION_KEYS, direction)), "shots": k}
+                add(label, strategy, cells[(strategy, k)][0], baseline)
+                if _single_source(direction):
+                    config = (*direction[: len(CONFIG_KEYS)], k, strategy)
+                    pooled.setdefault(config, []).append((cells[(strategy, k)][0], baseline))
+    for (*config, k, strategy), members in sorted(pooled.items()):
+        label = {**dict(zip(CONFIG_KEYS, config)), "source": AVERAGE, "target": AVERAGE}
+        a = np.nanmean(np.vstack([m[0] for m in members]), axis=0)
+        b = np.nanmean(np.vstack([m[1] for m in members]), axis=0)
+        add({**label, "shots": k}, strategy, a, b)
     table = pd.DataFrame(rows)
     if table.empty:
         return table
@@ -138,7 +223,7 @@ def paired_tests(predictions: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0
     table["verdict"] = np.where(
         significant, np.where(table.difference > 0, "better", "worse"), "no difference"
     )
-    return table[[*DIRECTION_KEYS, "shots", "strategy", *table.columns[len(DIRECTION_KEYS) + 2 :]]]
+    return table
 
 
 # --- presentation ----------------------------------------------------------------------------
