@@ -284,6 +284,26 @@ def curve_figure(curves: pd.DataFrame, title: str) -> bytes:
     return plots._png(fig)
 
 
+def _with_grid_within(table: pd.DataFrame, results_csv: Path) -> pd.DataFrame:
+    """Add ``within_grid``: the target's within-corpus UAR on the run's diagonal (its own
+    protocol, all speakers), beside the held-out-speaker ceiling the fractions use."""
+    if table.empty or not results_csv.is_file():
+        return table
+    results = pd.read_csv(results_csv)
+    within = results[
+        (results.kind == "within")
+        & (results.normalisation == "train")
+        & (results.augmentation == "none")
+    ]
+    means = within.groupby(["feature_set", "classifier", "target"]).uar.mean()
+    table = table.copy()
+    table["within_grid"] = [
+        means.get((r.feature_set, r.classifier, r.target), np.nan)
+        for r in table.itertuples(index=False)
+    ]
+    return table
+
+
 def _formatted_to_ceiling(table: pd.DataFrame) -> pd.DataFrame:
     shown = table.copy()
     for fraction in FRACTIONS:
@@ -293,8 +313,9 @@ def _formatted_to_ceiling(table: pd.DataFrame) -> pd.DataFrame:
             for v, m in zip(shown[column], shown["max_shots"])
         ]
     shown = shown.drop(columns=["max_shots", *CONFIG_KEYS])
-    for column in ("ceiling", "zero_shot", "uar_at_max"):
-        shown[column] = shown[column].round(3)
+    for column in ("ceiling", "zero_shot", "uar_at_max", "within_grid"):
+        if column in shown:
+            shown[column] = shown[column].round(3)
     return shown.rename(
         columns={"shots_80": "shots to 80% of ceiling", "shots_90": "shots to 90% of ceiling"}
     )
@@ -382,9 +403,11 @@ def _blocks(directory: Path, curves, to_ceiling, tests) -> list[tuple[str, objec
         "drawn from the pool (nested across k) and every model is tested on the held-out speakers "
         f"only. Strategies: target-only (the shots alone), pooled (source + shots, shot weight "
         f"{plan.get('shot_weight', 1.0)}), feature-augment (Daumé III 2007). Zero-shot: the source "
-        "model without shots; ceiling: target-only on the whole pool. UAR [95% CI]: speaker-"
-        "cluster bootstrap over test speakers, draws averaged; averages over single-source "
-        "directions."
+        "model without shots; ceiling: target-only on the whole pool, the within-corpus "
+        "reference on the same held-out speakers (within_grid: the run's diagonal, its own "
+        "protocol, for comparison). Curves can end above the ceiling: it is estimated on few "
+        "speakers too. UAR [95% CI]: speaker-cluster bootstrap over test speakers, draws "
+        "averaged; averages over single-source directions."
     )
     statement = label_statement(config.get("label_map"))
     blocks: list[tuple[str, object]] = [("h2", "Few-shot target curves"), ("p", protocol)]
@@ -467,7 +490,7 @@ def write_fewshot_section(
     if predictions.empty:
         return []
     curves = curve_table(predictions, n_boot=n_boot, seed=seed)
-    to_ceiling = shots_to_ceiling(curves)
+    to_ceiling = _with_grid_within(shots_to_ceiling(curves), directory / "results.csv")
     tests = paired_tests(predictions, n_boot=n_boot, seed=seed)
     written = []
     for name, frame in (
