@@ -301,6 +301,14 @@ def _with_grid_within(table: pd.DataFrame, results_csv: Path) -> pd.DataFrame:
         means.get((r.feature_set, r.classifier, r.target), np.nan)
         for r in table.itertuples(index=False)
     ]
+    # Average rows: the mean over the single-source directions they average.
+    single = table[(table.source != AVERAGE) & ~table.source.str.contains("+", regex=False)]
+    average = single.groupby([*CONFIG_KEYS, "strategy"]).within_grid.mean()
+    is_average = table.source == AVERAGE
+    table.loc[is_average, "within_grid"] = [
+        average.get((r.feature_set, r.classifier, r.adaptation, r.strategy), np.nan)
+        for r in table[is_average].itertuples(index=False)
+    ]
     return table
 
 
