@@ -193,7 +193,7 @@ def prepare_corpora(
             raise ValueError(
                 f"{m.name}: no utterance in the label space {list(label_map.classes)} (its "
                 f"labels: {found or 'none'}); choose the space with --classes or map its labels "
-                "with --label-map"
+                "with --label-map (labelled by level, like BAVED: --task arousal)"
             )
     notes = [
         f"{m.name}: {m.n_dropped_unmapped} utterance(s) outside the label space dropped "
