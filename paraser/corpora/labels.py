@@ -89,6 +89,18 @@ def canonical_emotion(label: str) -> str | None:
     return _LOOKUP.get(key)
 
 
+def read_json_spec(path: str | Path, what: str) -> dict:
+    """A JSON object from ``path``, or a ValueError naming the file and ``what`` it should be."""
+    path = Path(path)
+    try:
+        spec = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read {what}: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise ValueError(f"{path}: a {what} is a JSON object")
+    return spec
+
+
 @dataclass(frozen=True)
 class LabelMap:
     """Maps corpus labels onto a shared label space.
@@ -125,11 +137,7 @@ class LabelMap:
     @classmethod
     def from_file(cls, path: str | Path) -> LabelMap:
         """Load ``{"classes": [...], "map": {"raw": "class" | null}}`` from JSON."""
-        path = Path(path)
-        try:
-            spec = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path}: cannot read label map: {exc}") from exc
+        spec = read_json_spec(path, "label map")
         classes = tuple(spec.get("classes", DEFAULT_CLASSES))
         return cls(classes=classes, overrides=dict(spec.get("map", {})))
 

@@ -26,14 +26,13 @@ unchanged.  A user replaces the table with a JSON file::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from paraser.corpora.labels import CANONICAL_EMOTIONS, canonical_emotion
+from paraser.corpora.labels import CANONICAL_EMOTIONS, canonical_emotion, read_json_spec
 
 #: Canonical emotion -> arousal level (``None``: excluded, see the notes).
 AROUSAL_TABLE: dict[str, str | None] = {
@@ -230,11 +229,8 @@ class Task:
     def from_file(cls, path: str | Path) -> Task:
         """Load ``{"task", "levels", "map", "notes"}`` from JSON (see the module docstring)."""
         path = Path(path)
-        try:
-            spec = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path}: cannot read task mapping: {exc}") from exc
-        if not isinstance(spec, dict) or not isinstance(spec.get("map"), dict):
+        spec = read_json_spec(path, "task mapping")
+        if not isinstance(spec.get("map"), dict):
             raise ValueError(f"{path}: a task mapping needs a 'map' object (label -> level|null)")
         levels = spec.get("levels")
         if not levels:
