@@ -398,6 +398,12 @@ def transfer_matrix(
     if few_shot is not None:
         from paraser.experiments.fewshot import write_few_shot
 
+        if list(normalisations) != ["train"] or list(augmentations) != ["none"]:
+            notes.append(
+                "few-shot curves: training-set standardisation and original audio only (the "
+                "normalisation and augmentation factors apply to the transfer matrix)"
+            )
+
         notes += write_few_shot(
             out, data, [spec.name for spec in specs], classifiers, few_shot,
             seeds=seeds, adaptations=adaptations, pooled_sources=pooled_sources,
