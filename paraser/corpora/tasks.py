@@ -10,7 +10,9 @@ label space.  One documented table per dimension (:data:`AROUSAL_TABLE`,
 clusters used for cross-corpus SER (Schuller et al. 2010, "Cross-corpus acoustic
 emotion recognition: variances and strategies", IEEE T-AC).  Where that
 literature disagrees, the emotion is excluded (mapped to ``None``) and the
-reason is recorded in the table's notes.
+reason is recorded in the table's notes.  ``arousal-core`` maps only the four
+categories every shipped categorical corpus shares (the mapping of the issue's
+independent reference run, kept so its numbers can be reproduced).
 
 Nothing is guessed: a label that is neither placed nor explicitly excluded makes
 :meth:`Task.apply` raise, listing the labels it cannot map, and a corpus with no
