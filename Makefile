@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 PARASER_DATA ?= ../shared/corpora
 JOBS ?= 2
 
-.PHONY: setup demo test lint validate-stats bench bench-small fault-drill reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation clean
+.PHONY: setup demo test lint validate-stats bench bench-small fault-drill reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation study-few-shot clean
 
 setup: $(VENV)/.installed
 
@@ -76,6 +76,23 @@ study-augmentation: setup
 		--augment none,noise:snr=5-20,tempo:0.9-1.1,pitch:-2..2,channel:tel --augment-copies 1 \
 		--pool emodb+emovo --loco --jobs $(JOBS) --out reports/augmentation
 	$(PARASER) report reports/augmentation
+
+SHOTS ?= 0,5,10,20,50
+SHOT_DRAWS ?= 5
+
+# Beyond shared categories and beyond zero-shot (issue 18): few-shot target curves on the
+# arousal task (the four categorical corpora + BAVED) and on the categorical task (the four),
+# eGeMAPS + SVM, in one report: reports/few-shot/report.md (~15 min on 2 cores).
+study-few-shot: setup
+	$(PARASER) transfer-matrix --corpora $(CORPORA),baved --task arousal --features egemaps \
+		--classifiers svm --target-shots $(SHOTS) --shot-draws $(SHOT_DRAWS) --jobs $(JOBS) \
+		--out reports/few-shot/arousal
+	$(PARASER) report reports/few-shot/arousal
+	$(PARASER) transfer-matrix --corpora $(CORPORA) --features egemaps --classifiers svm \
+		--target-shots $(SHOTS) --shot-draws $(SHOT_DRAWS) --jobs $(JOBS) \
+		--out reports/few-shot/categorical
+	$(PARASER) report reports/few-shot/categorical
+	$(PARASER) fewshot-report reports/few-shot reports/few-shot/arousal reports/few-shot/categorical
 
 # Pooled RAVDESS + SAVEE with augmentation beside the published 66.7 % / 0.631 (issue 10),
 # from ravdess/ and savee/ in $(PARASER_DATA); without them it says where to put them, exit 0.

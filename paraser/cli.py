@@ -162,6 +162,29 @@ DEVICE_OPTION = typer.Option(
 )
 
 
+TASK_OPTION = typer.Option(
+    "categorical",
+    "--task",
+    help="Label space: categorical (--classes / --label-map); arousal or valence (every "
+    "corpus' emotions mapped onto low/neutral/high, negative/neutral/positive by one documented "
+    "table; level-labelled corpora such as BAVED taken directly); arousal-core (only anger, "
+    "happiness, neutral, sadness mapped); or a JSON table file "
+    '{"task", "levels", "map": {"emotion": "level"|null}}. Unmappable labels are refused.',
+)
+
+
+def _label_space(classes: str, label_map: Path | None, task: str):
+    """The LabelMap (categorical) or Task (arousal, valence, a file) a command runs on."""
+    from paraser.corpora import LabelMap
+    from paraser.corpora.tasks import get_task
+
+    if task.strip().lower() != "categorical":
+        if label_map:
+            raise ValueError("--label-map is for the categorical task; give --task FILE.json")
+        return get_task(task)
+    return LabelMap.from_file(label_map) if label_map else LabelMap(tuple(_split(classes)))
+
+
 def _feature_specs(features: str, model: str | None, device: str) -> list:
     """Feature-set names resolved with the SSL options (openSMILE sets ignore them)."""
     from paraser.features import resolve_feature_set
@@ -314,6 +337,21 @@ def transfer_matrix(
     label_map: Path | None = typer.Option(
         None, "--label-map", help='JSON {"classes": [...], "map": {"raw": "class"}}.'
     ),
+    task: str = TASK_OPTION,
+    target_shots: str = typer.Option(
+        "",
+        "--target-shots",
+        help="Few-shot target curves, e.g. 0,5,10,20,50 (labelled target utterances per class): "
+        "each target's speakers are split into an adaptation pool and held-out test speakers "
+        "(--shot-draws seeded draws); writes fewshot.csv beside results.csv.",
+    ),
+    shot_draws: int = typer.Option(5, "--shot-draws", min=1, help="Random draws per shot count."),
+    shot_weight: float = typer.Option(
+        1.0, "--shot-weight", min=0.0, help="Weight of each target shot in pooled training."
+    ),
+    shot_test_share: float = typer.Option(
+        0.5, "--shot-test-share", min=0.1, max=0.9, help="Share of target speakers held out."
+    ),
     cache_dir: Path = CACHE_OPTION,
     jobs: int = JOBS_OPTION,
     manifests_dir: Path | None = MANIFESTS_OPTION,
@@ -321,11 +359,20 @@ def transfer_matrix(
     scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
     """Within-corpus UAR on the diagonal and every source -> target transfer off it."""
-    from paraser.corpora import LabelMap
     from paraser.pipeline import transfer_matrix as run_matrix
 
     with _user_errors():
-        mapping = LabelMap.from_file(label_map) if label_map else LabelMap(tuple(_split(classes)))
+        mapping = _label_space(classes, label_map, task)
+        few_shot = None
+        if target_shots.strip():
+            from paraser.experiments.fewshot import FewShotPlan
+
+            few_shot = FewShotPlan(
+                shots=tuple(int(k) for k in _split(target_shots)),
+                draws=shot_draws,
+                shot_weight=shot_weight,
+                test_share=shot_test_share,
+            )
         with _progress() as progress:
             run = run_matrix(
                 _split(corpora),
@@ -342,6 +389,7 @@ def transfer_matrix(
                 augment_copies=augment_copies,
                 pooled_sources=[p.split("+") for p in pool],
                 leave_one_corpus_out=loco,
+                few_shot=few_shot,
                 seeds=[int(s) for s in _split(seeds)],
                 jobs=jobs,
                 manifests_dir=manifests_dir,
@@ -399,6 +447,20 @@ def _print_matrices(results_dir: Path) -> None:
             table.add_row(source, *cells_text)
         out_console.print(table)
     out_console.print(protocol_statement(results))
+    statement = _label_statement(results_dir)
+    if statement:
+        out_console.print(statement)
+
+
+def _label_statement(results_dir: Path) -> str:
+    import json
+
+    from paraser.corpora.tasks import label_statement
+
+    config = Path(results_dir) / "config.json"
+    return (
+        label_statement(json.loads(config.read_text()).get("label_map")) if config.is_file() else ""
+    )
 
 
 BOOT_OPTION = typer.Option(
@@ -424,6 +486,21 @@ def report(
         written = write_report(results_dir, n_boot=n_boot)
     _print_matrices(results_dir)
     out_console.print(f"Wrote {len(written)} file(s) to {results_dir}")
+
+
+@app.command("fewshot-report")
+def fewshot_report(
+    out: Path = typer.Argument(..., help="Folder of the combined report."),
+    parts: list[Path] = typer.Argument(..., help="Results folders with --target-shots runs."),
+) -> None:
+    """One few-shot report over several results folders (e.g. arousal and categorical runs,
+    each already through 'paraser report'): report.md, fewshot_to_ceiling.csv and
+    fewshot_curves.csv with a task column."""
+    from paraser.reports.fewshot import write_study_report
+
+    with _user_errors():
+        written = write_study_report(out, parts)
+    out_console.print(f"Wrote {len(written)} file(s) to {out}")
 
 
 @app.command()
@@ -552,6 +629,7 @@ def shift(
     label_map: Path | None = typer.Option(
         None, "--label-map", help='JSON {"classes": [...], "map": {"raw": "class"}}.'
     ),
+    task: str = TASK_OPTION,
     permutations: int = typer.Option(200, "--permutations", min=0, help="MMD permutations."),
     max_samples: int = typer.Option(
         500, "--max-samples", min=10, help="MMD subsample per corpus (seeded; PAD/SMD use all)."
@@ -563,11 +641,10 @@ def shift(
     manifests_dir: Path | None = MANIFESTS_OPTION,
 ) -> None:
     """Domain-shift diagnostics between corpora (help text above)."""
-    from paraser.corpora import LabelMap
     from paraser.shift_run import shift_report
 
     with _user_errors():
-        mapping = LabelMap.from_file(label_map) if label_map else LabelMap(tuple(_split(classes)))
+        mapping = _label_space(classes, label_map, task)
         with _progress() as progress:
             run = shift_report(
                 _split(corpora),

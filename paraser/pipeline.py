@@ -24,8 +24,10 @@ import pyarrow as pa
 from paraser import __version__
 from paraser.corpora import LabelMap, LoadedManifest, load_manifest, resolve_corpus
 from paraser.corpora.manifest import manifest_hash
+from paraser.corpora.tasks import UnmappableLabelError
 from paraser.experiments import CorpusData, GridResult, make_protocol, run_grid
 from paraser.experiments.classifiers import describe_classifiers
+from paraser.experiments.fewshot import FewShotPlan
 from paraser.experiments.transfer import AugmentedCopies, UnlabelledRows, skipped_directions
 from paraser.features import (
     DEFAULT_CACHE_DIR,
@@ -53,7 +55,11 @@ def load_corpora(
     loaded = []
     for spec in corpora:
         name, path = resolve_corpus(spec, manifests_dir)
-        loaded.append(load_manifest(path, name=name, label_map=label_map, map_labels=map_labels))
+        try:
+            manifest = load_manifest(path, name=name, label_map=label_map, map_labels=map_labels)
+        except UnmappableLabelError as exc:  # a task refuses labels it has no level for
+            raise ValueError(f"{name} ({path}): {exc}") from None
+        loaded.append(manifest)
     names = [m.name for m in loaded]
     duplicated = {n for n in names if names.count(n) > 1}
     if duplicated:
@@ -210,7 +216,7 @@ def prepare_corpora(
             raise ValueError(
                 f"{m.name}: no utterance in the label space {list(label_map.classes)} (its "
                 f"labels: {found or 'none'}); choose the space with --classes or map its labels "
-                "with --label-map"
+                "with --label-map (labelled by level, like BAVED: --task arousal)"
             )
     notes = [
         f"{m.name}: {m.n_dropped_unmapped} utterance(s) outside the label space, never trained "
@@ -363,6 +369,7 @@ def transfer_matrix(
     pooled_sources: Sequence[Sequence[str]] = (),
     leave_one_corpus_out: bool = False,
     within: bool = True,
+    few_shot: FewShotPlan | None = None,
     jobs: int = 1,
     manifests_dir: str | Path | None = None,
     progress: Progress | None = None,
@@ -382,6 +389,9 @@ def transfer_matrix(
     ``noise:snr=5-20``, see :mod:`paraser.features.augment`): ``augment_copies``
     augmented copies of every training utterance are extracted (cached) and
     join the training side only.  ``within=False`` skips the diagonal.
+    ``few_shot`` adds few-shot target curves (:mod:`paraser.experiments.fewshot`):
+    ``fewshot.csv``, ``fewshot_predictions.parquet`` and ``fewshot_shots.csv``.
+    ``label_map`` may be a :class:`~paraser.corpora.tasks.Task` (arousal, valence).
     ``backend``/``scheduler`` as for :func:`extract`.
     """
     out = Path(out)
@@ -440,6 +450,21 @@ def transfer_matrix(
         raise ValueError("nothing could be evaluated: " + ("; ".join(notes) or "no experiments"))
     out.mkdir(parents=True, exist_ok=True)
     write_run_tables(out, grid.results, grid.predictions)
+    if few_shot is not None:
+        from paraser.experiments.fewshot import write_few_shot
+
+        if list(normalisations) != ["train"] or list(augmentations) != ["none"]:
+            notes.append(
+                "few-shot curves: training-set standardisation and original audio only (the "
+                "normalisation and augmentation factors apply to the transfer matrix)"
+            )
+
+        notes += write_few_shot(
+            out, data, [spec.name for spec in specs], classifiers, few_shot,
+            seeds=seeds, adaptations=adaptations, pooled_sources=pooled_sources,
+            leave_one_corpus_out=leave_one_corpus_out, jobs=jobs,
+            progress=(lambda d, t: progress("few-shot curves", d, t)) if progress else None,
+        )  # fmt: skip
     config = run_config(
         manifests,
         specs,
@@ -469,6 +494,8 @@ def transfer_matrix(
         pooled_sources=[list(g) for g in pooled_sources],
         leave_one_corpus_out=leave_one_corpus_out,
     )
+    if few_shot is not None:
+        config["few_shot"] = few_shot.to_dict()
     atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
     write_matrices(out)
     return TransferRun(out, grid.results, grid.predictions, manifests, extraction, notes)

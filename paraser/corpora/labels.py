@@ -32,6 +32,14 @@ CANONICAL_EMOTIONS: tuple[str, ...] = (
     "frustration",
     "excitement",
     "pleasant_surprise",
+    # Levels, for corpora labelled on a dimension rather than by category (BAVED);
+    # only a task (paraser.corpora.tasks) maps them, never a categorical label space.
+    "arousal_low",
+    "arousal_neutral",
+    "arousal_high",
+    "valence_negative",
+    "valence_neutral",
+    "valence_positive",
 )
 
 #: Default shared label space (angry / happy / neutral / sad).
@@ -53,6 +61,17 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "frustration": ("frustration", "frustrated", "fru"),
     "excitement": ("excitement", "excited", "exc"),
     "pleasant_surprise": ("pleasant_surprise", "ps", "pleasant_surprised"),
+    **{
+        level: (level,)
+        for level in (
+            "arousal_low",
+            "arousal_neutral",
+            "arousal_high",
+            "valence_negative",
+            "valence_neutral",
+            "valence_positive",
+        )
+    },  # fmt: skip
 }
 
 _LOOKUP: dict[str, str] = {
@@ -68,6 +87,18 @@ def canonical_emotion(label: str) -> str | None:
     """
     key = str(label).strip().lower().replace("-", "_").replace(" ", "_")
     return _LOOKUP.get(key)
+
+
+def read_json_spec(path: str | Path, what: str) -> dict:
+    """A JSON object from ``path``, or a ValueError naming the file and ``what`` it should be."""
+    path = Path(path)
+    try:
+        spec = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read {what}: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise ValueError(f"{path}: a {what} is a JSON object")
+    return spec
 
 
 @dataclass(frozen=True)
@@ -106,11 +137,7 @@ class LabelMap:
     @classmethod
     def from_file(cls, path: str | Path) -> LabelMap:
         """Load ``{"classes": [...], "map": {"raw": "class" | null}}`` from JSON."""
-        path = Path(path)
-        try:
-            spec = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path}: cannot read label map: {exc}") from exc
+        spec = read_json_spec(path, "label map")
         classes = tuple(spec.get("classes", DEFAULT_CLASSES))
         return cls(classes=classes, overrides=dict(spec.get("map", {})))
 

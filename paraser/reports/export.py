@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from paraser.corpora.tasks import label_statement
+from paraser.reports.fewshot import write_fewshot_section
 from paraser.reports.gains import factor_gains, gains_sentences, gains_table
 from paraser.reports.inversion import (
     ALL,
@@ -440,7 +442,7 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     results_dir = Path(results_dir)
     written = write_matrices(results_dir)
     if not (results_dir / "predictions.parquet").is_file():
-        return written + write_shift_section(results_dir)
+        return written + write_shift_section(results_dir) + write_fewshot_section(results_dir)
     report = build_report(results_dir, n_boot=n_boot, seed=seed)
     csvs = {
         "cell_stats.csv": report.cells,
@@ -474,7 +476,11 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
         (results_dir / name).write_text(text)
         written.append(results_dir / name)
     # After report.md/html exist: the section (when shift.csv is here) goes into both.
-    return written + write_shift_section(results_dir)
+    return (
+        written
+        + write_shift_section(results_dir)
+        + write_fewshot_section(results_dir, n_boot=n_boot, seed=seed)
+    )
 
 
 def _figures(report: Report) -> dict[str, tuple[str, bytes]]:
@@ -583,12 +589,19 @@ def _gain_sections(report: Report) -> list[tuple[str, list[str], pd.DataFrame, p
     return sections
 
 
+def _label_lines(config: dict) -> list[str]:
+    """The task's label mapping (arousal, valence), stated where the protocol is."""
+    statement = label_statement(config.get("label_map"))
+    return [statement, ""] if statement else []
+
+
 def _report_markdown(report: Report) -> str:
     lines = [
         "# paraser report",
         "",
         protocol_statement(report.results),
         "",
+        *_label_lines(report.config),
         "UAR [95% CI]: mean over folds and seeds; the interval is a delete-one-speaker "
         "jackknife (t with G-1 df over the G test speakers) where the predictions carry "
         "speaker ids, else over utterances. p > chance: one-sided test of UAR against the UAR "
@@ -625,6 +638,7 @@ def _report_markdown(report: Report) -> str:
             "",
             ci_matrix(cells).to_markdown(stralign="right"),
             "",
+            *_label_lines(report.config),
         ]
     lines += ["## All cells", "", _markdown(cell_table(report.cells)), ""]
     notes = report.config.get("notes", [])

@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from paraser.corpora.tasks import label_statement
+
 COLLAPSE_MARK = "†"
 #: A within-corpus cell whose folds share speakers between training and test
 #: (stratified k-fold, chosen or a fallback): optimistic, never averaged with
@@ -219,10 +221,15 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
     results_dir = Path(results_dir)
     results = load_results(results_dir)
     written: list[Path] = []
-    sections = ["# Within-corpus and transfer UAR", "", protocol_statement(results), ""]
     config_path = results_dir / "config.json"
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    # A task's mapping (arousal, valence) is stated with the protocol, under every table.
+    statement = protocol_statement(results)
+    if label_statement(config.get("label_map")):
+        statement += " " + label_statement(config.get("label_map"))
+    sections = ["# Within-corpus and transfer UAR", "", statement, ""]
     if config_path.is_file():
-        notes = json.loads(config_path.read_text()).get("notes", [])
+        notes = config.get("notes", [])
         if notes:
             sections += ["## Notes", "", *[f"- {n}" for n in notes], ""]
     for config in configurations(results):
@@ -231,11 +238,9 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
         numeric.round(4).to_csv(results_dir / f"{stem}.csv")
         text = _formatted_matrix(results, config)
         markdown = text.to_markdown(stralign="right")
-        (results_dir / f"{stem}.md").write_text(
-            f"# UAR: {title}\n\n{protocol_statement(results)}\n\n{markdown}\n"
-        )
+        (results_dir / f"{stem}.md").write_text(f"# UAR: {title}\n\n{statement}\n\n{markdown}\n")
         written += [results_dir / f"{stem}.csv", results_dir / f"{stem}.md"]
-        sections += [f"## {title}", "", markdown, ""]
+        sections += [f"## {title}", "", markdown, "", statement, ""]
     gains = normalisation_gains(results)
     if len(gains):
         gains.to_csv(results_dir / "normalisation_gains.csv", index=False)

@@ -36,6 +36,7 @@ from paraser.corpora.recipes._common import (
 RECIPE_MODULES: tuple[str, ...] = (
     "ased",
     "audformat",
+    "baved",
     "cremad",
     "emodb",
     "emovo",
