@@ -21,14 +21,22 @@ Two more factors sit beside normalisation:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from paraser.experiments.adaptation import ADAPTATIONS, TransductiveClassifier
-from paraser.experiments.classifiers import make_classifier
+from paraser.experiments.adaptation import ADAPTATIONS, TransductiveClassifier, em_priors
+from paraser.experiments.classifiers import (
+    ClassifierLike,
+    chosen_parameters,
+    class_scores,
+    make_classifier,
+    portable,
+    resolve_classifier,
+    tuned,
+)
 from paraser.experiments.metrics import score
 from paraser.experiments.normalisation import CONFOUND_THRESHOLD, normalise
 from paraser.experiments.protocols import (
@@ -63,12 +71,18 @@ RESULT_COLUMNS: dict[str, str] = {
     "n_predicted_classes": "distinct classes the model predicted",
     "dominant_share": "share of predictions in the most predicted class",
     "collapsed": "True when predictions degenerate to (nearly) one class",
+    "params": "hyperparameters chosen by the nested speaker-grouped search (--tune) on this "
+    "row's training data, JSON; empty when not tuned",
 }
 
 PREDICTION_COLUMNS = [
     "feature_set", "classifier", "normalisation", "adaptation", "augmentation", "source",
-    "target", "fold", "seed", "utterance", "speaker", "y_true", "y_pred",
+    "target", "fold", "seed", "utterance", "speaker", "y_true", "y_pred", "score_kind",
 ]  # fmt: skip
+#: Besides PREDICTION_COLUMNS, ``predictions.parquet`` has one ``score_<class>`` column per
+#: class: the probability of that class, or the classifier's decision score where it has
+#: no probabilities (``score_kind`` says which); NaN for classes the evaluation lacks.
+SCORE_PREFIX = "score_"
 
 #: Sort keys of both tables; with ``fold`` and ``seed`` they identify one evaluation.
 CONFIGURATION_KEYS = ["feature_set", "classifier", "normalisation", "adaptation", "augmentation"]
@@ -161,6 +175,9 @@ class _Job:
     test: np.ndarray | None = None
     targets: tuple[str, ...] = ()
     classes: tuple[str, ...] = ()
+    #: The classifier itself where a worker process cannot look its name up (a user's).
+    spec: object = None
+    tune: bool = False
 
 
 @dataclass
@@ -170,8 +187,34 @@ class GridResult:
     notes: list[str]
 
 
-def _prediction_rows(job: _Job, target: CorpusData, index: np.ndarray, y_pred) -> pd.DataFrame:
+def _new_model(job: _Job):
+    model = make_classifier(job.spec or job.classifier, job.seed)
+    return tuned(model, job.spec or job.classifier, job.seed) if job.tune else model
+
+
+def _fit(job: _Job, model, x, y, groups):
+    """Fit; a tuned model searches inside these training rows, grouped by their speakers."""
+    return model.fit(x, y, groups=groups) if job.tune else model.fit(x, y)
+
+
+def _adapted_scores(adapted: TransductiveClassifier, x, groups) -> tuple[np.ndarray, str]:
+    """Class scores of an adapted model on the target it was adapted to."""
+    features = adapted._target_features(x, groups)
+    if adapted.method == "prior-em":
+        _, adjusted = em_priors(adapted.model_.predict_proba(features), adapted.train_priors_)
+        return adjusted, "probability"
+    return class_scores(adapted.model_, features)
+
+
+def _prediction_rows(
+    job: _Job, target: CorpusData, index: np.ndarray, y_pred, scores=None
+) -> pd.DataFrame:
     rows = target.frame.iloc[index]
+    values, kind, classes = scores if scores is not None else (None, "none", ())
+    score_columns = {
+        f"{SCORE_PREFIX}{c}": values[:, i] if values is not None else np.nan
+        for i, c in enumerate(classes)
+    }
     return pd.DataFrame(
         {
             "feature_set": job.feature_set,
@@ -187,11 +230,13 @@ def _prediction_rows(job: _Job, target: CorpusData, index: np.ndarray, y_pred) -
             "speaker": rows["speaker"].to_numpy(),
             "y_true": rows["label"].to_numpy(),
             "y_pred": np.asarray(y_pred),
+            "score_kind": kind,
+            **score_columns,
         }
     )
 
 
-def _result_row(job: _Job, target: str, y_true, y_pred, classes, n_train) -> dict:
+def _result_row(job: _Job, target: str, y_true, y_pred, classes, n_train, params="") -> dict:
     return {
         "feature_set": job.feature_set,
         "classifier": job.classifier,
@@ -209,19 +254,23 @@ def _result_row(job: _Job, target: str, y_true, y_pred, classes, n_train) -> dic
         "n_train": int(n_train),
         "n_test": len(y_true),
         "classes": "|".join(classes),
+        "params": params,
     }
 
 
 def _run_within(job: _Job, corpus: CorpusData) -> tuple[list[dict], pd.DataFrame]:
     features = corpus.features[job.feature_set]
     labels = corpus.labels
-    x, y, _ = training_rows(corpus, job.feature_set, job.train, job.augmentation)
-    model = make_classifier(job.classifier, job.seed).fit(x, y)
-    y_pred = model.predict(features[job.test])
+    x, y, groups = training_rows(corpus, job.feature_set, job.train, job.augmentation)
+    model = _fit(job, _new_model(job), x, y, groups)
+    test_x = features[job.test]
+    y_pred = model.predict(test_x)
+    scores = (*class_scores(model, test_x), model.classes_)
     # UAR over the classes this fold tests (a speaker-independent fold may lack one).
     classes = sorted(set(labels[job.test]))
-    row = _result_row(job, corpus.name, labels[job.test], y_pred, classes, len(y))
-    return [row], _prediction_rows(job, corpus, job.test, y_pred)
+    params = chosen_parameters(model)
+    row = _result_row(job, corpus.name, labels[job.test], y_pred, classes, len(y), params)
+    return [row], _prediction_rows(job, corpus, job.test, y_pred, scores)
 
 
 def _run_transfer(
@@ -230,9 +279,11 @@ def _run_transfer(
     classes = list(job.classes)
     keep = np.flatnonzero(np.isin(source.labels, classes))
     x, y, groups = training_rows(source, job.feature_set, keep, job.augmentation)
-    if job.adaptation == "none":
-        model = make_classifier(job.classifier, job.seed).fit(x, y)
-    else:
+    model = (
+        _fit(job, _new_model(job), x, y, groups) if job.adaptation == "none" or job.tune else None
+    )
+    params = chosen_parameters(model)
+    if job.adaptation != "none":
         confounded = (
             job.adaptation == "speaker-norm"
             and speaker_label_association(y, groups) > CONFOUND_THRESHOLD
@@ -245,17 +296,24 @@ def _run_transfer(
         target_x = target.features[job.feature_set][index]
         if job.adaptation == "none":
             y_pred = model.predict(target_x)
+            scores = (*class_scores(model, target_x), model.classes_)
         else:
             target_speakers = target.frame["speaker"].to_numpy(str)[index]
-            adapted = TransductiveClassifier(
-                make_classifier(job.classifier, job.seed), job.adaptation
-            ).fit(
+            # Tuned on the source alone; the adapter then refits the chosen setting.
+            base = (
+                model.best_estimator_
+                if job.tune
+                else make_classifier(job.spec or job.classifier, job.seed)
+            )
+            adapted = TransductiveClassifier(base, job.adaptation).fit(
                 x, y, X_target=target_x, groups=groups, target_groups=target_speakers,
                 source_confounded=confounded,
             )  # fmt: skip
             y_pred = adapted.predict(target_x, groups=target_speakers)
-        rows.append(_result_row(job, target.name, target.labels[index], y_pred, classes, len(y)))
-        predictions.append(_prediction_rows(job, target, index, y_pred))
+            scores = (*_adapted_scores(adapted, target_x, target_speakers), adapted.classes_)
+        y_true = target.labels[index]
+        rows.append(_result_row(job, target.name, y_true, y_pred, classes, len(y), params))
+        predictions.append(_prediction_rows(job, target, index, y_pred, scores))
     return rows, pd.concat(predictions, ignore_index=True)
 
 
@@ -346,7 +404,7 @@ def skipped_directions(corpora: Sequence[CorpusData]) -> list[str]:
 def run_grid(
     corpora: Sequence[CorpusData],
     feature_sets: Sequence[str],
-    classifiers: Sequence[str],
+    classifiers: Sequence[ClassifierLike],
     *,
     protocol: Protocol | None = None,
     seeds: Sequence[int] = (0,),
@@ -359,6 +417,7 @@ def run_grid(
     leave_one_corpus_out: bool = False,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    tune: bool = False,
 ) -> GridResult:
     """Run within-corpus folds and all transfer directions; return tidy tables.
 
@@ -368,9 +427,16 @@ def run_grid(
     the transfer directions.  ``adaptations`` (see
     :data:`~paraser.experiments.adaptation.ADAPTATIONS`) apply to transfer
     directions; ``augmentations`` name recipes whose copies every training
-    corpus carries in :attr:`CorpusData.augmented`.
+    corpus carries in :attr:`CorpusData.augmented`.  ``classifiers`` are
+    registered names, specs or scikit-learn estimator objects.  ``tune`` runs a
+    nested speaker-grouped hyperparameter search inside every training set (each
+    within fold's training part, each source), recorded in the ``params`` column.
     """
     protocol = protocol or StratifiedKFoldProtocol()
+    specs = {spec.name: spec for spec in map(resolve_classifier, classifiers)}
+    if tune:
+        for spec in specs.values():
+            tuned(make_classifier(spec), spec)  # an untunable classifier fails here, not later
     unknown = [a for a in adaptations if a not in ADAPTATIONS]
     if unknown:
         raise ValueError(f"unknown adaptation {unknown}: use {', '.join(ADAPTATIONS)}")
@@ -408,7 +474,7 @@ def run_grid(
     planned, plan_notes = plan_jobs(
         corpora,
         feature_sets,
-        classifiers,
+        list(specs),
         protocol,
         seeds,
         transfer,
@@ -419,6 +485,12 @@ def run_grid(
         augmentations=augmentations,
     )
     notes = plan_notes + notes
+    carried = {name: portable(spec) for name, spec in specs.items()}
+    planned = [
+        replace(j, spec=None if isinstance(carried[j.classifier], str) else carried[j.classifier],
+                tune=tune)
+        for j in planned
+    ]  # fmt: skip
 
     def call(job: _Job):
         source = by_key[(job.normalisation, job.source)]
