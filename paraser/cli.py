@@ -272,6 +272,13 @@ def transfer_matrix(
     manifests_dir: Path | None = MANIFESTS_OPTION,
     backend: str = BACKEND_OPTION,
     scheduler: str | None = SCHEDULER_OPTION,
+    tune: bool = typer.Option(
+        False,
+        "--tune",
+        help="Nested hyperparameter search per model (SVM C/gamma, RF depth/features, MLP "
+        "size/alpha), speaker-grouped, inside each training fold and each source only; the "
+        "chosen values go to results.csv (params).",
+    ),
 ) -> None:
     """Within-corpus UAR on the diagonal and every source -> target transfer off it."""
     from paraser.corpora import LabelMap
@@ -301,6 +308,7 @@ def transfer_matrix(
                 progress=progress,
                 backend=backend,
                 scheduler=scheduler,
+                tune=tune,
             )
     _show_run(run)
 
@@ -549,6 +557,83 @@ def shift(
     for note in run.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     out_console.print(f"Shift report written to [bold]{run.out}[/] (shift.md, shift.csv, …)")
+
+
+@app.command()
+def train(
+    corpora: list[str] = typer.Argument(..., help="Training corpora (pooled): names or CSVs."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model file to write (.skops)."),
+    features: str = typer.Option("egemaps", "--features", "-f", help="One feature set."),
+    classifier: str = typer.Option("svm", "--classifier", help="svm, rf, mlp, svm-approx."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the classifier."),
+    tune: bool = typer.Option(
+        False, "--tune", help="Nested speaker-grouped hyperparameter search first."
+    ),
+    classes: str = typer.Option(
+        "anger,happiness,neutral,sadness", "--classes", help="Label space (canonical names)."
+    ),
+    label_map: Path | None = typer.Option(
+        None, "--label-map", help='JSON {"classes": [...], "map": {"raw": "class"}}.'
+    ),
+    cache_dir: Path = CACHE_OPTION,
+    jobs: int = JOBS_OPTION,
+    manifests_dir: Path | None = MANIFESTS_OPTION,
+) -> None:
+    """Fit one model on all of the given corpora and save it with what applying it needs:
+    scaler and classifier, feature set and cache key, label space, versions, manifest hashes.
+    The same model a transfer cell of transfer-matrix trains for these settings."""
+    from paraser.corpora import LabelMap
+    from paraser.models import train_model
+
+    with _user_errors():
+        mapping = LabelMap.from_file(label_map) if label_map else LabelMap(tuple(_split(classes)))
+        model = train_model(
+            corpora, features, classifier, seed=seed, label_map=mapping, tune=tune,
+            cache_dir=cache_dir, manifests_dir=manifests_dir, jobs=jobs, out=out,
+        )  # fmt: skip
+    training = model.meta["training"]
+    for note in model.meta["notes"]:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    params = model.meta["classifier"]["params"]
+    out_console.print(
+        f"Trained {model.meta['classifier']['name']} on {model.feature_set} "
+        f"({', '.join(training['corpora'])}: {training['n_utterances']} utterances, classes "
+        f"{', '.join(model.classes)}){f'; tuned {params}' if params else ''} → [bold]{out}[/]"
+    )
+
+
+@app.command()
+def predict(
+    model: Path = typer.Argument(..., help="A model file written by 'paraser train'."),
+    inputs: list[str] = typer.Argument(
+        ..., help="Audio files, folders of audio, manifest CSVs or registered corpus names."
+    ),
+    out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="CSV to write."),
+    trust: list[str] = typer.Option(
+        [], "--trust", help="Also trust this type (module.Class) in the model file."
+    ),
+    n_boot: int = BOOT_OPTION,
+    cache_dir: Path = CACHE_OPTION,
+    jobs: int = JOBS_OPTION,
+    manifests_dir: Path | None = MANIFESTS_OPTION,
+) -> None:
+    """Apply a saved model: a CSV with file, predicted label and one score column per class;
+    UAR with a speaker-cluster bootstrap CI for manifests with labels."""
+    from paraser.models import predict as run_predict
+
+    with _user_errors():
+        result = run_predict(
+            model, inputs, cache_dir=cache_dir, manifests_dir=manifests_dir, jobs=jobs,
+            n_boot=n_boot, trusted=trust, out=out,
+        )  # fmt: skip
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    for row in result.scores.itertuples(index=False):
+        out_console.print(
+            f"{row.input}: UAR {row.uar:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}] "
+            f"({row.n} utterances, {row.n_speakers} speakers)"
+        )
+    out_console.print(f"{len(result.predictions)} prediction(s) written to [bold]{out}[/]")
 
 
 @app.command("features")
