@@ -631,9 +631,13 @@ def predict(
     for row in result.scores.itertuples(index=False):
         out_console.print(
             f"{row.input}: UAR {row.uar:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}] "
-            f"({row.n} utterances, {row.n_speakers} speakers)"
+            f"({row.n} utterances, {row.n_speakers} speakers)",
+            soft_wrap=True,
         )
-    out_console.print(f"{len(result.predictions)} prediction(s) written to [bold]{out}[/]")
+    written = f"{len(result.predictions)} prediction(s) written to [bold]{out}[/]"
+    if not result.scores.empty:
+        written += f", UAR to [bold]{result.scores_path}[/]"
+    out_console.print(written, soft_wrap=True)
 
 
 @app.command("features")

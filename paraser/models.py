@@ -30,7 +30,7 @@ import pandas as pd
 from paraser import __version__
 from paraser.corpora import LabelMap, load_manifest, resolve_corpus
 from paraser.corpora.manifest import manifest_hash
-from paraser.corpora.recipes import is_audio
+from paraser.corpora.recipes._common import is_audio
 from paraser.experiments.classifiers import (
     ClassifierLike,
     chosen_parameters,
@@ -274,8 +274,10 @@ class Prediction:
     """Predictions of a saved model on some inputs, and UAR where labels are known."""
 
     predictions: pd.DataFrame
-    scores: pd.DataFrame  # per labelled manifest: uar, ci_low, ci_high, n, n_speakers
+    scores: pd.DataFrame  # per labelled manifest: SCORE_COLUMNS
     notes: list[str] = field(default_factory=list)
+    #: ``OUT_uar.csv`` beside the predictions, when labelled manifests were scored.
+    scores_path: Path | None = None
 
 
 def _input_frames(
@@ -389,6 +391,10 @@ def predict(
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out, predictions.to_csv(index=False))
+        if not score_table.empty:
+            scores_path = out.with_name(f"{out.stem}_uar.csv")
+            atomic_write_text(scores_path, score_table.to_csv(index=False))
+            return Prediction(predictions, score_table, notes, scores_path)
     return Prediction(predictions, score_table, notes)
 
 
