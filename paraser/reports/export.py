@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from paraser.reports.gains import factor_gains, gains_sentences, gains_table
+from paraser.reports.importance import write_importance_section
 from paraser.reports.inversion import (
     ALL,
     feature_dimensions,
@@ -371,7 +372,7 @@ def write_report(
     results_dir = Path(results_dir)
     written = write_matrices(results_dir)
     if not (results_dir / "predictions.parquet").is_file():
-        return written + write_shift_section(results_dir)
+        return written + write_shift_section(results_dir) + write_importance_section(results_dir)
     report = build_report(results_dir, n_boot=n_boot, n_perm=n_perm, seed=seed)
     csvs = {
         "cell_stats.csv": report.cells,
@@ -403,8 +404,8 @@ def write_report(
     ):
         (results_dir / name).write_text(text)
         written.append(results_dir / name)
-    # After report.md/html exist: the section (when shift.csv is here) goes into both.
-    return written + write_shift_section(results_dir)
+    # After report.md/html exist: the sections (when shift.csv, importance.csv are here) go in.
+    return written + write_shift_section(results_dir) + write_importance_section(results_dir)
 
 
 def _figures(report: Report) -> dict[str, tuple[str, bytes]]:
