@@ -184,3 +184,38 @@ def test_tuned_training_records_the_chosen_parameters(tone_corpus, tmp_path):
     params = json.loads(load_model(model).meta["classifier"]["params"])
     assert set(params) == {"C", "gamma"}
     assert "tuned" in result.output
+
+
+@pytest.mark.corpora
+def test_real_emodb_model_applied_to_emovo_equals_the_transfer_cell(tmp_path):
+    import os
+
+    from conftest import REPO, shared_corpora_dir
+
+    import paraser
+
+    if (
+        not (shared_corpora_dir() / "emodb").is_dir()
+        or not (shared_corpora_dir() / "emovo").is_dir()
+    ):
+        pytest.skip("EmoDB and EMOVO not available")
+    cache = os.environ.get("PARASER_CACHE", str(REPO / "features_cache"))
+    run = paraser.transfer_matrix(
+        ["emodb", "emovo"], ["egemaps"], ["svm"], out=tmp_path / "run", cache_dir=cache,
+        within=False,
+    )  # fmt: skip
+    model = tmp_path / "emodb.skops"
+    common = ["--cache-dir", cache, "-j", "1"]
+    trained = runner.invoke(app, ["train", "emodb", "-o", str(model), *common])
+    assert trained.exit_code == 0, trained.output
+    out = tmp_path / "emovo.csv"
+    applied = runner.invoke(app, ["predict", str(model), "emovo", "-o", str(out), *common])
+    assert applied.exit_code == 0, applied.output
+    cell = run.predictions.query("source == 'emodb' and target == 'emovo'")
+    merged = cell.merge(pd.read_csv(out), on="utterance", validate="one_to_one")
+    assert len(merged) == len(cell) > 300
+    assert (merged["y_pred"] == merged["predicted"]).all()
+    for c in CLASSES:
+        np.testing.assert_allclose(merged[f"score_{c}_x"], merged[f"score_{c}_y"], rtol=1e-9)
+    uar = run.results.query("source == 'emodb' and target == 'emovo'")["uar"].iloc[0]
+    assert pd.read_csv(tmp_path / "emovo_uar.csv")["uar"].iloc[0] == pytest.approx(uar)
