@@ -185,3 +185,31 @@ def test_predictions_carry_class_scores():
     assert (top == rf["y_pred"].to_numpy()).all()
     em = predictions.query("adaptation == 'prior-em'")[columns].sum(axis=1)
     assert np.allclose(em, 1.0)
+
+
+def test_transfer_matrix_tune_records_grids_and_chosen_parameters(tmp_path):
+    from typer.testing import CliRunner
+
+    from paraser.cli import app
+
+    folders = []
+    for i, name in enumerate(["a", "b"]):
+        corpus = id_corpus(name, 0, seed=i)
+        table = pd.DataFrame(corpus.features["f"][:, 1:], columns=[f"f{j}" for j in range(4)])
+        table = table.assign(
+            label=corpus.labels, speaker=corpus.frame.speaker.str.split(":").str[1]
+        )
+        (tmp_path / name).mkdir()
+        table.to_csv(tmp_path / name / "egemaps.csv", index=False)
+        folders.append(str(tmp_path / name))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app,
+        ["transfer-matrix", "--corpora", ",".join(folders), "--features", "egemaps",
+         "--folds", "3", "--tune", "--out", str(out), "-j", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["tuning"]["grids"]["svm"]["C"] == [0.1, 1.0, 10.0]
+    params = pd.read_csv(out / "results.csv")["params"].map(json.loads)
+    assert len(params) == 3 * 2 + 2 and params.map(lambda p: set(p) == {"C", "gamma"}).all()
