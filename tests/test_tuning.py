@@ -213,3 +213,16 @@ def test_transfer_matrix_tune_records_grids_and_chosen_parameters(tmp_path):
     assert config["tuning"]["grids"]["svm"]["C"] == [0.1, 1.0, 10.0]
     params = pd.read_csv(out / "results.csv")["params"].map(json.loads)
     assert len(params) == 3 * 2 + 2 and params.map(lambda p: set(p) == {"C", "gamma"}).all()
+
+
+def test_adapted_transfer_is_tuned_on_the_source_alone():
+    corpora = [id_corpus("a", 0, seed=1), id_corpus("b", 1000, seed=2)]
+    grid = run_grid(
+        corpora, ["f"], ["svm"], protocol=StratifiedKFoldProtocol(3), within=False,
+        adaptations=["none", "coral"], tune=True,
+    )  # fmt: skip
+    results = grid.results.set_index(["adaptation", "source"])
+    # The search sees only the source, so adapted and plain models choose alike.
+    for source in ("a", "b"):
+        assert results.loc[("coral", source), "params"] == results.loc[("none", source), "params"]
+    assert results["params"].map(json.loads).map(len).eq(2).all()
