@@ -16,6 +16,7 @@ from paraser.experiments.importance import (
     importance_grid,
     permutation_importance,
 )
+from paraser.experiments.shift import descriptor_family
 from paraser.reports.importance import SUMMARY_COLUMNS, family_summary, headline
 
 CLASSES = ["anger", "happiness", "neutral", "sadness"]
@@ -63,6 +64,11 @@ def corpora() -> list[CorpusData]:
 
 
 def test_families_follow_the_descriptor_mapping():
+    # eGeMAPS names measured relative to F0 belong to formants and voice quality, not pitch.
+    assert descriptor_family("F1amplitudeLogRelF0_sma3nz_amean") == "formants"
+    assert descriptor_family("logRelF0-H1-H2_sma3nz_stddevNorm") == "voice quality"
+    assert descriptor_family("logRelF0-H1-A3_sma3nz_amean") == "voice quality"
+    assert descriptor_family("F0semitoneFrom27.5Hz_sma3nz_amean") == "pitch"
     features, families = feature_units(NAMES)
     assert set(families) == {"pitch", "energy", "mfcc"}
     assert families["pitch"].tolist() == [0, 1] and len(features) == len(NAMES)
