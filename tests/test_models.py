@@ -82,6 +82,9 @@ def test_a_model_holding_an_untrusted_type_is_refused_without_executing_it(tmp_p
     result = runner.invoke(app, ["predict", str(path), str(tmp_path)])
     assert result.exit_code == 2 and "does not trust" in result.output
     assert not marker.exists()
+    # Trust is an explicit opt-in per type, and then the type is built.
+    assert isinstance(load_model(path, trusted=["test_models.Boom"]).estimator, Boom)
+    assert marker.read_text() == "executed"
 
 
 def test_a_model_edited_to_import_another_module_is_refused_before_importing_it(
