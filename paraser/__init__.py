@@ -22,6 +22,11 @@ _API = {
     "make_classifier": "paraser.experiments",
     "write_matrices": "paraser.reports",
     "generate_corpora": "paraser.datasets.synthetic",
+    "train_model": "paraser.models",
+    "predict": "paraser.models",
+    "load_model": "paraser.models",
+    "importance_report": "paraser.importance_run",
+    "register_classifier": "paraser.experiments.classifiers",
 }
 
 __all__ = ["__version__", *_API]

@@ -357,6 +357,13 @@ def transfer_matrix(
     manifests_dir: Path | None = MANIFESTS_OPTION,
     backend: str = BACKEND_OPTION,
     scheduler: str | None = SCHEDULER_OPTION,
+    tune: bool = typer.Option(
+        False,
+        "--tune",
+        help="Nested hyperparameter search per model (SVM C/gamma, RF depth/features, MLP "
+        "size/alpha), speaker-grouped, inside each training fold and each source only; the "
+        "chosen values go to results.csv (params).",
+    ),
 ) -> None:
     """Within-corpus UAR on the diagonal and every source -> target transfer off it."""
     from paraser.pipeline import transfer_matrix as run_matrix
@@ -396,6 +403,7 @@ def transfer_matrix(
                 progress=progress,
                 backend=backend,
                 scheduler=scheduler,
+                tune=tune,
             )
     _show_run(run)
 
@@ -686,6 +694,135 @@ def shift(
     for note in run.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     out_console.print(f"Shift report written to [bold]{run.out}[/] (shift.md, shift.csv, …)")
+
+
+@app.command()
+def train(
+    corpora: list[str] = typer.Argument(..., help="Training corpora (pooled): names or CSVs."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model file to write (.skops)."),
+    features: str = typer.Option("egemaps", "--features", "-f", help="One feature set."),
+    classifier: str = typer.Option("svm", "--classifier", help="svm, rf, mlp, svm-approx."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the classifier."),
+    tune: bool = typer.Option(
+        False, "--tune", help="Nested speaker-grouped hyperparameter search first."
+    ),
+    classes: str = typer.Option(
+        "anger,happiness,neutral,sadness", "--classes", help="Label space (canonical names)."
+    ),
+    label_map: Path | None = typer.Option(
+        None, "--label-map", help='JSON {"classes": [...], "map": {"raw": "class"}}.'
+    ),
+    cache_dir: Path = CACHE_OPTION,
+    jobs: int = JOBS_OPTION,
+    manifests_dir: Path | None = MANIFESTS_OPTION,
+) -> None:
+    """Fit one model on all of the given corpora and save it with what applying it needs:
+    scaler and classifier, feature set and cache key, label space, versions, manifest hashes.
+    The same model a transfer cell of transfer-matrix trains for these settings."""
+    from paraser.corpora import LabelMap
+    from paraser.models import train_model
+
+    with _user_errors():
+        mapping = LabelMap.from_file(label_map) if label_map else LabelMap(tuple(_split(classes)))
+        model = train_model(
+            corpora, features, classifier, seed=seed, label_map=mapping, tune=tune,
+            cache_dir=cache_dir, manifests_dir=manifests_dir, jobs=jobs, out=out,
+        )  # fmt: skip
+    training = model.meta["training"]
+    for note in model.meta["notes"]:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    params = model.meta["classifier"]["params"]
+    out_console.print(
+        f"Trained {model.meta['classifier']['name']} on {model.feature_set} "
+        f"({', '.join(training['corpora'])}: {training['n_utterances']} utterances, classes "
+        f"{', '.join(model.classes)}){f'; tuned {params}' if params else ''} → [bold]{out}[/]"
+    )
+
+
+@app.command()
+def predict(
+    model: Path = typer.Argument(..., help="A model file written by 'paraser train'."),
+    inputs: list[str] = typer.Argument(
+        ..., help="Audio files, folders of audio, manifest CSVs or registered corpus names."
+    ),
+    out: Path = typer.Option(Path("predictions.csv"), "--out", "-o", help="CSV to write."),
+    trust: list[str] = typer.Option(
+        [], "--trust", help="Also trust this type (module.Class) in the model file."
+    ),
+    n_boot: int = BOOT_OPTION,
+    cache_dir: Path = CACHE_OPTION,
+    jobs: int = JOBS_OPTION,
+    manifests_dir: Path | None = MANIFESTS_OPTION,
+) -> None:
+    """Apply a saved model: a CSV with file, predicted label and one score column per class;
+    UAR with a speaker-cluster bootstrap CI for manifests with labels."""
+    from paraser.models import predict as run_predict
+
+    with _user_errors():
+        result = run_predict(
+            model, inputs, cache_dir=cache_dir, manifests_dir=manifests_dir, jobs=jobs,
+            n_boot=n_boot, trusted=trust, out=out,
+        )  # fmt: skip
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    for row in result.scores.itertuples(index=False):
+        out_console.print(
+            f"{row.input}: UAR {row.uar:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}] "
+            f"({row.n} utterances, {row.n_speakers} speakers)",
+            soft_wrap=True,
+        )
+    written = f"{len(result.predictions)} prediction(s) written to [bold]{out}[/]"
+    if not result.scores.empty:
+        written += f", UAR to [bold]{result.scores_path}[/]"
+    out_console.print(written, soft_wrap=True)
+
+
+@app.command()
+def importance(
+    corpora: str = typer.Option(..., "--corpora", "-c", help="Comma-separated corpora."),
+    features: str = typer.Option("egemaps", "--features", "-f", help="Comma-separated sets."),
+    classifiers: str = typer.Option("svm", "--classifiers", help="Comma-separated classifiers."),
+    out: Path = typer.Option(
+        Path("reports/importance"), "--out", "-o", help="Output folder (a results folder works)."
+    ),
+    protocol: str = typer.Option("auto", "--protocol", help="Within protocol, as transfer-matrix."),
+    folds: int = typer.Option(5, "--folds", min=2, help="Within-corpus folds."),
+    seed: int = typer.Option(0, "--seed", help="Seed of splits, models and permutations."),
+    repeats: int = typer.Option(3, "--repeats", min=1, help="Permutations per feature/family."),
+    max_test: int = typer.Option(
+        400, "--max-test", min=20, help="Test rows scored per fold or direction (subsample)."
+    ),
+    permute: str = typer.Option(
+        "speaker", "--permute", help="speaker (shuffle within each test speaker) or all."
+    ),
+    classes: str = typer.Option(
+        "anger,happiness,neutral,sadness", "--classes", help="Label space (canonical names)."
+    ),
+    cache_dir: Path = CACHE_OPTION,
+    jobs: int = JOBS_OPTION,
+    manifests_dir: Path | None = MANIFESTS_OPTION,
+) -> None:
+    """Permutation importance per feature and descriptor family on the test side, for
+    within-corpus folds and transfer directions side by side: which families carry emotion
+    inside a corpus and which still work across corpora. Writes importance.csv,
+    importance_families.csv, figures/importance_<set>.png, importance.md (and the section of
+    report.md/html when --out is a results folder; 'paraser report' regenerates it)."""
+    from paraser.corpora import LabelMap
+    from paraser.importance_run import importance_report
+
+    with _user_errors(), _progress() as progress:
+        run = importance_report(
+            _split(corpora), _split(features), _split(classifiers), out=out,
+            cache_dir=cache_dir, label_map=LabelMap(tuple(_split(classes))),
+            manifests_dir=manifests_dir, protocol=protocol, folds=folds, seed=seed,
+            n_repeats=repeats, max_test=max_test, permute=permute, jobs=jobs,
+            progress=progress,
+        )  # fmt: skip
+    from paraser.reports.importance import headline
+
+    for sentence in headline(run.summary):
+        out_console.print(sentence, soft_wrap=True)
+    out_console.print(f"Wrote {len(run.written)} file(s) to [bold]{out}[/]")
 
 
 @app.command("features")

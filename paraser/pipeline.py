@@ -26,7 +26,7 @@ from paraser.corpora import LabelMap, LoadedManifest, load_manifest, resolve_cor
 from paraser.corpora.manifest import manifest_hash
 from paraser.corpora.tasks import UnmappableLabelError
 from paraser.experiments import CorpusData, GridResult, make_protocol, run_grid
-from paraser.experiments.classifiers import describe_classifiers
+from paraser.experiments.classifiers import describe_classifiers, resolve_classifier
 from paraser.experiments.fewshot import FewShotPlan
 from paraser.experiments.transfer import AugmentedCopies, UnlabelledRows, skipped_directions
 from paraser.features import (
@@ -375,6 +375,7 @@ def transfer_matrix(
     progress: Progress | None = None,
     backend: str = "local",
     scheduler: str | None = None,
+    tune: bool = False,
 ) -> TransferRun:
     """Extract what is missing, run the within/transfer grid, write tidy results.
 
@@ -392,7 +393,9 @@ def transfer_matrix(
     ``few_shot`` adds few-shot target curves (:mod:`paraser.experiments.fewshot`):
     ``fewshot.csv``, ``fewshot_predictions.parquet`` and ``fewshot_shots.csv``.
     ``label_map`` may be a :class:`~paraser.corpora.tasks.Task` (arousal, valence).
-    ``backend``/``scheduler`` as for :func:`extract`.
+    ``backend``/``scheduler`` as for :func:`extract`.  ``classifiers`` are
+    registered names or scikit-learn estimator objects; ``tune`` adds a nested,
+    speaker-grouped hyperparameter search inside each training set.
     """
     out = Path(out)
     recipes = []
@@ -444,6 +447,7 @@ def transfer_matrix(
         within=within,
         jobs=jobs,
         progress=callback,
+        tune=tune,
     )
     notes += grid.notes
     if grid.results.empty:
@@ -493,12 +497,26 @@ def transfer_matrix(
         within=within,
         pooled_sources=[list(g) for g in pooled_sources],
         leave_one_corpus_out=leave_one_corpus_out,
+        tuning=tuning_record(classifiers) if tune else None,
     )
     if few_shot is not None:
         config["few_shot"] = few_shot.to_dict()
     atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
     write_matrices(out)
     return TransferRun(out, grid.results, grid.predictions, manifests, extraction, notes)
+
+
+def tuning_record(classifiers) -> dict:
+    """What ``--tune`` searched, per classifier (the chosen values are in results.csv)."""
+    return {
+        "search": "grid search, UAR, inner stratified speaker-grouped 3-fold inside each "
+        "training fold and each source only (never a test fold or a target)",
+        "grids": {
+            spec.name: {k: [list(v) if isinstance(v, tuple) else v for v in values]
+                        for k, values in (spec.param_grid or {}).items()}
+            for spec in map(resolve_classifier, classifiers)
+        },
+    }  # fmt: skip
 
 
 def write_run_tables(out: Path, results: pd.DataFrame, predictions: pd.DataFrame) -> None:
@@ -549,7 +567,7 @@ def run_config(
             for m in manifests
         },
         "feature_sets": provenance,
-        "classifiers": list(classifiers),
+        "classifiers": list(describe_classifiers(classifiers)),
         "classifier_descriptions": describe_classifiers(classifiers),
         "label_map": label_map.to_dict(),
         "protocol": protocol,

@@ -210,6 +210,8 @@ def _utterance_ids(raw: pd.DataFrame) -> pd.Series:
     ends = raw["end"] if "end" in raw.columns else [None] * len(raw)
     ids = [segment_item(f, s, e) for f, s, e in zip(raw["file"], starts, ends)]
     return pd.Series(ids, index=raw.index, dtype="string")
+
+
 def _record_lines(path: Path) -> list[int]:
     """The line each data record starts on; a record with the wrong field count is an error.
 

@@ -34,6 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from paraser.experiments.classifiers import class_scores
 from paraser.experiments.normalisation import standardise_groups
 
 ADAPTATIONS = ("none", "corpus-norm", "speaker-norm", "coral", "importance", "prior-em")
@@ -194,3 +195,13 @@ class TransductiveClassifier(BaseEstimator, ClassifierMixin):
             return self.model_.predict(x)
         self.target_priors_, adjusted = em_priors(self.model_.predict_proba(x), self.train_priors_)
         return self.classes_[adjusted.argmax(axis=1)]
+
+    def class_scores(self, X, groups=None) -> tuple[np.ndarray, str]:
+        """Per-class scores on the adapted-to target, columns in ``classes_`` order, and their
+        kind (see :func:`paraser.experiments.classifiers.class_scores`); prior-EM's are its
+        re-weighted probabilities."""
+        x = self._target_features(X, groups)
+        if self.method == "prior-em":
+            _, adjusted = em_priors(self.model_.predict_proba(x), self.train_priors_)
+            return adjusted, "probability"
+        return class_scores(self.model_, x)

@@ -7,15 +7,21 @@ on (the classic model-reuse bug is a model that travels without its scaler).
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.kernel_approximation import Nystroem
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, StratifiedKFold
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
+from sklearn.utils.metaestimators import available_if
 
 
 def _svm(seed: int) -> object:
@@ -60,30 +66,224 @@ def _svm_approx(seed: int) -> object:
     )
 
 
-#: Registered classifiers: name -> (factory(seed), description).
-CLASSIFIERS: dict[str, tuple[Callable[[int], object], str]] = {
-    "svm": (_svm, "SVM, RBF kernel, C=1, gamma='scale', class-weighted"),
-    "rf": (_random_forest, "random forest, 300 trees, class-weighted"),
-    "mlp": (_mlp, "MLP, one hidden layer of 128, early stopping"),
-    "svm-approx": (
+class ClassifierSpec(NamedTuple):
+    """A classifier the grid can build: ``factory(seed)`` returns a fresh, unfitted estimator.
+
+    ``param_grid`` is what ``--tune`` searches, keyed by the estimator's own
+    parameters (``C``, ``max_depth``; ``svm__C`` inside a nested pipeline).
+    """
+
+    factory: Callable[[int], object]
+    description: str
+    param_grid: dict[str, list] | None = None
+    name: str = ""
+
+
+class _Configured:
+    """Factory for a user's estimator object: a clone per call, seeded and class-weighted.
+
+    A plain class (not a closure), so a spec made from it travels to worker processes.
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def __call__(self, seed: int) -> object:
+        estimator = clone(self.estimator)
+        params = estimator.get_params(deep=False)
+        if "random_state" in params:
+            estimator.set_params(random_state=seed)
+        # Corpora are imbalanced: weight classes wherever the classifier can.
+        if "class_weight" in params and params["class_weight"] is None:
+            estimator.set_params(class_weight="balanced")
+        return estimator
+
+
+#: Registered classifiers: name -> spec (factory(seed), description, tuning grid).
+CLASSIFIERS: dict[str, ClassifierSpec] = {
+    "svm": ClassifierSpec(
+        _svm,
+        "SVM, RBF kernel, C=1, gamma='scale', class-weighted",
+        {"C": [0.1, 1.0, 10.0], "gamma": ["scale", 1e-3, 1e-2]},
+        "svm",
+    ),
+    "rf": ClassifierSpec(
+        _random_forest,
+        "random forest, 300 trees, class-weighted",
+        {"max_depth": [None, 10], "max_features": ["sqrt", 0.3]},
+        "rf",
+    ),
+    "mlp": ClassifierSpec(
+        _mlp,
+        "MLP, one hidden layer of 128, early stopping",
+        {"hidden_layer_sizes": [(64,), (128,)], "alpha": [1e-4, 1e-2, 1.0]},
+        "mlp",
+    ),
+    "svm-approx": ClassifierSpec(
         _svm_approx,
         "approximate RBF SVM for large corpora: Nystroem (500 components, gamma=1/n_features) "
         "+ linear SVM, C=1, class-weighted",
+        {"svm__C": [0.1, 1.0, 10.0]},
+        "svm-approx",
     ),
 }
+_BUILTIN = frozenset(CLASSIFIERS)
+
+ClassifierLike = str | ClassifierSpec | BaseEstimator
 
 
-def describe_classifiers(names: Sequence[str]) -> dict[str, str]:
-    """The registered description of each named classifier (for config.json)."""
-    return {name: CLASSIFIERS[name][1] for name in names if name in CLASSIFIERS}
+def register_classifier(
+    name: str,
+    estimator,
+    description: str = "",
+    param_grid: dict[str, list] | None = None,
+) -> ClassifierSpec:
+    """Register a classifier under ``name``: an estimator object or a ``factory(seed)``.
+
+    An estimator object is cloned for every training, with ``random_state`` set
+    to the seed and ``class_weight='balanced'`` where it has those parameters;
+    either way it runs behind the same fitted ``StandardScaler``.
+    """
+    factory = estimator if _is_factory(estimator) else _Configured(estimator)
+    spec = ClassifierSpec(factory, description or repr(estimator), param_grid, name)
+    CLASSIFIERS[name] = spec
+    return spec
 
 
-def make_classifier(name: str, seed: int = 0) -> Pipeline:
+def _is_factory(obj) -> bool:
+    return callable(obj) and not hasattr(obj, "fit")
+
+
+def resolve_classifier(classifier: ClassifierLike) -> ClassifierSpec:
+    """The spec of a registered name, a spec, or an estimator object (named after its class)."""
+    if isinstance(classifier, ClassifierSpec):
+        return classifier
+    if isinstance(classifier, str):
+        try:
+            return CLASSIFIERS[classifier]._replace(name=classifier)
+        except KeyError:
+            raise ValueError(
+                f"unknown classifier '{classifier}': use one of {', '.join(CLASSIFIERS)}, "
+                "or register one (paraser.experiments.classifiers.register_classifier)"
+            ) from None
+    if hasattr(classifier, "fit") and hasattr(classifier, "get_params"):
+        return ClassifierSpec(
+            _Configured(classifier), repr(classifier), None, type(classifier).__name__.lower()
+        )
+    raise ValueError(f"not a classifier: {classifier!r} (a name, a spec or an estimator)")
+
+
+def portable(spec: ClassifierSpec) -> str | ClassifierSpec:
+    """What a grid job carries: a built-in's name, else the whole spec.
+
+    Worker processes import this module afresh, so a user's registration exists
+    only in the process that made it; the spec itself travels.
+    """
+    return spec.name if spec.name in _BUILTIN and CLASSIFIERS[spec.name] == spec else spec
+
+
+def describe_classifiers(classifiers: Sequence[ClassifierLike]) -> dict[str, str]:
+    """The description of each classifier (for config.json)."""
+    specs = [resolve_classifier(c) for c in classifiers]
+    return {spec.name: spec.description for spec in specs}
+
+
+def make_classifier(classifier: ClassifierLike, seed: int = 0) -> Pipeline:
     """A fresh, unfitted ``StandardScaler -> classifier`` pipeline."""
-    try:
-        factory, _ = CLASSIFIERS[name]
-    except KeyError:
+    spec = resolve_classifier(classifier)
+    return Pipeline([("scale", StandardScaler()), ("classify", spec.factory(seed))])
+
+
+class SpeakerGroupedSearch(BaseEstimator, ClassifierMixin):
+    """Nested hyperparameter search inside one training set, speaker-grouped.
+
+    ``fit(X, y, groups=speakers)`` runs a grid search over ``param_grid`` (keys
+    of the pipeline's ``classify`` step) with inner folds that keep each
+    speaker on one side (stratified group k-fold, scored by UAR), then refits
+    the best setting on all of ``X``.  It only ever sees the rows it is given:
+    the grid hands it one training fold or one source, never a test fold or a
+    target.  Without enough speakers for ``folds`` inner folds it falls back to
+    stratified k-fold and says so in ``inner_protocol_``.
+    """
+
+    def __init__(self, estimator, param_grid: dict[str, list], folds: int = 3, seed: int = 0):
+        self.estimator = estimator
+        self.param_grid = param_grid
+        self.folds = folds
+        self.seed = seed
+
+    def fit(self, X, y, groups=None):
+        y = np.asarray(y)
+        grid = {f"classify__{key}": values for key, values in self.param_grid.items()}
+        smallest = int(np.unique(y, return_counts=True)[1].min())
+        folds = max(2, min(self.folds, smallest))
+        if groups is not None and len(set(groups)) >= folds:
+            cv = StratifiedGroupKFold(folds, shuffle=True, random_state=self.seed)
+            self.inner_protocol_ = f"speaker-{folds}fold"
+        else:
+            cv, groups = StratifiedKFold(folds, shuffle=True, random_state=self.seed), None
+            self.inner_protocol_ = f"stratified-{folds}fold (too few speakers)"
+        with warnings.catch_warnings():
+            # An inner fold missing a class warns; its score still counts.
+            warnings.filterwarnings("ignore", category=UserWarning)
+            search = GridSearchCV(
+                self.estimator, grid, scoring="balanced_accuracy", cv=cv, refit=True,
+                n_jobs=1, error_score=np.nan,
+            ).fit(X, y, groups=groups)  # fmt: skip
+        self.best_estimator_ = search.best_estimator_
+        self.best_params_ = {
+            k.removeprefix("classify__"): v for k, v in search.best_params_.items()
+        }
+        self.best_score_ = float(search.best_score_)
+        self.classes_ = self.best_estimator_.classes_
+        return self
+
+    def predict(self, X):
+        return self.best_estimator_.predict(X)
+
+    def _has(attribute):  # noqa: N805 - a decorator factory used in the class body
+        return lambda self: hasattr(self.best_estimator_, attribute)
+
+    @available_if(_has("predict_proba"))
+    def predict_proba(self, X):
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_has("decision_function"))
+    def decision_function(self, X):
+        return self.best_estimator_.decision_function(X)
+
+
+def tuned(model: Pipeline, classifier: ClassifierLike, seed: int = 0) -> SpeakerGroupedSearch:
+    """``model`` inside a :class:`SpeakerGroupedSearch` over its classifier's grid."""
+    spec = resolve_classifier(classifier)
+    if not spec.param_grid:
         raise ValueError(
-            f"unknown classifier '{name}': use one of {', '.join(CLASSIFIERS)}"
-        ) from None
-    return Pipeline([("scale", StandardScaler()), ("classify", factory(seed))])
+            f"classifier '{spec.name}' has no parameter grid to tune; register it with "
+            "param_grid={...} (register_classifier)"
+        )
+    return SpeakerGroupedSearch(model, spec.param_grid, seed=seed)
+
+
+def chosen_parameters(model) -> str:
+    """The tuned parameters of a fitted model as JSON ('' when it was not tuned)."""
+    params = getattr(model, "best_params_", None)
+    if params is None:
+        return ""
+    return json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in params.items()})
+
+
+def class_scores(model, x: np.ndarray) -> tuple[np.ndarray, str]:
+    """Per-class scores of a fitted classifier, columns in ``model.classes_`` order.
+
+    Probabilities where the classifier has them, else decision scores (a binary
+    decision function becomes ``[-d, d]``); ``'none'`` and NaNs when it has neither.
+    """
+    classes = np.asarray(model.classes_)
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(x), dtype=float), "probability"
+    if hasattr(model, "decision_function"):
+        scores = np.asarray(model.decision_function(x), dtype=float)
+        if scores.ndim == 1:
+            scores = np.column_stack([-scores, scores])
+        return scores, "decision"
+    return np.full((len(x), len(classes)), np.nan), "none"

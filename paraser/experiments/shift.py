@@ -181,10 +181,11 @@ def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
 FAMILIES: tuple[tuple[str, str], ...] = (
     ("mfcc", r"mfcc"),
     ("temporal", r"duration"),  # before pitch: IS10's F0final__Turn_duration is a duration
-    ("pitch", r"f0|pitch|semitone"),
+    # Before pitch too: eGeMAPS' F1amplitudeLogRelF0 and logRelF0-H1-H2 are relative to F0.
     ("voice quality", r"jitter|shimmer|hnr|voicingprob|voicingfinal|h1-h2|h1-a3|alpharatio"),
-    ("energy", r"loudness|energy|rms|intensity|soundlevel|pcm_.*sma_(max|min|amean)"),
     ("formants", r"f[1-3](frequency|bandwidth|amplitude)"),
+    ("pitch", r"f0|pitch|semitone"),
+    ("energy", r"loudness|energy|rms|intensity|soundlevel|pcm_.*sma_(max|min|amean)"),
     (
         "spectral",
         r"spectral|slope|hammarberg|flux|audspec|fband|centroid|entropy|rolloff|melfreqband|lspfreq",

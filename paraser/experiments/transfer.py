@@ -21,14 +21,22 @@ Two more factors sit beside normalisation:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from joblib import delayed
 
 from paraser.experiments.adaptation import ADAPTATIONS, TransductiveClassifier
-from paraser.experiments.classifiers import make_classifier
+from paraser.experiments.classifiers import (
+    ClassifierLike,
+    chosen_parameters,
+    class_scores,
+    make_classifier,
+    portable,
+    resolve_classifier,
+    tuned,
+)
 from paraser.experiments.metrics import score
 from paraser.experiments.normalisation import CONFOUND_THRESHOLD, confounded, normalise
 from paraser.experiments.protocols import (
@@ -63,12 +71,18 @@ RESULT_COLUMNS: dict[str, str] = {
     "n_predicted_classes": "distinct classes the model predicted",
     "dominant_share": "share of predictions in the most predicted class",
     "collapsed": "True when predictions degenerate to (nearly) one class",
+    "params": "hyperparameters chosen by the nested speaker-grouped search (--tune) on this "
+    "row's training data, JSON; empty when not tuned",
 }
 
 PREDICTION_COLUMNS = [
     "feature_set", "classifier", "normalisation", "adaptation", "augmentation", "source",
-    "target", "fold", "seed", "utterance", "speaker", "y_true", "y_pred",
+    "target", "fold", "seed", "utterance", "speaker", "y_true", "y_pred", "score_kind",
 ]  # fmt: skip
+#: Besides PREDICTION_COLUMNS, ``predictions.parquet`` has one ``score_<class>`` column per
+#: class: the probability of that class, or the classifier's decision score where it has
+#: no probabilities (``score_kind`` says which); NaN for classes the evaluation lacks.
+SCORE_PREFIX = "score_"
 
 #: Sort keys of both tables; with ``fold`` and ``seed`` they identify one evaluation.
 CONFIGURATION_KEYS = ["feature_set", "classifier", "normalisation", "adaptation", "augmentation"]
@@ -205,6 +219,9 @@ class _Job:
     #: per-speaker standardisation falls back to per-corpus for a training set
     #: whose own labels show speakers and emotions confounded.
     training_view: str = ""
+    #: The classifier itself where a worker process cannot look its name up (a user's).
+    spec: object = None
+    tune: bool = False
 
 
 @dataclass
@@ -214,8 +231,25 @@ class GridResult:
     notes: list[str]
 
 
-def _prediction_rows(job: _Job, target: CorpusData, index: np.ndarray, y_pred) -> pd.DataFrame:
+def _new_model(job: _Job):
+    model = make_classifier(job.spec or job.classifier, job.seed)
+    return tuned(model, job.spec or job.classifier, job.seed) if job.tune else model
+
+
+def _fit(job: _Job, model, x, y, groups):
+    """Fit; a tuned model searches inside these training rows, grouped by their speakers."""
+    return model.fit(x, y, groups=groups) if job.tune else model.fit(x, y)
+
+
+def _prediction_rows(
+    job: _Job, target: CorpusData, index: np.ndarray, y_pred, scores=None
+) -> pd.DataFrame:
     rows = target.frame.iloc[index]
+    values, kind, classes = scores if scores is not None else (None, "none", ())
+    score_columns = {
+        f"{SCORE_PREFIX}{c}": values[:, i] if values is not None else np.nan
+        for i, c in enumerate(classes)
+    }
     return pd.DataFrame(
         {
             "feature_set": job.feature_set,
@@ -231,11 +265,13 @@ def _prediction_rows(job: _Job, target: CorpusData, index: np.ndarray, y_pred) -
             "speaker": rows["speaker"].to_numpy(),
             "y_true": rows["label"].to_numpy(),
             "y_pred": np.asarray(y_pred),
+            "score_kind": kind,
+            **score_columns,
         }
     )
 
 
-def _result_row(job: _Job, target: str, y_true, y_pred, classes, n_train) -> dict:
+def _result_row(job: _Job, target: str, y_true, y_pred, classes, n_train, params="") -> dict:
     return {
         "feature_set": job.feature_set,
         "classifier": job.classifier,
@@ -253,19 +289,23 @@ def _result_row(job: _Job, target: str, y_true, y_pred, classes, n_train) -> dic
         "n_train": int(n_train),
         "n_test": len(y_true),
         "classes": "|".join(classes),
+        "params": params,
     }
 
 
 def _run_within(job: _Job, corpus: CorpusData) -> tuple[list[dict], pd.DataFrame]:
     features = corpus.features[job.feature_set]
     labels = corpus.labels
-    x, y, _ = training_rows(corpus, job.feature_set, job.train, job.augmentation)
-    model = make_classifier(job.classifier, job.seed).fit(x, y)
-    y_pred = model.predict(features[job.test])
+    x, y, groups = training_rows(corpus, job.feature_set, job.train, job.augmentation)
+    model = _fit(job, _new_model(job), x, y, groups)
+    test_x = features[job.test]
+    y_pred = model.predict(test_x)
+    scores = (*class_scores(model, test_x), model.classes_)
     # UAR over the classes this fold tests (a speaker-independent fold may lack one).
     classes = sorted(set(labels[job.test]))
-    row = _result_row(job, corpus.name, labels[job.test], y_pred, classes, len(y))
-    return [row], _prediction_rows(job, corpus, job.test, y_pred)
+    params = chosen_parameters(model)
+    row = _result_row(job, corpus.name, labels[job.test], y_pred, classes, len(y), params)
+    return [row], _prediction_rows(job, corpus, job.test, y_pred, scores)
 
 
 def _run_transfer(
@@ -274,28 +314,39 @@ def _run_transfer(
     classes = list(job.classes)
     keep = np.flatnonzero(np.isin(source.labels, classes))
     x, y, groups = training_rows(source, job.feature_set, keep, job.augmentation)
-    if job.adaptation == "none":
-        model = make_classifier(job.classifier, job.seed).fit(x, y)
+    model = (
+        _fit(job, _new_model(job), x, y, groups) if job.adaptation == "none" or job.tune else None
+    )
+    params = chosen_parameters(model)
     rows, predictions = [], []
     for target in targets:
         # Evaluated: the target's utterances in the shared label space.
         index = np.flatnonzero(np.isin(target.labels, classes))
         if job.adaptation == "none":
-            y_pred = model.predict(target.features[job.feature_set][index])
+            target_x = target.features[job.feature_set][index]
+            y_pred = model.predict(target_x)
+            scores = (*class_scores(model, target_x), model.classes_)
         else:
             # An adapter sees every utterance of the target, whatever its label
             # (in or out of the label space), and no label: what a user without
             # labels would have.  Only the evaluation is restricted afterwards.
             target_x, target_speakers = target.all_features(job.feature_set), target.all_speakers()
-            adapted = TransductiveClassifier(
-                make_classifier(job.classifier, job.seed), job.adaptation
-            ).fit(
+            # Tuned on the source alone; the adapter then refits the chosen setting.
+            base = (
+                model.best_estimator_
+                if job.tune
+                else make_classifier(job.spec or job.classifier, job.seed)
+            )
+            adapted = TransductiveClassifier(base, job.adaptation).fit(
                 x, y, X_target=target_x, groups=groups, target_groups=target_speakers,
                 source_confounded=job.adaptation == "speaker-norm" and confounded(y, groups),
             )  # fmt: skip
             y_pred = adapted.predict(target_x, groups=target_speakers)[index]
-        rows.append(_result_row(job, target.name, target.labels[index], y_pred, classes, len(y)))
-        predictions.append(_prediction_rows(job, target, index, y_pred))
+            values, kind = adapted.class_scores(target_x, groups=target_speakers)
+            scores = (values[index], kind, adapted.classes_)
+        y_true = target.labels[index]
+        rows.append(_result_row(job, target.name, y_true, y_pred, classes, len(y), params))
+        predictions.append(_prediction_rows(job, target, index, y_pred, scores))
     return rows, pd.concat(predictions, ignore_index=True)
 
 
@@ -415,7 +466,7 @@ def skipped_directions(corpora: Sequence[CorpusData]) -> list[str]:
 def run_grid(
     corpora: Sequence[CorpusData],
     feature_sets: Sequence[str],
-    classifiers: Sequence[str],
+    classifiers: Sequence[ClassifierLike],
     *,
     protocol: Protocol | None = None,
     seeds: Sequence[int] = (0,),
@@ -428,6 +479,7 @@ def run_grid(
     leave_one_corpus_out: bool = False,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    tune: bool = False,
 ) -> GridResult:
     """Run within-corpus folds and all transfer directions; return tidy tables.
 
@@ -437,9 +489,16 @@ def run_grid(
     the transfer directions.  ``adaptations`` (see
     :data:`~paraser.experiments.adaptation.ADAPTATIONS`) apply to transfer
     directions; ``augmentations`` name recipes whose copies every training
-    corpus carries in :attr:`CorpusData.augmented`.
+    corpus carries in :attr:`CorpusData.augmented`.  ``classifiers`` are
+    registered names, specs or scikit-learn estimator objects.  ``tune`` runs a
+    nested speaker-grouped hyperparameter search inside every training set (each
+    within fold's training part, each source), recorded in the ``params`` column.
     """
     protocol = protocol or StratifiedKFoldProtocol()
+    specs = {spec.name: spec for spec in map(resolve_classifier, classifiers)}
+    if tune:
+        for spec in specs.values():
+            tuned(make_classifier(spec), spec)  # an untunable classifier fails here, not later
     unknown = [a for a in adaptations if a not in ADAPTATIONS]
     if unknown:
         raise ValueError(f"unknown adaptation {unknown}: use {', '.join(ADAPTATIONS)}")
@@ -486,7 +545,7 @@ def run_grid(
     planned, plan_notes = plan_jobs(
         corpora,
         feature_sets,
-        classifiers,
+        list(specs),
         protocol,
         seeds,
         transfer,
@@ -497,6 +556,12 @@ def run_grid(
         augmentations=augmentations,
     )
     notes = plan_notes + notes
+    carried = {name: portable(spec) for name, spec in specs.items()}
+    planned = [
+        replace(j, spec=None if isinstance(carried[j.classifier], str) else carried[j.classifier],
+                tune=tune)
+        for j in planned
+    ]  # fmt: skip
 
     def call(job: _Job):
         source = by_key[(job.training_view or job.normalisation, job.source)]

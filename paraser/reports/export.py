@@ -20,6 +20,7 @@ import pandas as pd
 from paraser.corpora.tasks import label_statement
 from paraser.reports.fewshot import write_fewshot_section
 from paraser.reports.gains import factor_gains, gains_sentences, gains_table
+from paraser.reports.importance import write_importance_section
 from paraser.reports.inversion import (
     ALL,
     feature_dimensions,
@@ -442,7 +443,12 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     results_dir = Path(results_dir)
     written = write_matrices(results_dir)
     if not (results_dir / "predictions.parquet").is_file():
-        return written + write_shift_section(results_dir) + write_fewshot_section(results_dir)
+        return (
+            written
+            + write_shift_section(results_dir)
+            + write_fewshot_section(results_dir)
+            + write_importance_section(results_dir)
+        )
     report = build_report(results_dir, n_boot=n_boot, seed=seed)
     csvs = {
         "cell_stats.csv": report.cells,
@@ -475,11 +481,13 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     ):
         (results_dir / name).write_text(text)
         written.append(results_dir / name)
-    # After report.md/html exist: the section (when shift.csv is here) goes into both.
+    # After report.md/html exist: the sections (when shift.csv, fewshot.csv, importance.csv
+    # are here) go into both.
     return (
         written
         + write_shift_section(results_dir)
         + write_fewshot_section(results_dir, n_boot=n_boot, seed=seed)
+        + write_importance_section(results_dir)
     )
 
 

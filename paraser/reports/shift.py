@@ -424,12 +424,15 @@ def _html(blocks, figures: dict[str, bytes]) -> str:
     return "\n".join(parts)
 
 
-def _place(path: Path, section: str, anchors: tuple[str, ...]) -> None:
-    """Put ``section`` between markers in ``path``: replacing an earlier one, else before
+def _place(
+    path: Path, section: str, anchors: tuple[str, ...], markers: tuple[str, str] = (_START, _END)
+) -> None:
+    """Put ``section`` between ``markers`` in ``path``: replacing an earlier one, else before
     the first anchor found (else at the end)."""
     text = path.read_text()
-    block = f"{_START}\n{section}\n{_END}"
-    pattern = re.compile(re.escape(_START) + ".*?" + re.escape(_END), re.S)
+    start, end = markers
+    block = f"{start}\n{section}\n{end}"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     anchor = next((a for a in anchors if a in text), None)
     if pattern.search(text):
         text = pattern.sub(lambda _: block, text)
