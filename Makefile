@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	test -d $(VENV) || python3 -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[dev,xlsr,augment,dask]"
+	$(PIP) install -e ".[dev,xlsr,augment,dask,importers]"
 	touch $@
 
 demo: setup
@@ -31,9 +31,9 @@ lint: setup
 	$(VENV)/bin/ruff format --check paraser tests bench
 
 # Do the tests and CIs hold their level and coverage on clustered (speaker) data? Simulations
-# with known truth; prints one table and fails if a check misses its target (~2 min, 1 core).
+# with known truth; prints one table and fails if a check misses its target (~6 min, 1 core).
 validate-stats: setup
-	$(PY) -m paraser.reports.validation --n 1000
+	$(PY) -m paraser.reports.validation --n 3000
 
 bench: setup
 	$(PY) bench/run.py --data $(PARASER_DATA)

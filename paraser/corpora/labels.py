@@ -16,6 +16,17 @@ from pathlib import Path
 
 import pandas as pd
 
+#: Levels, for corpora labelled on a dimension rather than by category (BAVED); only a
+#: task (:mod:`paraser.corpora.tasks`) maps them, never a categorical label space.
+LEVELS: tuple[str, ...] = (
+    "arousal_low",
+    "arousal_neutral",
+    "arousal_high",
+    "valence_negative",
+    "valence_neutral",
+    "valence_positive",
+)
+
 #: The canonical vocabulary. Recipes emit only these names.
 CANONICAL_EMOTIONS: tuple[str, ...] = (
     "anger",
@@ -32,14 +43,7 @@ CANONICAL_EMOTIONS: tuple[str, ...] = (
     "frustration",
     "excitement",
     "pleasant_surprise",
-    # Levels, for corpora labelled on a dimension rather than by category (BAVED);
-    # only a task (paraser.corpora.tasks) maps them, never a categorical label space.
-    "arousal_low",
-    "arousal_neutral",
-    "arousal_high",
-    "valence_negative",
-    "valence_neutral",
-    "valence_positive",
+    *LEVELS,
 )
 
 #: Default shared label space (angry / happy / neutral / sad).
@@ -61,17 +65,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "frustration": ("frustration", "frustrated", "fru"),
     "excitement": ("excitement", "excited", "exc"),
     "pleasant_surprise": ("pleasant_surprise", "ps", "pleasant_surprised"),
-    **{
-        level: (level,)
-        for level in (
-            "arousal_low",
-            "arousal_neutral",
-            "arousal_high",
-            "valence_negative",
-            "valence_neutral",
-            "valence_positive",
-        )
-    },  # fmt: skip
+    **{level: (level,) for level in LEVELS},
 }
 
 _LOOKUP: dict[str, str] = {

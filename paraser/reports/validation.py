@@ -168,17 +168,15 @@ def validate(n: int = 1000, seed: int = 0) -> list[Check]:
     strong_label = label.replace("Dirichlet(1)", "Dirichlet(0.5)")
     few = Scenario(speakers=6, utterances=60)
     few_label = label.replace("8 speakers x 40", "6 speakers x 60")
-    # A test holds its level when it rejects a true null at most alpha of the time (plus
-    # Monte Carlo margin); rejecting less often is conservative, not wrong, so no lower bound.
     return [
         Check("type-I error, test against chance (alpha 0.05)", label, n,
-              chance_type_one(n, clustered, seed), 0.0, 0.065),
+              chance_type_one(n, clustered, seed), 0.035, 0.065),
         Check("type-I error, test against chance (alpha 0.05)", strong_label, n,
-              chance_type_one(n, strongly, seed), 0.0, 0.065),
+              chance_type_one(n, strongly, seed), 0.035, 0.065),
         Check("type-I error, test against chance (alpha 0.05)", few_label, n,
-              chance_type_one(n, few, seed), 0.0, 0.065),
+              chance_type_one(n, few, seed), 0.035, 0.065),
         Check("type-I error, paired test (alpha 0.05)", label, n,
-              paired_type_one(n, clustered, seed), 0.0, 0.065),
+              paired_type_one(n, clustered, seed), 0.035, 0.065),
         Check("95% CI coverage of UAR (population UAR 0.6)", label, n,
               coverage(n, clustered, seed=seed), 0.93, 0.97),
         Check("95% CI coverage of UAR (population UAR 0.6)", few_label, n,
@@ -207,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1000, help="simulations per check")
+    parser.add_argument("--n", type=int, default=3000, help="simulations per check")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     table = validation_table(validate(args.n, args.seed))
