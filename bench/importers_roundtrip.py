@@ -147,7 +147,9 @@ def differences(native: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
     if list(other.columns) != list(native.columns) or len(other) != len(native):
         return other
     left, right = native[columns].astype(str), other[columns].astype(str)
-    return other[(left != right).any(axis=1)]
+    # Missing on both sides is equal (pandas keeps NaN missing through astype(str)).
+    both_missing = native[columns].isna().to_numpy() & other[columns].isna().to_numpy()
+    return other[((left != right).to_numpy() & ~both_missing).any(axis=1)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,8 +30,8 @@ def test_reexported_corpora_give_the_native_results(tmp_path):
     pytest.importorskip("datasets")
     pytest.importorskip("lhotse")
     roundtrip = _roundtrip_module()
-    # A shared cache (PARASER_CACHE) saves re-extracting; results do not depend on it.
-    cache = Path(os.environ.get("PARASER_CACHE", tmp_path / "cache"))
+    # The project cache (or PARASER_CACHE) saves re-extracting; results do not depend on it.
+    cache = Path(os.environ.get("PARASER_CACHE", REPO / "features_cache"))
     runs = roundtrip.roundtrip(
         CORPORA, tmp_path / "work", manifests_dir=REPO / "corpora_manifests", cache_dir=cache
     )
