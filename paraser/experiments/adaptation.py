@@ -188,13 +188,17 @@ class TransductiveClassifier(BaseEstimator, ClassifierMixin):
             return self.source_scaler_.transform(x)
         return x
 
+    def _prior_adjusted(self, x: np.ndarray) -> np.ndarray:
+        """Prior-EM's posteriors re-weighted to the estimated target priors (kept)."""
+        self.target_priors_, adjusted = em_priors(self.model_.predict_proba(x), self.train_priors_)
+        return adjusted
+
     def predict(self, X, groups=None):
         """Predict the target set the model was adapted to (its speaker ids as ``groups``)."""
         x = self._target_features(X, groups)
         if self.method != "prior-em":
             return self.model_.predict(x)
-        self.target_priors_, adjusted = em_priors(self.model_.predict_proba(x), self.train_priors_)
-        return self.classes_[adjusted.argmax(axis=1)]
+        return self.classes_[self._prior_adjusted(x).argmax(axis=1)]
 
     def class_scores(self, X, groups=None) -> tuple[np.ndarray, str]:
         """Per-class scores on the adapted-to target, columns in ``classes_`` order, and their
@@ -202,6 +206,5 @@ class TransductiveClassifier(BaseEstimator, ClassifierMixin):
         re-weighted probabilities."""
         x = self._target_features(X, groups)
         if self.method == "prior-em":
-            _, adjusted = em_priors(self.model_.predict_proba(x), self.train_priors_)
-            return adjusted, "probability"
+            return self._prior_adjusted(x), "probability"
         return class_scores(self.model_, x)

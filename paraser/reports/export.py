@@ -49,7 +49,7 @@ from paraser.reports.tables import (
     load_results,
     marks,
     matrix_order,
-    protocol_family,
+    protocol_families,
     protocol_statement,
     read_run_table,
     write_matrices,
@@ -114,9 +114,7 @@ def winner_comparisons(cells: pd.DataFrame, predictions: pd.DataFrame) -> pd.Dat
     ``cells`` should hold one level of every other factor (see :func:`baseline`).
     """
     rows = []
-    cells = cells.assign(
-        protocol_family=[protocol_family(k, p) for k, p in zip(cells.kind, cells.protocol)]
-    )
+    cells = cells.assign(protocol_family=protocol_families(cells))
     for (classifier, normalisation, kind, family), group in cells.groupby(
         ["classifier", "normalisation", "kind", "protocol_family"]
     ):
@@ -173,7 +171,7 @@ def protocol_summary(cells: pd.DataFrame) -> pd.DataFrame:
     if cells.empty:
         return pd.DataFrame()
     frame = cells.assign(
-        protocol=[protocol_family(k, p) for k, p in zip(cells.kind, cells.protocol)],
+        protocol=protocol_families(cells),
         significant=cells.p_above_chance_holm < 0.05,
     )
     keys = [*CONFIG_COLUMNS, "kind", "protocol"]

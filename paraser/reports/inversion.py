@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
-from paraser.reports.tables import OPTIMISTIC_MARK, SPEAKER_INDEPENDENT, protocol_family
+from paraser.reports.tables import OPTIMISTIC_MARK, SPEAKER_INDEPENDENT, protocol_families
 
 #: Dimensionality of the standard openSMILE functionals sets.
 KNOWN_DIMENSIONS = {"egemaps": 88, "is09": 384, "is10": 1582, "compare": 6373, "prosody": 212}
@@ -168,9 +168,7 @@ def _within_family(cells: pd.DataFrame) -> tuple[str, list[str], list[str]]:
     of every mean rather than averaged with them.
     """
     within = cells[cells.kind == "within"]
-    families = pd.Series(
-        [protocol_family(k, p) for k, p in zip(within.kind, within.protocol)], index=within.index
-    )
+    families = protocol_families(within)
     if (families == SPEAKER_INDEPENDENT).any():
         family = SPEAKER_INDEPENDENT
     else:

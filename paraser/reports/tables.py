@@ -36,6 +36,12 @@ def protocol_family(kind: str, protocol: str) -> str:
     return SPEAKERS_SHARED if str(protocol).startswith("stratified") else SPEAKER_INDEPENDENT
 
 
+def protocol_families(cells: pd.DataFrame) -> pd.Series:
+    """:func:`protocol_family` of every row of a table with ``kind`` and ``protocol`` columns."""
+    families = [protocol_family(k, p) for k, p in zip(cells["kind"], cells["protocol"])]
+    return pd.Series(families, index=cells.index, dtype=object)
+
+
 def is_optimistic(kind: str, protocol: str) -> bool:
     return protocol_family(kind, protocol) == SPEAKERS_SHARED
 
@@ -278,7 +284,7 @@ def normalisation_gains(results: pd.DataFrame) -> pd.DataFrame:
     if results["normalisation"].nunique() < 2 or "train" not in set(results["normalisation"]):
         return pd.DataFrame()
     cells = cell_summary(results)
-    cells["protocol_family"] = [protocol_family(k, p) for k, p in zip(cells.kind, cells.protocol)]
+    cells["protocol_family"] = protocol_families(cells)
     keys = ["feature_set", "classifier", "source", "target", "kind"]
     base = cells[cells.normalisation == "train"].set_index(keys)["uar"]
     rows = []
