@@ -292,11 +292,20 @@ def transfer_matrix(
     protocol: str = typer.Option(
         "auto",
         "--protocol",
-        help="Within-corpus protocol: auto (speaker-independent k-fold; explicit, labelled "
-        "fallback to stratified where speakers and labels are confounded), speaker, loso, "
-        "stratified.",
+        help="Within-corpus protocol: auto (speaker-independent k-fold; leave-one-speaker-out "
+        "where a corpus has fewer speakers than folds), speaker, loso, stratified. Within "
+        "cells are scored once over the pooled out-of-fold predictions; a fold whose "
+        "training side lacks a class stays speaker-independent and is named in its row.",
     ),
     folds: int = typer.Option(5, "--folds", min=2, help="Within-corpus folds."),
+    stratified_reference: str = typer.Option(
+        "auto",
+        "--stratified-reference",
+        help="Also run a stratified k-fold within cell (speakers shared: optimistic) beside "
+        "the speaker-independent one, to show the size of a speaker-label confound: auto "
+        "(corpora whose speakers and labels are confounded, Cramér's V > 0.6), all, none. "
+        "Written to within_reference.csv and summary.md; never used as the ceiling.",
+    ),
     normalisation: str = typer.Option(
         "train",
         "--normalisation",
@@ -404,6 +413,7 @@ def transfer_matrix(
                 backend=backend,
                 scheduler=scheduler,
                 tune=tune,
+                stratified_reference=stratified_reference,
             )
     _show_run(run)
 

@@ -28,6 +28,7 @@ from paraser.corpora.tasks import UnmappableLabelError
 from paraser.experiments import CorpusData, GridResult, make_protocol, run_grid
 from paraser.experiments.classifiers import describe_classifiers, resolve_classifier
 from paraser.experiments.fewshot import FewShotPlan
+from paraser.experiments.protocols import SCORING_RULE
 from paraser.experiments.transfer import AugmentedCopies, UnlabelledRows, skipped_directions
 from paraser.features import (
     DEFAULT_CACHE_DIR,
@@ -376,13 +377,17 @@ def transfer_matrix(
     backend: str = "local",
     scheduler: str | None = None,
     tune: bool = False,
+    stratified_reference: str = "auto",
 ) -> TransferRun:
     """Extract what is missing, run the within/transfer grid, write tidy results.
 
     ``protocol`` is the within-corpus protocol: ``auto`` (speaker-independent
-    k-fold, with an explicit, labelled fallback to stratified k-fold where
-    speakers and labels are confounded), ``speaker``, ``loso`` or
-    ``stratified``.  ``normalisations`` runs strategies side by side (``train``,
+    k-fold; leave-one-speaker-out where a corpus has fewer speakers than folds),
+    ``speaker``, ``loso`` or ``stratified``.  Within cells are scored once over
+    their pooled out-of-fold predictions (:data:`SCORING_RULE`);
+    ``stratified_reference`` (``auto``: corpora whose speakers and labels are
+    confounded; ``all``; ``none``) adds a stratified cell beside the
+    speaker-independent one (``within_reference.csv``), never used as a ceiling.  ``normalisations`` runs strategies side by side (``train``,
     ``corpus``, ``speaker``).  ``adaptations`` adds unsupervised adaptation
     methods to the transfer directions (``none``, ``corpus-norm``,
     ``speaker-norm``, ``coral``, ``importance``, ``prior-em``; transductive).
@@ -448,12 +453,13 @@ def transfer_matrix(
         jobs=jobs,
         progress=callback,
         tune=tune,
+        stratified_reference=stratified_reference,
     )
     notes += grid.notes
     if grid.results.empty:
         raise ValueError("nothing could be evaluated: " + ("; ".join(notes) or "no experiments"))
     out.mkdir(parents=True, exist_ok=True)
-    write_run_tables(out, grid.results, grid.predictions)
+    write_run_tables(out, grid.results, grid.predictions, grid.folds, grid.reference)
     if few_shot is not None:
         from paraser.experiments.fewshot import write_few_shot
 
@@ -483,6 +489,9 @@ def transfer_matrix(
     config.update(
         protocol_requested=protocol,
         protocols_used=sorted(grid.results["protocol"].unique()),
+        within_scoring=SCORING_RULE,
+        stratified_reference=stratified_reference,
+        reference_protocols=sorted(grid.reference["protocol"].unique()),
         normalisations=list(normalisations),
         adaptations=list(adaptations),
         adaptation_note=(
@@ -519,12 +528,25 @@ def tuning_record(classifiers) -> dict:
     }  # fmt: skip
 
 
-def write_run_tables(out: Path, results: pd.DataFrame, predictions: pd.DataFrame) -> None:
-    """``results.csv`` and ``predictions.parquet`` of a results folder.
+def write_run_tables(
+    out: Path,
+    results: pd.DataFrame,
+    predictions: pd.DataFrame,
+    folds: pd.DataFrame | None = None,
+    reference: pd.DataFrame | None = None,
+) -> None:
+    """``results.csv`` and ``predictions.parquet`` of a results folder, with
+    ``folds.csv`` (per-fold within rows) and ``within_reference.csv`` (stratified
+    cells beside speaker-independent ones) where given and not empty.
 
     Atomic, like the cache: a run killed while writing leaves the previous tables whole.
     """
     atomic_write_text(out / "results.csv", results.to_csv(index=False))
+    for name, table in (("folds.csv", folds), ("within_reference.csv", reference)):
+        if table is not None and len(table):
+            atomic_write_text(out / name, table.to_csv(index=False))
+        elif (out / name).is_file():
+            (out / name).unlink()  # a stale table from an earlier run in this folder
     atomic_write_table(
         pa.Table.from_pandas(predictions, preserve_index=False), out / "predictions.parquet"
     )

@@ -193,6 +193,7 @@ def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: 
     import numpy as np
 
     from paraser.experiments import CorpusData, make_protocol, run_grid, skipped_directions
+    from paraser.experiments.protocols import SCORING_RULE
     from paraser.features.store import atomic_write_text
     from paraser.features.tables import load_table_corpus
     from paraser.pipeline import write_run_tables
@@ -213,7 +214,7 @@ def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: 
         jobs=jobs,
     )
     out.mkdir(parents=True, exist_ok=True)
-    write_run_tables(out, grid.results, grid.predictions)
+    write_run_tables(out, grid.results, grid.predictions, grid.folds, grid.reference)
     record = {
         "source": "feature tables",
         "data_dir": str(root),
@@ -229,6 +230,7 @@ def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: 
         },
         "classifiers": protocol["classifiers"],
         "protocol": within.name,
+        "within_scoring": SCORING_RULE,
         "seeds": protocol.get("seeds", [0]),
         "label_map": label_map.to_dict(),
         "numpy": np.__version__,

@@ -41,7 +41,9 @@ def test_grid_is_tidy_and_covers_every_direction():
     assert list(results.columns) == list(RESULT_COLUMNS)
     within = results[results.kind == "within"]
     transfer = results[results.kind == "transfer"]
-    assert len(within) == 3 * 3 * 2  # corpora x folds x classifiers
+    # One pooled within row per corpus x classifier; the per-fold rows are in grid.folds.
+    assert len(within) == 3 * 2 and (within.fold == -1).all()
+    assert len(grid.folds) == 3 * 3 * 2 and grid.folds.n_test.sum() == within.n_test.sum()
     assert len(transfer) == 6 * 2  # ordered pairs x classifiers
     assert set(within.protocol) == {"stratified-3fold"}
     assert (transfer.fold == -1).all() and (transfer.n_test == 60).all()

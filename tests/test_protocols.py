@@ -5,8 +5,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import cross_val_predict
 
 from paraser.experiments import CorpusData, run_grid
+from paraser.experiments.classifiers import make_classifier
 from paraser.experiments.normalisation import normalise
 from paraser.experiments.protocols import (
     LeaveOneSpeakerOutProtocol,
@@ -15,6 +18,7 @@ from paraser.experiments.protocols import (
     plan_splits,
     speaker_label_association,
 )
+from paraser.reports.stats import uar_estimate
 
 CLASSES = ["anger", "happiness", "neutral", "sadness"]
 
@@ -51,28 +55,76 @@ def test_loso_has_one_fold_per_speaker():
     assert all(len(set(speakers[test])) == 1 for _, test in planned.splits)
 
 
-def test_confounded_corpus_falls_back_explicitly_and_says_why():
+def test_confounded_corpus_stays_speaker_independent_and_pools_folds():
+    # Each speaker carries one emotion (URDU-like): a test fold may lack a class, which
+    # pooled scoring absorbs; no whole-corpus fallback to stratified folds.
     corpus = speaker_corpus("urduish", n_speakers=8, confounded=True)
     speakers = corpus.frame["speaker"].to_numpy()
     assert speaker_label_association(corpus.labels, speakers) > 0.9
     planned = plan_splits("urduish", corpus.labels, speakers, SpeakerKFoldProtocol(5), seed=0)
-    assert planned.protocol == "stratified-5fold (fallback from speaker-5fold)"
-    assert "urduish" in planned.note and "Cramér's V" in planned.note
-    assert "optimistic" in planned.note
-    results = run_grid([corpus], ["f"], ["svm"], protocol=make_protocol("auto", 5)).results
-    assert set(results.protocol) == {"stratified-5fold (fallback from speaker-5fold)"}
+    assert planned.protocol == "speaker-5fold" and planned.note is None
+    for train, test in planned.splits:
+        assert not set(speakers[train]) & set(speakers[test])
+    grid = run_grid([corpus], ["f"], ["svm"], protocol=make_protocol("auto", 5))
+    within = grid.results[grid.results.kind == "within"]
+    assert list(within.protocol) == ["speaker-5fold"] and list(within.fold) == [-1]
+    assert within.n_test.iloc[0] == len(corpus.frame)
+    assert set(grid.folds.protocol) == {"speaker-5fold", "stratified-5fold"}
+    # The stratified cell is offered beside it (confounded corpus), labelled, never primary.
+    assert list(grid.reference.protocol) == ["stratified-5fold"]
+    assert any("stratified-5fold cell (speakers shared)" in n for n in grid.notes)
 
 
-def test_fallback_notes_name_classes_plainly():
+def test_pooled_within_uar_equals_sklearn_on_cross_val_predict():
     corpus = speaker_corpus("urduish", n_speakers=8, confounded=True)
     speakers = corpus.frame["speaker"].to_numpy()
-    planned = plan_splits("urduish", corpus.labels, speakers, SpeakerKFoldProtocol(5), seed=0)
-    notes = run_grid([corpus], ["f"], ["svm"], protocol=make_protocol("auto", 5)).notes
-    assert planned.note in notes
-    for note in notes:
-        assert "np.str_" not in note and "['" not in note
-    # The missing class(es) are named as plain words, e.g. "has no anger in training".
-    assert any(f"no {c}" in planned.note or f"lacks {c}" in planned.note for c in CLASSES)
+    splits = plan_splits("urduish", corpus.labels, speakers, SpeakerKFoldProtocol(4), 0).splits
+    predicted = cross_val_predict(
+        make_classifier("svm", 0), corpus.features["f"], corpus.labels, cv=splits
+    )
+    expected = balanced_accuracy_score(corpus.labels, predicted)
+    grid = run_grid([corpus], ["f"], ["svm"], protocol=make_protocol("auto", 4))
+    within = grid.results[grid.results.kind == "within"]
+    assert within.uar.iloc[0] == pytest.approx(expected)
+    # The report's cell statistic is the same pooled number, with a speaker-cluster CI.
+    estimate = uar_estimate(grid.predictions)
+    assert estimate.uar == pytest.approx(expected) and estimate.unit == "speaker"
+    assert estimate.n_units == 8
+
+
+def test_untrainable_class_is_named_per_fold_not_a_corpus_fallback():
+    corpus = speaker_corpus("partial", n_speakers=6)
+    # One speaker holds every 'fear' utterance: the fold testing that speaker cannot learn it.
+    rng = np.random.default_rng(5)
+    extra = pd.DataFrame(
+        {"utterance": [f"partial_fear_{k}" for k in range(6)], "label": "fear",
+         "speaker": "partial:spk6", "corpus": "partial"}
+    )  # fmt: skip
+    corpus = CorpusData(
+        "partial",
+        pd.concat([corpus.frame, extra], ignore_index=True),
+        {"f": np.vstack([corpus.features["f"], rng.normal(4, 1, (6, 5))]).astype(np.float32)},
+    )
+    speakers = corpus.frame["speaker"].to_numpy()
+    planned = plan_splits("partial", corpus.labels, speakers, SpeakerKFoldProtocol(3), seed=0)
+    (fold,) = planned.untrained
+    assert planned.untrained[fold] == ["fear"]
+    assert planned.protocol == f"speaker-3fold (trained fold {fold} without fear)"
+    assert f"fold {fold} has no fear in training" in planned.note
+    assert "np.str_" not in planned.note and "['" not in planned.note
+    for train, test in planned.splits:  # every fold, also that one, stays speaker-independent
+        assert not set(speakers[train]) & set(speakers[test])
+    grid = run_grid([corpus], ["f"], ["svm"], protocol=make_protocol("auto", 3))
+    assert set(grid.results.query("kind == 'within'").protocol) == {planned.protocol}
+    assert planned.note in grid.notes
+
+
+def test_one_speaker_corpus_is_split_stratified_and_labelled_so():
+    corpus = speaker_corpus("solo", n_speakers=1)
+    speakers = corpus.frame["speaker"].to_numpy()
+    planned = plan_splits("solo", corpus.labels, speakers, SpeakerKFoldProtocol(3), seed=0)
+    assert planned.protocol.startswith("stratified-3fold (fallback from speaker-3fold")
+    assert "optimistic" in planned.note
 
 
 def test_too_few_speakers_for_folds_falls_back_with_reason():

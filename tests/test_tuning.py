@@ -211,8 +211,12 @@ def test_transfer_matrix_tune_records_grids_and_chosen_parameters(tmp_path):
     assert result.exit_code == 0, result.output
     config = json.loads((out / "config.json").read_text())
     assert config["tuning"]["grids"]["svm"]["C"] == [0.1, 1.0, 10.0]
-    params = pd.read_csv(out / "results.csv")["params"].map(json.loads)
-    assert len(params) == 3 * 2 + 2 and params.map(lambda p: set(p) == {"C", "gamma"}).all()
+    # Per-fold choices are in folds.csv (3 folds x 2 corpora); results.csv holds one
+    # pooled within row per corpus (params per fold differ) and the 2 transfer rows.
+    params = pd.read_csv(out / "folds.csv")["params"].map(json.loads)
+    assert len(params) == 3 * 2 and params.map(lambda p: set(p) == {"C", "gamma"}).all()
+    transfer = pd.read_csv(out / "results.csv").query("kind == 'transfer'")["params"]
+    assert len(transfer) == 2 and transfer.map(lambda p: set(json.loads(p)) == {"C", "gamma"}).all()
 
 
 def test_adapted_transfer_is_tuned_on_the_source_alone():

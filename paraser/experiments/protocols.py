@@ -1,20 +1,32 @@
 """Within-corpus evaluation protocols: how a corpus is split into folds.
 
 Speaker-independent splitting is the default whenever a corpus has speaker
-ids.  Some corpora confound speaker and emotion (in URDU a few speakers carry
-all the angry clips), so a speaker-independent fold can miss a class in
-training or testing.  :func:`plan_splits` detects that, says so, and falls back
-*explicitly*: every result row records the protocol actually used.
+ids.  Some corpora confound speaker and emotion (in URDU 26 of 29 speakers
+carry one emotion each), so a speaker-independent fold can miss a class in
+training or testing.  Within-corpus cells are scored once over the pooled
+out-of-fold predictions (:data:`SCORING_RULE`), so a test fold lacking a class
+is harmless; a training fold lacking one is named per row by
+:func:`plan_splits`, never papered over by sharing speakers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, StratifiedKFold
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
+
+#: How every within-corpus cell is scored; written to config.json and under every table.
+SCORING_RULE = (
+    "Within-corpus UAR is computed once per seed over the pooled out-of-fold predictions "
+    "(every utterance predicted exactly once, under a speaker-independent protocol by a "
+    "model that never saw its speaker), then averaged over seeds; per-fold UARs (folds.csv) "
+    "give the spread only; confidence intervals are a delete-one-speaker jackknife over the "
+    "pooled predictions. Stratified cells (speakers shared) are a separately labelled "
+    "protocol, never the ceiling of transfer drops, gains or correlations."
+)
 
 
 class ProtocolError(ValueError):
@@ -127,19 +139,19 @@ def _names(values) -> str:
     return ", ".join(sorted(str(v) for v in values))
 
 
-def confound_problem(labels: np.ndarray, splits: Splits, test_needs_all: bool) -> str | None:
-    """Why these splits are degenerate (a fold misses a class), or ``None``."""
+def untrained_classes(labels: np.ndarray, splits: Splits) -> dict[int, list[str]]:
+    """Fold index -> classes its training side lacks (empty when every fold sees all).
+
+    A fold whose *test* side lacks a class is harmless once predictions are
+    pooled over folds; a fold whose training side lacks one cannot predict it.
+    """
     classes = set(labels)
-    for fold, (train, test) in enumerate(splits):
-        missing_train = classes - set(labels[train])
-        if missing_train:
-            return f"fold {fold} has no {_names(missing_train)} in training"
-        test_classes = set(labels[test])
-        if test_needs_all and test_classes != classes:
-            return f"fold {fold}'s test set lacks {_names(classes - test_classes)}"
-        if len(test_classes) < 2:
-            return f"fold {fold}'s test set holds one class only ({_names(test_classes)})"
-    return None
+    untrained = {}
+    for fold, (train, _) in enumerate(splits):
+        missing = classes - set(labels[train])
+        if missing:
+            untrained[fold] = sorted(str(c) for c in missing)
+    return untrained
 
 
 def speaker_label_association(labels: np.ndarray, speakers: np.ndarray) -> float:
@@ -161,52 +173,69 @@ class PlannedSplits:
     splits: Splits
     protocol: str
     note: str | None = None
+    #: Fold index -> classes its training side lacks (speaker-independent protocols).
+    untrained: dict[int, list[str]] = field(default_factory=dict)
 
 
-def _problem(protocol: Protocol, corpus: str, labels, speakers, seed) -> tuple[Splits, str | None]:
-    try:
-        splits = protocol.splits(corpus, labels, speakers, seed)
-    except DegenerateSplitError as exc:
-        return [], str(exc).split(": ", 1)[-1]
-    test_needs_all = isinstance(protocol, SpeakerKFoldProtocol)
-    return splits, confound_problem(labels, splits, test_needs_all)
+def _untrained_label(protocol: str, untrained: dict[int, list[str]]) -> str:
+    """The protocol name with the folds that could not learn a class named in it."""
+    if not untrained:
+        return protocol
+    folds = "; ".join(f"fold {f} without {', '.join(c)}" for f, c in sorted(untrained.items()))
+    return f"{protocol} (trained {folds})"
 
 
 def plan_splits(
     corpus: str, labels: np.ndarray, speakers: np.ndarray, protocol: Protocol, seed: int
 ) -> PlannedSplits:
-    """Split ``corpus`` with ``protocol``, falling back explicitly when it degenerates.
+    """Split ``corpus`` with ``protocol``; say so per row when a fold cannot learn a class.
 
-    Speaker k-fold with fewer speakers than folds tries leave-one-speaker-out
-    (still speaker-independent).  A speaker-independent protocol whose folds
-    miss a class (speaker and label confounded) falls back to stratified
-    k-fold.  The returned protocol name and note say what was used and why.
+    Speaker-independent protocols stay speaker-independent for every fold:
+    scoring pools the out-of-fold predictions (:data:`SCORING_RULE`), so a fold
+    whose test speakers lack a class is no obstacle.  A fold whose training
+    speakers lack a class (every speaker of it sits in that fold's test side)
+    keeps its speaker-independent split: its model cannot predict that class,
+    its test utterances of that class count as errors, and the protocol name
+    and a note name the fold and class: the class is not learnable
+    speaker-independently there, a finding rather than a reason to share
+    speakers.  Speaker k-fold with fewer speakers than folds uses
+    leave-one-speaker-out (still speaker-independent).  Only a corpus with a
+    single speaker id, where no speaker-independent split exists, is split
+    stratified, labelled as such in every row and a note.
     """
     if not protocol.speaker_independent:
         return PlannedSplits(protocol.splits(corpus, labels, speakers, seed), protocol.name)
-    splits, problem = _problem(protocol, corpus, labels, speakers, seed)
-    if problem is None:
-        return PlannedSplits(splits, protocol.name)
-    association = speaker_label_association(labels, speakers)
-    reason = f"{problem}; speaker-label association Cramér's V = {association:.2f}"
-    if isinstance(protocol, SpeakerKFoldProtocol):
-        loso = LeaveOneSpeakerOutProtocol()
-        loso_splits, loso_problem = _problem(loso, corpus, labels, speakers, seed)
-        if loso_problem is None:
+    name, note = protocol.name, None
+    try:
+        splits = protocol.splits(corpus, labels, speakers, seed)
+    except DegenerateSplitError as exc:
+        reason = str(exc).split(": ", 1)[-1]
+        if isinstance(protocol, SpeakerKFoldProtocol) and len(set(speakers)) >= 2:
+            loso = LeaveOneSpeakerOutProtocol()
+            splits = loso.splits(corpus, labels, speakers, seed)
+            name = f"{loso.name} (fallback from {protocol.name})"
             note = (
                 f"{corpus}: {protocol.name} is not possible ({reason}), so within-corpus "
                 f"results use {loso.name} (still speaker-independent)."
             )
-            return PlannedSplits(loso_splits, f"{loso.name} (fallback from {protocol.name})", note)
-    folds = protocol.folds if isinstance(protocol, SpeakerKFoldProtocol) else 5
-    fallback = StratifiedKFoldProtocol(folds)
-    note = (
-        f"{corpus}: {protocol.name} is degenerate ({reason}), so within-corpus results use "
-        f"{fallback.name} instead. Speakers appear in both train and test: these numbers are "
-        "optimistic."
-    )
-    return PlannedSplits(
-        fallback.splits(corpus, labels, speakers, seed),
-        f"{fallback.name} (fallback from {protocol.name})",
-        note,
-    )
+        else:
+            folds = protocol.folds if isinstance(protocol, SpeakerKFoldProtocol) else 5
+            fallback = StratifiedKFoldProtocol(folds)
+            return PlannedSplits(
+                fallback.splits(corpus, labels, speakers, seed),
+                f"{fallback.name} (fallback from {protocol.name}: one speaker id)",
+                f"{corpus}: {reason}; no speaker-independent split exists, so its within-corpus "
+                f"results use {fallback.name}: speakers shared, optimistic.",
+            )
+    untrained = untrained_classes(labels, splits)
+    if untrained:
+        association = speaker_label_association(labels, speakers)
+        folds = "; ".join(f"fold {f} has no {', '.join(c)}" for f, c in sorted(untrained.items()))
+        untrained_note = (
+            f"{corpus}: {folds} in training (speaker-label association Cramér's V = "
+            f"{association:.2f}): not learnable speaker-independently in that fold, so its "
+            "test utterances of that class count as errors; every fold stays "
+            "speaker-independent."
+        )
+        note = f"{note} {untrained_note}" if note else untrained_note
+    return PlannedSplits(splits, _untrained_label(name, untrained), note, untrained)

@@ -41,6 +41,7 @@ from paraser.experiments.metrics import score
 from paraser.experiments.normalisation import CONFOUND_THRESHOLD, confounded, normalise
 from paraser.experiments.protocols import (
     Protocol,
+    ProtocolError,
     StratifiedKFoldProtocol,
     plan_splits,
     speaker_label_association,
@@ -59,7 +60,8 @@ RESULT_COLUMNS: dict[str, str] = {
     "adaptation": "unsupervised adaptation to the target ('none' on the within diagonal)",
     "augmentation": "augmentation recipe of the training side ('none': original audio only)",
     "transductive": "True when unlabelled target (or test-fold) features shaped the model",
-    "fold": "fold index (-1 for transfer: all of source -> all of target)",
+    "fold": "-1: transfer (all of source -> all of target) or a within-corpus cell scored on "
+    "its pooled out-of-fold predictions; the per-fold rows are in folds.csv",
     "seed": "random seed of split and classifier",
     "uar": "unweighted average recall over `classes`",
     "accuracy": "accuracy",
@@ -222,13 +224,29 @@ class _Job:
     #: The classifier itself where a worker process cannot look its name up (a user's).
     spec: object = None
     tune: bool = False
+    #: A stratified (speakers shared) within cell run beside the speaker-independent one.
+    reference: bool = False
 
 
 @dataclass
 class GridResult:
+    """``results``: one row per evaluation, within cells scored on pooled out-of-fold
+    predictions; ``folds``: the per-fold rows of every within cell (the spread);
+    ``reference``: pooled rows of the stratified cells run beside speaker-independent
+    ones (their folds share speakers: the size of the speaker confound)."""
+
     results: pd.DataFrame
     predictions: pd.DataFrame
     notes: list[str]
+    folds: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(RESULT_COLUMNS)))
+    reference: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(RESULT_COLUMNS))
+    )
+
+
+#: ``--stratified-reference`` choices: which corpora get a stratified cell beside the
+#: speaker-independent one.  ``auto``: those whose speakers and labels are confounded.
+STRATIFIED_REFERENCE = ("auto", "all", "none")
 
 
 def _new_model(job: _Job):
@@ -305,7 +323,35 @@ def _run_within(job: _Job, corpus: CorpusData) -> tuple[list[dict], pd.DataFrame
     classes = sorted(set(labels[job.test]))
     params = chosen_parameters(model)
     row = _result_row(job, corpus.name, labels[job.test], y_pred, classes, len(y), params)
-    return [row], _prediction_rows(job, corpus, job.test, y_pred, scores)
+    predictions = _prediction_rows(job, corpus, job.test, y_pred, scores)
+    return [{**row, "reference": job.reference}], predictions.assign(reference=job.reference)
+
+
+def pool_within(folds: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """One row per within cell and seed, scored once on its pooled out-of-fold predictions.
+
+    Every utterance of the corpus is predicted exactly once over the folds, so
+    UAR is over every class the corpus has, whichever folds tested it.
+    """
+    keys = [*CONFIGURATION_KEYS, "source", "target", "seed"]
+    fold_rows = folds.groupby(keys, sort=True)
+    rows = []
+    for key, cell in predictions.groupby(keys, sort=True):
+        fold_group = fold_rows.get_group(key)
+        y_true, y_pred = cell["y_true"].to_numpy(str), cell["y_pred"].to_numpy(str)
+        params = set(fold_group["params"])
+        rows.append(
+            {
+                **fold_group.iloc[0].to_dict(),
+                "fold": -1,
+                **score(y_true, y_pred, sorted(set(y_true))),
+                "n_train": int(round(fold_group["n_train"].mean())),
+                "n_test": len(y_true),
+                "classes": "|".join(sorted(set(y_true))),
+                "params": params.pop() if len(params) == 1 else "per fold: folds.csv",
+            }
+        )
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
 
 
 def _run_transfer(
@@ -362,12 +408,28 @@ def plan_jobs(
     within: bool = True,
     adaptations: Sequence[str] = ("none",),
     augmentations: Sequence[str] = ("none",),
+    stratified_reference: str = "auto",
 ) -> tuple[list[_Job], list[str]]:
-    """Every training the grid needs, validated before any is run, and notes on the plan."""
+    """Every training the grid needs, validated before any is run, and notes on the plan.
+
+    ``stratified_reference`` (:data:`STRATIFIED_REFERENCE`) adds, under a
+    speaker-independent protocol, a stratified within cell beside the primary one.
+    """
+    if stratified_reference not in STRATIFIED_REFERENCE:
+        raise ValueError(
+            f"stratified reference '{stratified_reference}': use {', '.join(STRATIFIED_REFERENCE)}"
+        )
     jobs: list[_Job] = []
     notes: list[str] = []
     splits = {}
+    references: dict[tuple[str, int], list] = {}
+    reference_protocol = StratifiedKFoldProtocol(getattr(protocol, "folds", 5))
     for corpus in corpora:
+        association = speaker_label_association(corpus.labels, corpus.speakers)
+        wanted = protocol.speaker_independent and (
+            stratified_reference == "all"
+            or (stratified_reference == "auto" and association > CONFOUND_THRESHOLD)
+        )
         for seed in seeds:
             planned = plan_splits(
                 corpus.name, corpus.labels, corpus.frame["speaker"].to_numpy(str), protocol, seed
@@ -375,6 +437,21 @@ def plan_jobs(
             splits[(corpus.name, seed)] = planned
             if planned.note and planned.note not in notes:
                 notes.append(planned.note)
+            if not wanted or planned.protocol.startswith("stratified") or not within:
+                continue
+            try:
+                references[(corpus.name, seed)] = reference_protocol.splits(
+                    corpus.name, corpus.labels, corpus.speakers, seed
+                )
+            except ProtocolError as exc:
+                notes.append(f"no stratified reference cell: {exc}")
+        if any(name == corpus.name for name, _ in references):
+            notes.append(
+                f"{corpus.name}: speaker-label association Cramér's V = {association:.2f}; a "
+                f"{reference_protocol.name} cell (speakers shared) is reported beside the "
+                "speaker-independent one (within_reference.csv, summary.md) to show the size "
+                "of the speaker confound; it is never the ceiling"
+            )
     sources: list[tuple[CorpusData, list[CorpusData]]] = []
     if transfer:
         sources = [(c, [t for t in corpora if t.name != c.name]) for c in corpora]
@@ -412,6 +489,15 @@ def plan_jobs(
                     _Job("within", feature_set, classifier, seed, corpus.name, **common,
                          protocol=planned.protocol, fold=fold, train=train, test=test,
                          training_view=training_view)
+                )  # fmt: skip
+            for fold, (train, test) in enumerate(references.get((corpus.name, seed), [])):
+                training_view = view(
+                    normalisation, corpus.name, corpus.labels[train], corpus.speakers[train]
+                )
+                jobs.append(
+                    _Job("within", feature_set, classifier, seed, corpus.name, **common,
+                         protocol=reference_protocol.name, fold=fold, train=train, test=test,
+                         training_view=training_view, reference=True)
                 )  # fmt: skip
         for source, targets in sources:
             by_classes: dict[tuple[str, ...], list[str]] = {}
@@ -480,6 +566,7 @@ def run_grid(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
     tune: bool = False,
+    stratified_reference: str = "auto",
 ) -> GridResult:
     """Run within-corpus folds and all transfer directions; return tidy tables.
 
@@ -493,6 +580,9 @@ def run_grid(
     registered names, specs or scikit-learn estimator objects.  ``tune`` runs a
     nested speaker-grouped hyperparameter search inside every training set (each
     within fold's training part, each source), recorded in the ``params`` column.
+    Within cells are scored on pooled out-of-fold predictions (see
+    :data:`~paraser.experiments.protocols.SCORING_RULE`); ``stratified_reference``
+    (:data:`STRATIFIED_REFERENCE`) adds stratified cells beside speaker-independent ones.
     """
     protocol = protocol or StratifiedKFoldProtocol()
     specs = {spec.name: spec for spec in map(resolve_classifier, classifiers)}
@@ -554,6 +644,7 @@ def run_grid(
         within=within,
         adaptations=adaptations,
         augmentations=augmentations,
+        stratified_reference=stratified_reference,
     )
     notes = plan_notes + notes
     carried = {name: portable(spec) for name, spec in specs.items()}
@@ -581,14 +672,36 @@ def run_grid(
         if progress:
             progress(done, len(planned))
     keys = [*CONFIGURATION_KEYS, "source", "target", "seed", "fold"]
-    results = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
-    results = results.sort_values(keys, kind="stable").reset_index(drop=True)
-    predictions_frame = (
+    every_row = pd.DataFrame(rows, columns=[*RESULT_COLUMNS, "reference"])
+    every_row["reference"] = every_row["reference"].eq(True)
+    every_prediction = (
         pd.concat(predictions, ignore_index=True)
         if predictions
         else pd.DataFrame(columns=PREDICTION_COLUMNS)
     )
+    every_prediction["reference"] = every_prediction.get("reference", False)
+    every_prediction["reference"] = every_prediction["reference"].eq(True)
+    within_rows = every_row["kind"] == "within"
+    # A within job predicts its own corpus; a transfer direction never has source == target.
+    within_predictions = every_prediction["source"] == every_prediction["target"]
+    pooled = {
+        is_reference: pool_within(
+            every_row[within_rows & (every_row["reference"] == is_reference)],
+            every_prediction[within_predictions & (every_prediction["reference"] == is_reference)],
+        )
+        for is_reference in (False, True)
+    }
+    results = pd.concat(
+        [every_row[~within_rows].drop(columns="reference"), pooled[False]], ignore_index=True
+    )
+    results = results.sort_values(keys, kind="stable").reset_index(drop=True)
+    predictions_frame = every_prediction[~every_prediction["reference"]].drop(columns="reference")
     predictions_frame = predictions_frame.sort_values(
         [*keys, "utterance"], kind="stable"
     ).reset_index(drop=True)
-    return GridResult(results, predictions_frame, notes)
+    fold_rows = every_row[within_rows].drop(columns="reference")
+    fold_rows = fold_rows.sort_values([*keys[:-1], "protocol", "fold"], kind="stable")
+    reference = pooled[True].sort_values(keys, kind="stable").reset_index(drop=True)
+    return GridResult(
+        results, predictions_frame, notes, fold_rows.reset_index(drop=True), reference
+    )

@@ -5,7 +5,8 @@ Everything here reads a predictions table (one row per test utterance, columns
 vectorised over resamples with numpy.
 
 The statistic is always the one ``results.csv`` reports: UAR computed per
-evaluation (seed x fold, over the classes present in its test set) and
+evaluation (a seed; a within-corpus cell's folds are pooled, every utterance
+predicted once out of fold; over the classes present in its test side) and
 averaged over evaluations.  A resample reweights *test units*: speakers where
 the predictions carry speaker ids (a cluster bootstrap; utterances of one
 speaker are not independent), utterances otherwise.  The same unit keeps the
@@ -26,7 +27,10 @@ import numpy as np
 import pandas as pd
 
 #: Columns that identify one evaluation (one row of results.csv) in a predictions table.
-EVALUATION_KEYS = ["source", "target", "seed", "fold"]
+#: Not ``fold``: a within-corpus cell is scored once over its pooled out-of-fold
+#: predictions (transfer rows have a single fold, -1), so the delete-one-speaker
+#: jackknife and the bootstrap resample speakers of the pooled predictions.
+EVALUATION_KEYS = ["source", "target", "seed"]
 
 
 @dataclass(frozen=True)
