@@ -387,7 +387,8 @@ def transfer_matrix(
     their pooled out-of-fold predictions (:data:`SCORING_RULE`);
     ``stratified_reference`` (``auto``: corpora whose speakers and labels are
     confounded; ``all``; ``none``) adds a stratified cell beside the
-    speaker-independent one (``within_reference.csv``), never used as a ceiling.  ``normalisations`` runs strategies side by side (``train``,
+    speaker-independent one (``within_reference.csv``), never used as a ceiling.
+    ``normalisations`` runs strategies side by side (``train``,
     ``corpus``, ``speaker``).  ``adaptations`` adds unsupervised adaptation
     methods to the transfer directions (``none``, ``corpus-norm``,
     ``speaker-norm``, ``coral``, ``importance``, ``prior-em``; transductive).

@@ -203,3 +203,26 @@ def test_unknown_protocol_and_pool_member():
         make_protocol("random")
     with pytest.raises(ValueError, match="unknown corpora"):
         run_grid([speaker_corpus("a")], ["f"], ["svm"], pooled_sources=[["a", "zzz"]])
+
+
+def test_ceiling_is_the_speaker_independent_number_never_the_stratified_one(tmp_path):
+    from paraser.pipeline import write_run_tables
+    from paraser.reports.shift import drops_from_results
+    from paraser.reports.tables import write_matrices
+
+    corpora = [speaker_corpus("conf", n_speakers=8, confounded=True), speaker_corpus("clean")]
+    grid = run_grid(corpora, ["f"], ["svm"], protocol=make_protocol("auto", 4))
+    within = grid.results.query("kind == 'within'").set_index("source")
+    assert list(grid.reference.source) == ["conf"]  # auto: only the confounded corpus
+    stratified = grid.reference.set_index("source").loc["conf", "uar"]
+    drops = drops_from_results(grid.results).set_index("source")
+    assert drops.loc["conf", "within_uar"] == pytest.approx(within.loc["conf", "uar"])
+    assert drops.loc["conf", "within_uar"] != pytest.approx(stratified)
+    assert drops.loc["conf", "within_protocol"] == "speaker-4fold"
+    assert not drops.optimistic.any()
+    write_run_tables(tmp_path, grid.results, grid.predictions, grid.folds, grid.reference)
+    write_matrices(tmp_path)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "speaker-independent against stratified" in summary
+    assert "pooled out-of-fold predictions" in summary
+    assert (tmp_path / "folds.csv").is_file() and (tmp_path / "within_reference.csv").is_file()

@@ -42,16 +42,20 @@ from paraser.reports.tables import (
     CONFIG_COLUMNS,
     FACTOR_DEFAULTS,
     OPTIMISTIC_MARK,
+    SCORING_NOTE,
     Config,
     baseline,
     configurations,
     is_optimistic,
+    load_reference,
     load_results,
     marks,
     matrix_order,
     protocol_families,
     protocol_statement,
     read_run_table,
+    reference_comparison,
+    reference_markdown,
     write_matrices,
 )
 
@@ -96,6 +100,8 @@ class Report:
     gains: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: Mean UAR per configuration, kind and protocol family (:func:`protocol_summary`).
     by_protocol: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Speaker-independent within UAR beside the stratified reference cell, per corpus.
+    reference: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def load_predictions(results_dir: str | Path) -> pd.DataFrame:
@@ -236,6 +242,7 @@ def build_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
             if len(table := factor_gains(results, predictions, factor))
         },
         by_protocol=protocol_summary(cells),
+        reference=reference_comparison(results, load_reference(results_dir)),
     )
 
 
@@ -608,13 +615,15 @@ def _report_markdown(report: Report) -> str:
         protocol_statement(report.results),
         "",
         *_label_lines(report.config),
-        "UAR [95% CI]: mean over folds and seeds; the interval is a delete-one-speaker "
-        "jackknife (t with G-1 df over the G test speakers) where the predictions carry "
-        "speaker ids, else over utterances. p > chance: one-sided test of UAR against the UAR "
-        "that predictions unrelated to the labels would score (same marginals), with the same "
-        "speaker jackknife standard error, Holm-corrected over all cells. Within-corpus "
+        f"UAR [95% CI]: within-corpus cells {SCORING_NOTE}; the interval is a "
+        "delete-one-speaker jackknife (t with G-1 df over the G test speakers) where the "
+        "predictions carry speaker ids, else over utterances. p > chance: one-sided test of "
+        "UAR against the UAR that predictions unrelated to the labels would score (same "
+        "marginals), with the same speaker jackknife standard error, Holm-corrected over all "
+        "cells. Within-corpus "
         "summaries are computed per protocol family, never across.",
         "",
+        *reference_markdown(report.reference),
         "## Summary by protocol",
         "",
         _markdown(_protocol_summary_table(report.by_protocol)),
@@ -690,7 +699,8 @@ def _report_latex(report: Report) -> str:
         parts.append(
             latex_table(
                 matrix,
-                f"UAR [95\\% CI], {_latex_escape(config.title)}; rows: source, columns: target.",
+                f"UAR [95\\% CI], {_latex_escape(config.title)}; rows: source, columns: target; "
+                "diagonal: within-corpus UAR over pooled out-of-fold predictions.",
                 f"tab:{config.stem}".replace("_", "-"),
             )
         )
@@ -726,6 +736,14 @@ def _report_html(report: Report, figures: dict[str, tuple[str, bytes]]) -> str:
     body = [
         "<h1>paraser report</h1>",
         f"<p>{html.escape(protocol_statement(report.results))}</p>",
+        *(
+            [
+                "<h2>Within-corpus: speaker-independent against stratified (speakers shared)</h2>",
+                _html_table(report.reference),
+            ]
+            if len(report.reference)
+            else []
+        ),
         "<h2>Summary by protocol</h2>",
         _html_table(_protocol_summary_table(report.by_protocol)),
         "<h2>Feature-ranking inversion</h2>",

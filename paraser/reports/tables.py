@@ -18,6 +18,14 @@ COLLAPSE_MARK = "†"
 #: speaker-independent cells.
 OPTIMISTIC_MARK = "‡"
 
+#: The within-corpus scoring rule in one clause, under every table (the full rule is
+#: ``SCORING_RULE`` in config.json).
+SCORING_NOTE = (
+    "scored once per seed over the pooled out-of-fold predictions (every utterance predicted "
+    "once, by a model that never saw its speaker under a speaker-independent protocol; "
+    "per-fold UARs in folds.csv are the spread only), mean over seeds"
+)
+
 SPEAKER_INDEPENDENT = "speaker-independent"
 SPEAKERS_SHARED = "speakers shared (optimistic)"
 TRANSFER = "transfer"
@@ -201,8 +209,8 @@ def protocol_statement(results: pd.DataFrame) -> str:
     ]
     seeds = sorted(int(s) for s in results["seed"].unique())
     statement = (
-        f"Diagonal: within-corpus UAR, protocol {'; '.join(protocols) or 'none'}, mean over "
-        f"folds and seeds {seeds}. Off-diagonal: trained on all of the source (rows), tested on "
+        f"Diagonal: within-corpus UAR, protocol {'; '.join(protocols) or 'none'}, {SCORING_NOTE} "
+        f"(seeds {seeds}). Off-diagonal: trained on all of the source (rows), tested on "
         f"all of the target (columns), on the classes both share. {COLLAPSE_MARK} marks a "
         "collapsed result (90% or more of predictions in one class): not a finding."
     )
@@ -222,6 +230,51 @@ def protocol_statement(results: pd.DataFrame) -> str:
     return statement
 
 
+def load_reference(results_dir: str | Path) -> pd.DataFrame:
+    """``within_reference.csv``: stratified cells run beside speaker-independent ones."""
+    path = Path(results_dir) / "within_reference.csv"
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame()
+
+
+def reference_comparison(results: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """Per corpus: the speaker-independent within UAR beside the stratified one.
+
+    The difference is what sharing speakers between training and test adds
+    (mostly speaker identification where speakers and labels are confounded).
+    """
+    if reference.empty:
+        return pd.DataFrame()
+    keys = [*CONFIG_COLUMNS, "source"]
+    for factor, default in FACTOR_DEFAULTS.items():
+        if factor not in reference.columns:
+            reference = reference.assign(**{factor: default})
+    within = results[results.kind == "within"]
+    independent = within.groupby(keys).agg(protocol=("protocol", "first"), uar=("uar", "mean"))
+    shared = reference.groupby(keys).agg(
+        stratified_protocol=("protocol", "first"), stratified_uar=("uar", "mean")
+    )
+    table = independent.join(shared, how="inner").reset_index()
+    table["difference"] = table["stratified_uar"] - table["uar"]
+    return table.rename(columns={"source": "corpus", "uar": "speaker_independent_uar"})
+
+
+def reference_markdown(comparison: pd.DataFrame) -> list[str]:
+    """The summary section of :func:`reference_comparison` (nothing when empty)."""
+    if comparison.empty:
+        return []
+    return [
+        "## Within-corpus: speaker-independent against stratified (speakers shared)",
+        "",
+        "The stratified cell shares speakers between training and test folds; the difference "
+        "is the size of the speaker confound. It is shown for comparison only: the "
+        "speaker-independent number is the within-corpus result and the ceiling of every "
+        "transfer drop, gain and correlation.",
+        "",
+        comparison.to_markdown(index=False, floatfmt=".3f"),
+        "",
+    ]
+
+
 def write_matrices(results_dir: str | Path) -> list[Path]:
     """Write ``matrix_<set>_<classifier>.csv/.md`` and ``summary.md``; return paths."""
     results_dir = Path(results_dir)
@@ -234,6 +287,7 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
     if label_statement(config.get("label_map")):
         statement += " " + label_statement(config.get("label_map"))
     sections = ["# Within-corpus and transfer UAR", "", statement, ""]
+    sections += reference_markdown(reference_comparison(results, load_reference(results_dir)))
     if config_path.is_file():
         notes = config.get("notes", [])
         if notes:
