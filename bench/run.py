@@ -32,7 +32,8 @@ from paraser.experiments import make_classifier, run_grid
 from paraser.experiments.metrics import score
 from paraser.experiments.transfer import CorpusData
 from paraser.features import extract_features, load_features
-from paraser.pipeline import build_corpus_data
+from paraser.features.extract import as_specs
+from paraser.runs.transfer import build_corpus_data
 
 FEATURE_SETS = ["egemaps", "is09", "is10", "compare"]
 SMILE_SETS = {
@@ -175,6 +176,7 @@ def naive_transfer(data: list[CorpusData], feature_sets: list[str]) -> pd.DataFr
 
 def corpus_data(paths: dict[str, Path], n: int | None, feature_sets, cache: Path, jobs: int):
     data = []
+    feature_sets = as_specs(feature_sets)
     for path in paths.values():
         manifest = load(path, n, map_labels=True)
         extract_features(manifest.frame, feature_sets, cache_dir=cache, jobs=jobs)

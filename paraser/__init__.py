@@ -9,11 +9,11 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _API = {
-    "extract": "paraser.pipeline",
-    "transfer_matrix": "paraser.pipeline",
-    "load_corpora": "paraser.pipeline",
-    "TransferRun": "paraser.pipeline",
-    "shift_report": "paraser.shift_run",
+    "extract": "paraser.runs.transfer",
+    "transfer_matrix": "paraser.runs.transfer",
+    "load_corpora": "paraser.runs.transfer",
+    "TransferRun": "paraser.runs.transfer",
+    "shift_report": "paraser.runs.shift",
     "LabelMap": "paraser.corpora",
     "load_manifest": "paraser.corpora",
     "extract_features": "paraser.features",
@@ -22,10 +22,10 @@ _API = {
     "make_classifier": "paraser.experiments",
     "write_matrices": "paraser.reports",
     "generate_corpora": "paraser.datasets.synthetic",
-    "train_model": "paraser.models",
-    "predict": "paraser.models",
-    "load_model": "paraser.models",
-    "importance_report": "paraser.importance_run",
+    "train_model": "paraser.runs.models",
+    "predict": "paraser.runs.models",
+    "load_model": "paraser.runs.models",
+    "importance_report": "paraser.runs.importance",
     "register_classifier": "paraser.experiments.classifiers",
 }
 

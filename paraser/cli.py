@@ -1,4 +1,4 @@
-"""The ``paraser`` command: a thin layer over :mod:`paraser.pipeline`."""
+"""The ``paraser`` command: a thin layer over :mod:`paraser.runs.transfer`."""
 
 from __future__ import annotations
 
@@ -219,7 +219,7 @@ def extract(
     written (read-only, disk full; rows stored before it are kept), 130 interrupted.
     """
     from paraser.features import ExtractionError
-    from paraser.pipeline import extract as run_extract
+    from paraser.runs.transfer import extract as run_extract
 
     with _user_errors(), _progress() as progress:
         try:
@@ -366,7 +366,7 @@ def transfer_matrix(
     ),
 ) -> None:
     """Within-corpus UAR on the diagonal and every source -> target transfer off it."""
-    from paraser.pipeline import transfer_matrix as run_matrix
+    from paraser.runs.transfer import transfer_matrix as run_matrix
 
     with _user_errors():
         mapping = _label_space(classes, label_map, task)
@@ -461,14 +461,12 @@ def _print_matrices(results_dir: Path) -> None:
 
 
 def _label_statement(results_dir: Path) -> str:
-    import json
-
     from paraser.corpora.tasks import label_statement
+    from paraser.results import has_config, read_config
 
-    config = Path(results_dir) / "config.json"
-    return (
-        label_statement(json.loads(config.read_text()).get("label_map")) if config.is_file() else ""
-    )
+    if not has_config(results_dir):
+        return ""
+    return label_statement(read_config(results_dir).get("label_map"))
 
 
 BOOT_OPTION = typer.Option(
@@ -528,7 +526,7 @@ def reproduce(
     Without the data it prints where to obtain them and where to put them, and
     exits 0 (nothing to do is not an error for `make reproduce-paper`).
     """
-    from paraser.reproduce import reproduce as run_reproduction
+    from paraser.runs.reproduce import reproduce as run_reproduction
 
     with _user_errors(), _progress() as progress:
         run = run_reproduction(
@@ -583,7 +581,7 @@ def demo(
 ) -> None:
     """Generate synthetic corpora and run the full pipeline on them."""
     from paraser.datasets.synthetic import SyntheticSpec, generate_corpora
-    from paraser.pipeline import transfer_matrix as run_matrix
+    from paraser.runs.transfer import transfer_matrix as run_matrix
 
     console.print(f"Generating synthetic corpora in {data} (seed {seed}) …")
     spec = SyntheticSpec(
@@ -649,7 +647,7 @@ def shift(
     manifests_dir: Path | None = MANIFESTS_OPTION,
 ) -> None:
     """Domain-shift diagnostics between corpora (help text above)."""
-    from paraser.shift_run import shift_report
+    from paraser.runs.shift import shift_report
 
     with _user_errors():
         mapping = _label_space(classes, label_map, task)
@@ -720,7 +718,7 @@ def train(
     scaler and classifier, feature set and cache key, label space, versions, manifest hashes.
     The same model a transfer cell of transfer-matrix trains for these settings."""
     from paraser.corpora import LabelMap
-    from paraser.models import train_model
+    from paraser.runs.models import train_model
 
     with _user_errors():
         mapping = LabelMap.from_file(label_map) if label_map else LabelMap(tuple(_split(classes)))
@@ -756,7 +754,7 @@ def predict(
 ) -> None:
     """Apply a saved model: a CSV with file, predicted label and one score column per class;
     UAR with a speaker-cluster bootstrap CI for manifests with labels."""
-    from paraser.models import predict as run_predict
+    from paraser.runs.models import predict as run_predict
 
     with _user_errors():
         result = run_predict(
@@ -808,7 +806,7 @@ def importance(
     importance_families.csv, figures/importance_<set>.png, importance.md (and the section of
     report.md/html when --out is a results folder; 'paraser report' regenerates it)."""
     from paraser.corpora import LabelMap
-    from paraser.importance_run import importance_report
+    from paraser.runs.importance import importance_report
 
     with _user_errors(), _progress() as progress:
         run = importance_report(

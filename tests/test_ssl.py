@@ -191,7 +191,7 @@ def test_missing_torch_says_what_to_install(
 
 def test_opensmile_path_does_not_import_torch() -> None:
     code = (
-        "import sys, paraser, paraser.cli, paraser.pipeline\n"
+        "import sys, paraser, paraser.cli, paraser.runs.transfer\n"
         "from paraser.features import resolve_feature_set\n"
         "resolve_feature_set('egemaps'); resolve_feature_set('xlsr:3', device='cpu')\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"

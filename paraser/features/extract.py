@@ -47,11 +47,11 @@ from paraser.features.store import (
     FULL_ERRNOS,
     CacheStorageError,
     FeatureStore,
-    atomic_write_text,
     remove_stale_tmp,
     storage_errno,
 )
 from paraser.parallel import parallel_runner, worker_count
+from paraser.results import atomic_write_text
 
 DEFAULT_CACHE_DIR = Path("features_cache")
 

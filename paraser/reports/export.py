@@ -3,14 +3,13 @@
 :func:`write_report` reads only ``results.csv``, ``predictions.parquet`` and
 ``config.json``, so ``paraser report DIR`` regenerates every output from the folder.
 Published numbers to compare with come from ``config.json`` (``reproduction.published``,
-written by :mod:`paraser.reproduce`).
+written by :mod:`paraser.runs.reproduce`).
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,20 +38,27 @@ from paraser.reports.stats import (
     per_class_recall,
 )
 from paraser.reports.tables import (
-    CONFIG_COLUMNS,
-    FACTOR_DEFAULTS,
     OPTIMISTIC_MARK,
     Config,
     baseline,
     configurations,
     is_optimistic,
-    load_results,
     marks,
     matrix_order,
     protocol_families,
     protocol_statement,
-    read_run_table,
     write_matrices,
+)
+from paraser.results import (
+    CONFIG_COLUMNS,
+    FACTOR_DEFAULTS,
+    REPORT_HTML_FILE,
+    REPORT_LATEX_FILE,
+    REPORT_MARKDOWN_FILE,
+    has_predictions,
+    load_predictions,
+    load_results,
+    read_config,
 )
 
 PUBLISHED_FILE = "published_comparison.csv"
@@ -96,15 +102,6 @@ class Report:
     gains: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: Mean UAR per configuration, kind and protocol family (:func:`protocol_summary`).
     by_protocol: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def load_predictions(results_dir: str | Path) -> pd.DataFrame:
-    return read_run_table(
-        results_dir,
-        "predictions.parquet",
-        pd.read_parquet,
-        "no predictions; statistics need predictions.parquet",
-    )
 
 
 def winner_comparisons(cells: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
@@ -211,8 +208,7 @@ def build_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     results_dir = Path(results_dir)
     results = load_results(results_dir)
     predictions = load_predictions(results_dir)
-    config_path = results_dir / "config.json"
-    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    config = read_config(results_dir)
     cells, replicates = cell_statistics(results, predictions, n_boot=n_boot, seed=seed)
     dims = feature_dimensions(config, sorted(results.feature_set.unique()))
     # The ranking question is asked of the baseline (train norm., no adaptation or augmentation).
@@ -440,7 +436,7 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     """
     results_dir = Path(results_dir)
     written = write_matrices(results_dir)
-    if not (results_dir / "predictions.parquet").is_file():
+    if not has_predictions(results_dir):
         return (
             written
             + write_shift_section(results_dir)
@@ -473,9 +469,9 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
         (figure_dir / f"{name}.png").write_bytes(png)
         written.append(figure_dir / f"{name}.png")
     for name, text in (
-        ("report.md", _report_markdown(report)),
-        ("tables.tex", _report_latex(report)),
-        ("report.html", _report_html(report, figures)),
+        (REPORT_MARKDOWN_FILE, _report_markdown(report)),
+        (REPORT_LATEX_FILE, _report_latex(report)),
+        (REPORT_HTML_FILE, _report_html(report, figures)),
     ):
         (results_dir / name).write_text(text)
         written.append(results_dir / name)

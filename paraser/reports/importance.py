@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from paraser.reports.shift import _html, _markdown, _place
+from paraser.results import REPORT_HTML_FILE, REPORT_MARKDOWN_FILE
 
 IMPORTANCE_FILE = "importance.csv"
 SUMMARY_FILE = "importance_families.csv"
@@ -207,8 +208,8 @@ def write_importance_section(directory: str | Path) -> list[Path]:
     (directory / "importance.md").write_text(markdown)
     written.append(directory / "importance.md")
     for name, section, anchors in (
-        ("report.md", markdown, ("## All cells",)),
-        ("report.html", section_html, ("<h2>All cells</h2>", "</body>")),
+        (REPORT_MARKDOWN_FILE, markdown, ("## All cells",)),
+        (REPORT_HTML_FILE, section_html, ("<h2>All cells</h2>", "</body>")),
     ):
         if (directory / name).is_file():
             _place(directory / name, section, anchors, markers=_MARKERS)

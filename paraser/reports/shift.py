@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from paraser.reports.tables import (
+from paraser.reports.tables import baseline, is_optimistic, matrix_order
+from paraser.results import (
     FACTOR_DEFAULTS,
-    baseline,
-    is_optimistic,
+    REPORT_HTML_FILE,
+    REPORT_MARKDOWN_FILE,
+    has_results,
     load_results,
-    matrix_order,
 )
 
 SHIFT_FILE = "shift.csv"
@@ -462,7 +463,7 @@ def write_shift_section(
     shift = pd.read_csv(directory / SHIFT_FILE)
     source = Path(results_dir) if results_dir is not None else directory
     drops = None
-    if results_dir is not None or (directory / "results.csv").is_file():
+    if results_dir is not None or has_results(directory):
         drops = drops_from_results(load_results(source))
         drops = drops[drops.feature_set.isin(shift.feature_set)].reset_index(drop=True)
         drops.to_csv(directory / DROPS_FILE, index=False)
@@ -489,8 +490,8 @@ def write_shift_section(
     )
     written += [directory / "shift.md", directory / "shift.html"]
     for name, section, anchors in (
-        ("report.md", markdown, ("## All cells",)),
-        ("report.html", section_html, ("<h2>All cells</h2>", "</body>")),
+        (REPORT_MARKDOWN_FILE, markdown, ("## All cells",)),
+        (REPORT_HTML_FILE, section_html, ("<h2>All cells</h2>", "</body>")),
     ):
         if (directory / name).is_file():
             _place(directory / name, section, anchors)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
 
 from paraser.corpora.tasks import label_statement
+from paraser.results import (
+    CONFIG_COLUMNS,
+    FACTOR_DEFAULTS,
+    SUMMARY_FILE,
+    has_config,
+    load_results,
+    read_config,
+)
 
 COLLAPSE_MARK = "†"
 #: A within-corpus cell whose folds share speakers between training and test
@@ -49,12 +55,6 @@ def is_optimistic(kind: str, protocol: str) -> bool:
 def marks(collapsed: bool, optimistic: bool) -> str:
     """The footnote marks of one cell."""
     return (COLLAPSE_MARK if collapsed else "") + (OPTIMISTIC_MARK if optimistic else "")
-
-
-#: Experimental factors beside feature set and classifier, with the level every
-#: gain is measured against; older results folders lack some: they held the default.
-FACTOR_DEFAULTS = {"normalisation": "train", "adaptation": "none", "augmentation": "none"}
-CONFIG_COLUMNS = ["feature_set", "classifier", *FACTOR_DEFAULTS]
 
 
 class Config(NamedTuple):
@@ -97,29 +97,6 @@ def baseline(frame: pd.DataFrame) -> pd.DataFrame:
         if levels:
             frame = frame[frame[factor] == (default if default in levels else levels[0])]
     return frame
-
-
-def read_run_table(
-    results_dir: str | Path, filename: str, read: Callable[[Path], pd.DataFrame], missing: str
-) -> pd.DataFrame:
-    """One tidy table of a results folder; ``missing`` says what to do when it is absent."""
-    path = Path(results_dir) / filename
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: {missing}")
-    frame = read(path)
-    for factor, default in FACTOR_DEFAULTS.items():
-        if factor not in frame.columns:  # a run from before this factor existed
-            frame[factor] = default
-    return frame
-
-
-def load_results(results_dir: str | Path) -> pd.DataFrame:
-    return read_run_table(
-        results_dir,
-        "results.csv",
-        pd.read_csv,
-        "no results.csv; run 'paraser transfer-matrix' first",
-    )
 
 
 def configurations(results: pd.DataFrame) -> list[Config]:
@@ -227,14 +204,13 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
     results_dir = Path(results_dir)
     results = load_results(results_dir)
     written: list[Path] = []
-    config_path = results_dir / "config.json"
-    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    config = read_config(results_dir)
     # A task's mapping (arousal, valence) is stated with the protocol, under every table.
     statement = protocol_statement(results)
     if label_statement(config.get("label_map")):
         statement += " " + label_statement(config.get("label_map"))
     sections = ["# Within-corpus and transfer UAR", "", statement, ""]
-    if config_path.is_file():
+    if has_config(results_dir):
         notes = config.get("notes", [])
         if notes:
             sections += ["## Notes", "", *[f"- {n}" for n in notes], ""]
@@ -269,7 +245,7 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
                 f"{row.dominant_share:.0%} of predictions in one class (UAR {row.uar:.3f})"
             )
         sections.append("")
-    summary = results_dir / "summary.md"
+    summary = results_dir / SUMMARY_FILE
     summary.write_text("\n".join(sections))
     return [*written, summary]
 

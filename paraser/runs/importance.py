@@ -2,7 +2,7 @@
 
 The library call behind the command::
 
-    import paraser.importance_run as imp
+    import paraser.runs.importance as imp
     run = imp.importance_report(["emodb", "emovo"], ["egemaps"], ["svm"], out="reports/mine")
     run.summary  # also reports/mine/importance_families.csv
 
@@ -26,10 +26,10 @@ from paraser.experiments.classifiers import ClassifierLike, describe_classifiers
 from paraser.experiments.importance import importance_grid
 from paraser.features import DEFAULT_CACHE_DIR
 from paraser.features.extract import FeatureSetSpec, as_specs
-from paraser.features.store import atomic_write_text
-from paraser.pipeline import Progress
 from paraser.reports.importance import IMPORTANCE_FILE, SUMMARY_FILE, write_importance_section
-from paraser.shift_run import _load
+from paraser.results import atomic_write_text
+from paraser.runs.shift import _load
+from paraser.runs.transfer import Progress
 
 
 @dataclass

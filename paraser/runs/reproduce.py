@@ -13,7 +13,6 @@ with instructions rather than a failure on machines without the data.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -24,6 +23,13 @@ from pathlib import Path
 import pandas as pd
 
 from paraser.corpora import CANONICAL_EMOTIONS, LabelMap
+from paraser.results import (
+    load_predictions,
+    load_results,
+    update_config,
+    write_config,
+    write_run_tables,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -154,7 +160,7 @@ def ssl_feature_sets(names: Sequence[str], model_env: str = "PARASER_SSL_MODEL")
 
 
 def _read_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return pd.read_csv(out / "results.csv"), pd.read_parquet(out / "predictions.parquet")
+    return load_results(out), load_predictions(out)
 
 
 def _finish_pool(out: Path, pool: str, members: Sequence[str], extra: dict[str, Path]) -> list[str]:
@@ -174,8 +180,6 @@ def _finish_pool(out: Path, pool: str, members: Sequence[str], extra: dict[str, 
         more = [t.replace({"source": renamed, "target": renamed}) for t in _read_run(folder)]
         results = pd.concat([results, more[0]], ignore_index=True)
         predictions = pd.concat([predictions, more[1]], ignore_index=True)
-    from paraser.pipeline import write_run_tables
-
     write_run_tables(out, results, predictions)
     return [
         f"{pool} pools {' and '.join(members)} into one corpus; transfers between it and its "
@@ -193,9 +197,7 @@ def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: 
     import numpy as np
 
     from paraser.experiments import CorpusData, make_protocol, run_grid, skipped_directions
-    from paraser.features.store import atomic_write_text
     from paraser.features.tables import load_table_corpus
-    from paraser.pipeline import write_run_tables
 
     protocol = config["protocol"]
     sets = protocol["feature_sets"]
@@ -234,7 +236,7 @@ def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: 
         "numpy": np.__version__,
         "notes": [*grid.notes, *skipped_directions(corpora)],
     }
-    atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
+    write_config(out, record)
 
 
 def _run_audio(
@@ -247,7 +249,7 @@ def _run_audio(
     progress: Progress | None,
 ) -> list[str]:
     """Recipes -> manifests (and the pooled one, with ``data.pool_as``) -> transfer_matrix."""
-    from paraser.pipeline import transfer_matrix
+    from paraser.runs.transfer import transfer_matrix
 
     data, protocol = config["data"], config["protocol"]
     manifests = prepare_manifests(data["corpora"], root, out / "manifests")
@@ -279,16 +281,16 @@ def _run_audio(
 
 def _record_published(out: Path, config: dict, notes: Sequence[str] = ()) -> None:
     """Store the published numbers in config.json, where the report finds them."""
-    path = out / "config.json"
-    record = json.loads(path.read_text())
-    record["reproduction"] = {
-        "name": config.get("name"),
-        "citation": config.get("citation"),
-        "protocol_difference": config.get("protocol_difference"),
-        "notes": list(notes),
-        "published": config.get("published", []),
-    }
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    update_config(
+        out,
+        reproduction={
+            "name": config.get("name"),
+            "citation": config.get("citation"),
+            "protocol_difference": config.get("protocol_difference"),
+            "notes": list(notes),
+            "published": config.get("published", []),
+        },
+    )
 
 
 def reproduce(
