@@ -32,7 +32,7 @@ from paraser.experiments import make_classifier, run_grid
 from paraser.experiments.metrics import score
 from paraser.experiments.transfer import CorpusData
 from paraser.features import extract_features, load_features
-from paraser.features.extract import as_specs
+from paraser.features.registry import as_specs
 from paraser.runs.transfer import build_corpus_data
 
 FEATURE_SETS = ["egemaps", "is09", "is10", "compare"]

@@ -21,6 +21,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from conftest import voiced_tone  # noqa: E402
+from tiny_ssl import save_tiny_model  # noqa: E402
 
 from paraser.cli import app  # noqa: E402
 from paraser.corpora import load_manifest  # noqa: E402
@@ -30,7 +31,7 @@ from paraser.features import (  # noqa: E402
     load_features,
     resolve_feature_set,
 )
-from paraser.features.ssl import SSLFeatureSet, save_tiny_model  # noqa: E402
+from paraser.features.ssl import SSLFeatureSet  # noqa: E402
 
 runner = CliRunner()
 

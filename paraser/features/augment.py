@@ -55,17 +55,16 @@ from joblib import delayed
 from paraser.audio import TARGET_SAMPLE_RATE, AudioError, read_item
 from paraser.features.extract import (
     DEFAULT_CACHE_DIR,
-    FeatureSetSpec,
     PendingRows,
-    _chunks,
-    as_specs,
     corpus_cache_dir,
     hash_files,
     media_items,
     open_store,
     run_specs,
     save_failures,
+    work_chunks,
 )
+from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.features.store import FeatureStore, remove_stale_tmp
 from paraser.parallel import parallel_runner, worker_count
 
@@ -536,7 +535,7 @@ def extract_augmented(
     try:
         if items:
             runner = parallel_runner(jobs, return_as="generator_unordered")
-            chunks = _chunks(items, worker_count(jobs))
+            chunks = work_chunks(items, worker_count(jobs))
             batches = runner(delayed(_augment_chunk)(chunk, recipe, specs) for chunk in chunks)
             unflushed = 0
             try:

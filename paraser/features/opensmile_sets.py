@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import opensmile
@@ -24,9 +23,7 @@ from opensmile.core.config import config as smile_config
 from opensmile.core.lib import OpenSMILE
 
 from paraser.audio import DECODER_ID, TARGET_SAMPLE_RATE, to_pcm16
-
-if TYPE_CHECKING:
-    from paraser.features.ssl import SSLFeatureSet
+from paraser.features.registry import FeatureSetError, FeatureSetFamily, register_feature_sets
 
 #: Built-in feature sets: short name -> (opensmile FeatureSet, expected dimensionality).
 BUILTIN_SETS: dict[str, tuple[opensmile.FeatureSet, int]] = {
@@ -43,10 +40,6 @@ PACKAGED_CONFIGS: dict[str, str] = {
 }
 
 _INCLUDE = re.compile(r"^\s*\\\{([^}]+)\}", re.MULTILINE)
-
-
-class FeatureSetError(ValueError):
-    """An unknown feature set or an unusable openSMILE config."""
 
 
 def _config_files(config_path: Path) -> list[Path]:
@@ -111,26 +104,21 @@ class OpenSmileFeatureSet:
         return SmileEngine(self.config_path)
 
 
-def available_feature_sets() -> list[str]:
-    from paraser.features.ssl import SSL_FAMILIES
+def _claims(key: str) -> bool:
+    return (
+        key.lower() in BUILTIN_SETS
+        or key.lower() in PACKAGED_CONFIGS
+        or key.endswith(".conf")
+        or os.sep in key
+    )
 
-    return [*BUILTIN_SETS, *PACKAGED_CONFIGS, *SSL_FAMILIES]
 
+def resolve_opensmile_set(spec: str, **_options) -> OpenSmileFeatureSet:
+    """A built-in name, a packaged config name or a path to a custom ``.conf``.
 
-def resolve_feature_set(
-    spec: str, *, model: str | None = None, device: str = "auto"
-) -> OpenSmileFeatureSet | SSLFeatureSet:
-    """A built-in name (``egemaps``, ``is09``, ``is10``, ``compare``), a packaged
-    config name, a path to a custom openSMILE ``.conf``, or a frozen speech encoder
-    (``xlsr[:LAYER][:POOLING]``, ``wavlm``, ``hubert``, ``whisper-enc``, ``ssl``; see
-    :mod:`paraser.features.ssl`), whose ``model`` (hub id or folder) and ``device``
-    may be given; openSMILE sets ignore both."""
+    Extractor options (a model, a device) mean nothing to openSMILE and are ignored.
+    """
     key = spec.strip()
-    # Imported here: ssl imports this module, and must stay importable without torch.
-    from paraser.features.ssl import is_ssl_name, resolve_ssl_feature_set
-
-    if is_ssl_name(key):
-        return resolve_ssl_feature_set(key, model=model, device=device)
     root = Path(opensmile.__file__).parent / "core" / smile_config.CONFIG_ROOT
     if key.lower() in BUILTIN_SETS:
         feature_set, dim = BUILTIN_SETS[key.lower()]
@@ -140,15 +128,21 @@ def resolve_feature_set(
     if key.lower() in PACKAGED_CONFIGS:
         path = Path(str(resources.files("paraser") / "configs" / PACKAGED_CONFIGS[key.lower()]))
         return OpenSmileFeatureSet(key.lower(), path)
-    if key.endswith(".conf") or os.sep in key:
-        path = Path(key).expanduser().resolve()
-        if not path.is_file():
-            raise FeatureSetError(f"{key}: openSMILE config not found")
-        return OpenSmileFeatureSet(path.stem, path)
-    raise FeatureSetError(
-        f"unknown feature set '{spec}': use one of {', '.join(available_feature_sets())} "
-        f"or a path to an openSMILE .conf file"
+    path = Path(key).expanduser().resolve()
+    if not path.is_file():
+        raise FeatureSetError(f"{key}: openSMILE config not found")
+    return OpenSmileFeatureSet(path.stem, path)
+
+
+register_feature_sets(
+    FeatureSetFamily(
+        "opensmile",
+        claims=_claims,
+        resolve=resolve_opensmile_set,
+        names=lambda: [*BUILTIN_SETS, *PACKAGED_CONFIGS],
+        order=0,
     )
+)
 
 
 class SmileEngine:

@@ -25,7 +25,7 @@ from paraser.experiments import make_protocol
 from paraser.experiments.classifiers import ClassifierLike, describe_classifiers
 from paraser.experiments.importance import importance_grid
 from paraser.features import DEFAULT_CACHE_DIR
-from paraser.features.extract import FeatureSetSpec, as_specs
+from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.reports.importance import IMPORTANCE_FILE, SUMMARY_FILE, write_importance_section
 from paraser.results import atomic_write_text
 from paraser.runs.shift import _load

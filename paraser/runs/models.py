@@ -40,8 +40,7 @@ from paraser.experiments.classifiers import (
     tuned,
 )
 from paraser.experiments.transfer import SCORE_PREFIX, pool_corpora, training_rows
-from paraser.features import DEFAULT_CACHE_DIR, extract_features, load_features
-from paraser.features.opensmile_sets import resolve_feature_set
+from paraser.features import DEFAULT_CACHE_DIR, extract_features, load_features, resolve_feature_set
 from paraser.results import atomic_write_text
 
 #: Format of the JSON record inside a model file; bumped when its meaning changes.

@@ -18,7 +18,7 @@ from paraser.corpora import LabelMap, LoadedManifest
 from paraser.corpora.manifest import manifest_hash
 from paraser.experiments.classifiers import describe_classifiers, resolve_classifier
 from paraser.features import ExtractionReport
-from paraser.features.extract import FeatureSetSpec
+from paraser.features.registry import FeatureSetSpec
 
 
 def tuning_record(classifiers) -> dict:

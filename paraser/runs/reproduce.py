@@ -141,8 +141,7 @@ def ssl_feature_sets(names: Sequence[str], model_env: str = "PARASER_SSL_MODEL")
     ``model_env`` may name a model folder or hub id (else each family's default);
     nothing is downloaded, so a baseline without its weights is skipped, never faked.
     """
-    from paraser.features import resolve_feature_set
-    from paraser.features.opensmile_sets import FeatureSetError
+    from paraser.features import FeatureSetError, resolve_feature_set
     from paraser.features.ssl import require_torch, resolve_model_dir
 
     model = os.environ.get(model_env) or None

@@ -28,7 +28,8 @@ from paraser.features import (
     extract_features,
     load_features,
 )
-from paraser.features.extract import FeatureSetSpec, as_specs, corpus_cache_dir, hash_files
+from paraser.features.extract import corpus_cache_dir, hash_files
+from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.features.tables import is_table_corpus, load_table_corpus
 from paraser.parallel import uses_backend
 from paraser.reports import write_matrices
