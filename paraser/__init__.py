@@ -1,7 +1,8 @@
 """paraser: paralinguistic speech emotion recognition, within and across corpora.
 
-The pipeline runs corpora -> features -> experiments -> reports; the functions
-re-exported here are the same ones the ``paraser`` command calls.
+The pipeline runs corpora -> features -> experiments -> reports, tied together by
+``paraser.runs``; the functions re-exported here are the same ones the ``paraser``
+command calls (layers: ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ _API = {
     "load_model": "paraser.runs.models",
     "importance_report": "paraser.runs.importance",
     "register_classifier": "paraser.experiments.classifiers",
+    "load_results": "paraser.results",
+    "load_predictions": "paraser.results",
 }
 
 __all__ = ["__version__", *_API]
@@ -39,3 +42,8 @@ def __getattr__(name: str):
 
         return getattr(importlib.import_module(_API[name]), name)
     raise AttributeError(f"module 'paraser' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The lazy API is listed beside what is already loaded (``dir(paraser)``, completion).
+    return sorted({*globals(), *_API})
