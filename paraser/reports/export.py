@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from paraser.corpora.tasks import label_statement
-from paraser.reports.fewshot import write_fewshot_section
+from paraser.reports.document import Section, add_section, write_report_documents
+from paraser.reports.fewshot import fewshot_section
 from paraser.reports.gains import factor_gains, gains_sentences, gains_table
-from paraser.reports.importance import write_importance_section
+from paraser.reports.importance import importance_section
 from paraser.reports.inversion import (
     ALL,
     feature_dimensions,
@@ -28,7 +29,7 @@ from paraser.reports.inversion import (
     published_inversion_holds,
     rankings,
 )
-from paraser.reports.shift import write_shift_section
+from paraser.reports.shift import shift_section
 from paraser.reports.stats import (
     cell_keys,
     cell_statistics,
@@ -52,9 +53,7 @@ from paraser.reports.tables import (
 from paraser.results import (
     CONFIG_COLUMNS,
     FACTOR_DEFAULTS,
-    REPORT_HTML_FILE,
     REPORT_LATEX_FILE,
-    REPORT_MARKDOWN_FILE,
     has_predictions,
     load_predictions,
     load_results,
@@ -437,12 +436,11 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     results_dir = Path(results_dir)
     written = write_matrices(results_dir)
     if not has_predictions(results_dir):
-        return (
-            written
-            + write_shift_section(results_dir)
-            + write_fewshot_section(results_dir)
-            + write_importance_section(results_dir)
-        )
+        # No full report: the sections go into one written before, if any.
+        for files, section in _sections(results_dir, n_boot=1000, seed=0):
+            written += files
+            add_section(results_dir, section)
+        return written
     report = build_report(results_dir, n_boot=n_boot, seed=seed)
     csvs = {
         "cell_stats.csv": report.cells,
@@ -468,21 +466,31 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     for name, (_, png) in figures.items():
         (figure_dir / f"{name}.png").write_bytes(png)
         written.append(figure_dir / f"{name}.png")
-    for name, text in (
-        (REPORT_MARKDOWN_FILE, _report_markdown(report)),
-        (REPORT_LATEX_FILE, _report_latex(report)),
-        (REPORT_HTML_FILE, _report_html(report, figures)),
-    ):
-        (results_dir / name).write_text(text)
-        written.append(results_dir / name)
-    # After report.md/html exist: the sections (when shift.csv, fewshot.csv, importance.csv
-    # are here) go into both.
-    return (
-        written
-        + write_shift_section(results_dir)
-        + write_fewshot_section(results_dir, n_boot=n_boot, seed=seed)
-        + write_importance_section(results_dir)
+    (results_dir / REPORT_LATEX_FILE).write_text(_report_latex(report))
+    sections = _sections(results_dir, n_boot=n_boot, seed=seed)
+    documents = write_report_documents(
+        results_dir,
+        _report_markdown(report),
+        _report_html(report, figures),
+        [section for _, section in sections if section is not None],
     )
+    # The order in which paths were reported before: report.md, tables.tex, report.html.
+    written += [documents[0], results_dir / REPORT_LATEX_FILE, documents[1]]
+    for files, _ in sections:
+        written += files
+    return written
+
+
+def _sections(
+    results_dir: Path, *, n_boot: int, seed: int
+) -> list[tuple[list[Path], Section | None]]:
+    """The analyses' files and report sections (when shift.csv, few-shot predictions,
+    importance.csv are in the folder), in report order."""
+    return [
+        shift_section(results_dir),
+        fewshot_section(results_dir, n_boot=n_boot, seed=seed),
+        importance_section(results_dir),
+    ]
 
 
 def _figures(report: Report) -> dict[str, tuple[str, bytes]]:

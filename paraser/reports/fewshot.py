@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from paraser.reports.document import Section
 from paraser.reports.stats import holm
 from paraser.results import (
     FEWSHOT_PREDICTIONS_FILE,
-    REPORT_HTML_FILE,
     REPORT_MARKDOWN_FILE,
     has_results,
     load_results,
@@ -480,27 +480,17 @@ def _render(blocks, figures: dict[str, bytes]) -> tuple[str, str]:
     return "\n".join(markdown), "\n".join(page)
 
 
-def _insert(path: Path, section: str, anchor: str) -> None:
-    """Replace this section's earlier copy in ``path``, else insert it before ``anchor``."""
-    text = path.read_text()
-    block = f"{_START}\n{section}\n{_END}\n"
-    text = re.sub(re.escape(_START) + ".*?" + re.escape(_END) + "\n?", "", text, flags=re.S)
-    at = text.find(anchor)
-    path.write_text(
-        text[:at] + block + text[at:] if at >= 0 else text.rstrip("\n") + "\n\n" + block
-    )
-
-
-def write_fewshot_section(
+def fewshot_section(
     directory: str | Path, *, n_boot: int = 1000, seed: int = 0
-) -> list[Path]:
-    """Write the few-shot tables, figures and report section; nothing without ``fewshot.csv``."""
+) -> tuple[list[Path], Section | None]:
+    """Write the few-shot tables, figures and ``fewshot.md``; return them and the report
+    section (nothing without few-shot predictions)."""
     directory = Path(directory)
     if not (directory / FEWSHOT_PREDICTIONS_FILE).is_file():
-        return []
+        return [], None
     predictions = pd.read_parquet(directory / FEWSHOT_PREDICTIONS_FILE)
     if predictions.empty:
-        return []
+        return [], None
     curves = curve_table(predictions, n_boot=n_boot, seed=seed)
     to_ceiling = _with_grid_within(shots_to_ceiling(curves), directory)
     tests = paired_tests(predictions, n_boot=n_boot, seed=seed)
@@ -521,13 +511,7 @@ def write_fewshot_section(
     markdown, section_html = _render(_blocks(directory, curves, to_ceiling, tests), figures)
     (directory / "fewshot.md").write_text(markdown + "\n")
     written.append(directory / "fewshot.md")
-    for name, section, anchor in (
-        (REPORT_MARKDOWN_FILE, markdown, "## All cells"),
-        (REPORT_HTML_FILE, section_html, "<h2>All cells</h2>"),
-    ):
-        if (directory / name).is_file():
-            _insert(directory / name, section, anchor)
-    return written
+    return written, Section((_START, _END), markdown, section_html)
 
 
 def write_study_report(out: str | Path, parts: list[str | Path]) -> list[Path]:
@@ -567,5 +551,5 @@ def write_study_report(out: str | Path, parts: list[str | Path]) -> list[Path]:
         if frames:
             pd.concat(frames, ignore_index=True).to_csv(out / name, index=False)
             written.append(out / name)
-    (out / "report.md").write_text("\n".join(lines))
-    return [*written, out / "report.md"]
+    (out / REPORT_MARKDOWN_FILE).write_text("\n".join(lines))
+    return [*written, out / REPORT_MARKDOWN_FILE]
