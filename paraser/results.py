@@ -37,6 +37,10 @@ FEWSHOT_CURVES_FILE = "fewshot.csv"
 FEWSHOT_SHOTS_FILE = "fewshot_shots.csv"
 FEWSHOT_PREDICTIONS_FILE = "fewshot_predictions.parquet"
 
+#: Version of the ``config.json`` layout, its first key; raised when a key changes meaning
+#: or goes away (adding a key keeps it).
+CONFIG_SCHEMA_VERSION = 1
+
 #: The factors of a run and their baseline levels. A results table from before a factor
 #: existed is read as if every row had the baseline level.
 FACTOR_DEFAULTS = {"normalisation": "train", "adaptation": "none", "augmentation": "none"}
@@ -185,8 +189,13 @@ def read_config(results_dir: str | Path) -> dict:
 
 
 def write_config(out: str | Path, config: dict) -> None:
-    """The run record: versions, parameters, manifest hashes, notes (one writer)."""
-    write_json(config_path(out), config)
+    """The run record: versions, parameters, manifest hashes, notes (one writer).
+
+    The record starts with its ``schema_version`` (:data:`CONFIG_SCHEMA_VERSION`).
+    """
+    record = {"schema_version": CONFIG_SCHEMA_VERSION}
+    record.update((k, v) for k, v in config.items() if k != "schema_version")
+    write_json(config_path(out), record)
 
 
 def update_config(out: str | Path, **sections) -> None:
