@@ -3,13 +3,15 @@
 # Importing the extractors registers their feature-set names with the registry.
 from paraser.features import ssl as _ssl  # noqa: F401
 from paraser.features.augment import (
-    AugmentationError,
     AugmentationReport,
     AugmentedFeatures,
-    AugmentRecipe,
-    copy_seed,
     extract_augmented,
     load_augmented,
+)
+from paraser.features.augment_recipes import (
+    AugmentationError,
+    AugmentRecipe,
+    copy_seed,
     parse_recipe,
 )
 from paraser.features.extract import (

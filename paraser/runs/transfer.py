@@ -382,7 +382,7 @@ def transfer_matrix(
     methods to the transfer directions (``none``, ``corpus-norm``,
     ``speaker-norm``, ``coral``, ``importance``, ``prior-em``; transductive).
     ``augmentations`` names augmentation recipes (``none`` or e.g.
-    ``noise:snr=5-20``, see :mod:`paraser.features.augment`): ``augment_copies``
+    ``noise:snr=5-20``, see :mod:`paraser.features.augment_recipes`): ``augment_copies``
     augmented copies of every training utterance are extracted (cached) and
     join the training side only.  ``within=False`` skips the diagonal.
     ``few_shot`` adds few-shot target curves (:mod:`paraser.experiments.fewshot`):
@@ -395,7 +395,7 @@ def transfer_matrix(
     out = Path(out)
     recipes = []
     if any(a != "none" for a in augmentations):
-        from paraser.features.augment import parse_recipe
+        from paraser.features.augment_recipes import parse_recipe
 
         recipes = [parse_recipe(a) for a in augmentations if a != "none"]
         # Results are keyed by the canonical recipe name (equal spellings, one row).
