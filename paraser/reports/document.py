@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import pandas as pd
 
 from paraser.results import REPORT_HTML_FILE, REPORT_MARKDOWN_FILE, atomic_write_text
 
@@ -20,6 +22,32 @@ ANCHORS = {
     REPORT_MARKDOWN_FILE: ("## All cells",),
     REPORT_HTML_FILE: ("<h2>All cells</h2>", "</body>"),
 }
+
+
+@dataclass
+class Report:
+    """Everything a report shows, as tables.
+
+    Built by :func:`paraser.reports.export.build_report`, rendered by
+    :mod:`paraser.reports.render`.
+    """
+
+    results: pd.DataFrame
+    cells: pd.DataFrame
+    summary: pd.DataFrame
+    ranks: pd.DataFrame
+    comparisons: pd.DataFrame
+    recall: pd.DataFrame
+    sentences: dict[str, str]
+    verdict: str
+    config: dict
+    published: pd.DataFrame | None
+    predictions: pd.DataFrame
+    #: factor -> paired gains of its levels over the baseline (only varied factors).
+    gains: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Mean UAR per configuration, kind and protocol family
+    #: (:func:`paraser.reports.export.protocol_summary`).
+    by_protocol: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
