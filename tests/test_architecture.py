@@ -25,7 +25,10 @@ ALLOWED: dict[str, set[str]] = {
     "experiments": GROUND,  # no other stage: experiments work on arrays and frames
     "reports": GROUND | {"corpora"},
     "runs": GROUND | {"corpora", "datasets", "features", "experiments", "reports"},
-    "cli": GROUND | {"corpora", "datasets", "features", "experiments", "reports", "runs"},
+    "cli_options": set(),  # option definitions only
+    "cli": GROUND
+    | {"corpora", "datasets", "features", "experiments", "reports", "runs"}
+    | {"cli_options"},
 }
 #: Names of files in a results folder, known to paraser/results.py alone.
 RESULTS_FILES = {"results.csv", "predictions.parquet", "config.json"}
