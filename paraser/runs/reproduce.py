@@ -196,7 +196,7 @@ def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: 
     import numpy as np
 
     from paraser.experiments import CorpusData, make_protocol, run_grid, skipped_directions
-    from paraser.features.tables import load_table_corpus
+    from paraser.features.precomputed import load_table_corpus
 
     protocol = config["protocol"]
     sets = protocol["feature_sets"]
