@@ -11,7 +11,7 @@ from paraser.corpora.tasks import label_statement
 from paraser.reports.tables import (
     OPTIMISTIC_MARK,
     cell_summary,
-    configurations,
+    conditions,
     is_optimistic,
     matrix_order,
     protocol_statement,
@@ -23,7 +23,7 @@ def print_matrices(results_dir: Path, out_console: Console) -> None:
     """Every configuration's UAR matrix († collapsed, bold diagonal), then the protocol."""
     results = load_results(results_dir)
     cells = cell_summary(results)
-    for config in configurations(results):
+    for config in conditions(results):
         group = config.select(cells)
         sources, names = matrix_order(group.source, group.target)
         table = Table(title=f"UAR — {config.title} (rows: source, columns: target)")

@@ -12,7 +12,7 @@ from paraser.reports.stats import (
     confusion_matrix,
 )
 from paraser.reports.tables import (
-    Config,
+    Condition,
     baseline,
 )
 from paraser.results import (
@@ -53,7 +53,7 @@ def report_figures(report: Report) -> dict[str, tuple[str, bytes]]:
     return figures
 
 
-def _winner_configurations(report: Report) -> list[Config]:
+def _winner_configurations(report: Report) -> list[Condition]:
     """Baseline configurations of the within and transfer winners."""
     chosen = []
     summary = report.summary[report.summary.scope != ALL]
@@ -62,7 +62,7 @@ def _winner_configurations(report: Report) -> list[Config]:
         for column in ("within_uar", "transfer_uar"):
             if group[column].notna().any():
                 feature_set = group.loc[group[column].idxmax(), "feature_set"]
-                key = Config(feature_set, classifier, *levels)
+                key = Condition(feature_set, classifier, *levels)
                 if key not in chosen:
                     chosen.append(key)
     return chosen

@@ -15,8 +15,8 @@ from paraser.reports.document import Report
 from paraser.reports.gains import gains_sentences, gains_table
 from paraser.reports.tables import (
     OPTIMISTIC_MARK,
-    Config,
-    configurations,
+    Condition,
+    conditions,
     is_optimistic,
     marks,
     matrix_order,
@@ -150,7 +150,7 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 def config_sections(report: Report):
     """(configuration, its cells) per configuration of the run."""
-    for config in configurations(report.results):
+    for config in conditions(report.results):
         cells = config.select(report.cells)
         if len(cells):
             yield config, cells
@@ -380,7 +380,7 @@ def protocol_summary_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "configuration": [
-                Config(*row).title for row in table[CONFIG_COLUMNS].itertuples(index=False)
+                Condition(*row).title for row in table[CONFIG_COLUMNS].itertuples(index=False)
             ],
             "kind": table.kind,
             "protocol": table.protocol,

@@ -57,8 +57,9 @@ def marks(collapsed: bool, optimistic: bool) -> str:
     return (COLLAPSE_MARK if collapsed else "") + (OPTIMISTIC_MARK if optimistic else "")
 
 
-class Config(NamedTuple):
-    """One configuration of a run: one UAR matrix."""
+class Condition(NamedTuple):
+    """One experimental condition of a run (feature set, classifier and the level of each
+    factor): one UAR matrix. Not a ``config.json`` record nor a TOML protocol config."""
 
     feature_set: str
     classifier: str
@@ -99,13 +100,13 @@ def baseline(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def configurations(results: pd.DataFrame) -> list[Config]:
+def conditions(results: pd.DataFrame) -> list[Condition]:
     """The configurations of a results table: baseline levels first, then in run order."""
     rows = results[CONFIG_COLUMNS].drop_duplicates().itertuples(index=False)
-    configs = [Config(*row) for row in rows]
+    configs = [Condition(*row) for row in rows]
     first = {c: i for i, c in reversed(list(enumerate(configs)))}
 
-    def order(config: Config) -> tuple:
+    def order(config: Condition) -> tuple:
         # Feature set and classifier as they first appear; the baseline level of each
         # factor before the others, which follow in the order the run lists them.
         seen = min(first[c] for c in configs if c[:2] == config[:2])
@@ -138,7 +139,7 @@ def matrix_order(sources, targets) -> tuple[list[str], list[str]]:
     return singles + pooled, singles
 
 
-def uar_matrix(results: pd.DataFrame, config: Config) -> pd.DataFrame:
+def uar_matrix(results: pd.DataFrame, config: Condition) -> pd.DataFrame:
     """Rows: source corpus; columns: target corpus; values: mean UAR."""
     cells = config.select(cell_summary(results))
     matrix = cells.pivot(index="source", columns="target", values="uar")
@@ -146,7 +147,7 @@ def uar_matrix(results: pd.DataFrame, config: Config) -> pd.DataFrame:
     return matrix.reindex(index=rows, columns=columns)
 
 
-def _formatted_matrix(results: pd.DataFrame, config: Config) -> pd.DataFrame:
+def _formatted_matrix(results: pd.DataFrame, config: Condition) -> pd.DataFrame:
     summary = cell_summary(results)
     cells = config.select(summary)
     if config.adaptation != "none":
@@ -214,7 +215,7 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
         notes = config.get("notes", [])
         if notes:
             sections += ["## Notes", "", *[f"- {n}" for n in notes], ""]
-    for config in configurations(results):
+    for config in conditions(results):
         stem, title = config.stem, config.title
         numeric = uar_matrix(results, config)
         numeric.round(4).to_csv(results_dir / f"{stem}.csv")

@@ -26,8 +26,8 @@ from paraser.corpora import LabelMap
 from paraser.experiments import CorpusData
 from paraser.experiments.shift import ShiftTables, shift_tables
 from paraser.features import DEFAULT_CACHE_DIR, load_features
-from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.features.precomputed import is_table_corpus, read_feature_table
+from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.reports.shift import CORRELATION_FILE, write_shift_section
 from paraser.results import atomic_write_text
 from paraser.runs.transfer import Progress, prepare_corpora

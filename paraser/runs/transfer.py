@@ -29,8 +29,8 @@ from paraser.features import (
     load_features,
 )
 from paraser.features.extract import corpus_cache_dir, hash_files
-from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.features.precomputed import is_table_corpus, load_table_corpus
+from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.parallel import uses_backend
 from paraser.reports import write_matrices
 from paraser.results import write_config, write_run_tables
