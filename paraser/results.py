@@ -121,6 +121,10 @@ def write_run_tables(out: Path, results: pd.DataFrame, predictions: pd.DataFrame
     write_frame_parquet(predictions, predictions_path(out))
 
 
+_NO_RESULTS = f"no {RESULTS_FILE}; run 'paraser transfer-matrix' first"
+_NO_PREDICTIONS = f"no predictions; statistics need {PREDICTIONS_FILE}"
+
+
 def read_run_table(
     results_dir: str | Path, filename: str, read: Callable[[Path], pd.DataFrame], missing: str
 ) -> pd.DataFrame:
@@ -140,22 +144,12 @@ def read_run_table(
 
 def load_results(results_dir: str | Path) -> pd.DataFrame:
     """``results.csv``: one row per configuration, source, target, fold and seed."""
-    return read_run_table(
-        results_dir,
-        RESULTS_FILE,
-        pd.read_csv,
-        f"no {RESULTS_FILE}; run 'paraser transfer-matrix' first",
-    )
+    return read_run_table(results_dir, RESULTS_FILE, pd.read_csv, _NO_RESULTS)
 
 
 def load_predictions(results_dir: str | Path) -> pd.DataFrame:
     """``predictions.parquet``: every test utterance's prediction."""
-    return read_run_table(
-        results_dir,
-        PREDICTIONS_FILE,
-        pd.read_parquet,
-        f"no predictions; statistics need {PREDICTIONS_FILE}",
-    )
+    return read_run_table(results_dir, PREDICTIONS_FILE, pd.read_parquet, _NO_PREDICTIONS)
 
 
 def has_results(results_dir: str | Path) -> bool:
