@@ -423,7 +423,7 @@ def reproduce(
     Without the data it prints where to obtain them and where to put them, and
     exits 0 (nothing to do is not an error for `make reproduce-paper`).
     """
-    from paraser.reports.console import print_matrices
+    from paraser.reports.console import print_matrices, published_table
     from paraser.runs.reproduce import reproduce as run_reproduction
 
     with _user_errors(), _progress() as progress:
@@ -442,26 +442,7 @@ def reproduce(
     for note in run.notes:
         out_console.print(escape(note), soft_wrap=True)
     if run.published is not None:
-        # Published entries may give UAR, accuracy and/or macro-F1; each beside ours.
-        metrics = [m for m in ("uar", "accuracy", "macro_f1") if f"published_{m}" in run.published]
-        table = Table(title=f"{run.name}: published {', '.join(metrics)} beside ours")
-        columns = ["source", "target", "feature_set", "classifier"]
-        varied = [c for c in ("augmentation",) if c in run.published]
-        columns += [c for c in varied if run.published[c].nunique() > 1]
-        for column in columns:
-            table.add_column(column.replace("feature_set", "features"))
-        for metric in metrics:
-            table.add_column(f"published {metric}")
-            table.add_column(f"ours {metric}" + (" [95% CI]" if metric == "uar" else ""))
-        for row in run.published.to_dict("records"):
-            cells = [str(row[c]) for c in columns]
-            for metric in metrics:
-                ours = f"{row[f'our_{metric}']:.4f}"
-                if metric == "uar":
-                    ours += f" [{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
-                cells += [f"{row[f'published_{metric}']:.4f}", ours]
-            table.add_row(*cells)
-        out_console.print(table)
+        out_console.print(published_table(run.name, run.published))
     out_console.print(f"Report written to [bold]{run.out}[/] (report.html, report.md, tables.tex)")
 
 
@@ -545,6 +526,7 @@ def shift(
     manifests_dir: Path | None = MANIFESTS_OPTION,
 ) -> None:
     """Domain-shift diagnostics between corpora (help text above)."""
+    from paraser.reports.console import shift_table
     from paraser.runs.shift import shift_report
 
     with _user_errors():
@@ -565,23 +547,7 @@ def shift(
                 n_boot=n_boot,
                 seed=seed,
             )
-    table = Table(title="Domain shift per corpus pair (distances are symmetric)")
-    columns = ("features", "pair", "MMD² (p)", "PAD", "Fréchet", "prior TVD", "class MMD²")
-    for column in (*columns, "top family"):
-        table.add_column(column, justify="left" if column in ("features", "pair") else "right")
-    pairs = run.tables.shift
-    for r in pairs[pairs.source < pairs.target].itertuples(index=False):
-        table.add_row(
-            r.feature_set,
-            f"{r.source} – {r.target}",
-            f"{r.mmd2:.3f} ({r.mmd_p:.3f})",
-            f"{r.pad:.2f}" + ("" if r.pad_unit == "speaker" else " (utt.)"),
-            f"{r.frechet:.3f}",
-            f"{r.prior_tvd:.2f}",
-            f"{r.class_conditional_mmd2:.3f}",
-            r.top_family,
-        )
-    out_console.print(table)
+    out_console.print(shift_table(run.tables.shift))
     if run.correlations is not None:
         from paraser.reports.shift import correlation_sentence
 
