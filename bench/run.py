@@ -15,6 +15,7 @@ import dataclasses
 import importlib.util
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -279,6 +280,87 @@ def bench_hooks(small: bool) -> None:
             print(f"\n[6] {stem}: failed ({type(exc).__name__}: {exc})")
 
 
+# 7-9: identical audio, warm no-op, report -------------------------------------------------
+
+
+def bench_identical_audio(manifest: Path, work: Path, n: int = 20) -> None:
+    """n files, each also present as a byte copy and as a hard link under other names."""
+    frame = load(manifest, n).frame
+    folder = work / "identical"
+    folder.mkdir()
+    rows = []
+    for index, row in enumerate(frame.itertuples()):
+        original = folder / f"{index:03d}.flac"
+        shutil.copyfile(row.path, original)
+        shutil.copyfile(original, folder / f"{index:03d}-copy.flac")
+        os.link(original, folder / f"{index:03d}-link.flac")
+        for suffix in ("", "-copy", "-link"):
+            rows.append({"file": f"{index:03d}{suffix}.flac", "label": row.label,
+                         "speaker": str(row.speaker)})  # fmt: skip
+    listed = write_manifest(pd.DataFrame(rows), work / "identical.csv", folder)
+    with tempfile.TemporaryDirectory() as cache:
+        report = extract_features(load(listed).frame, ["egemaps"], cache_dir=cache)
+    extracted = report.extracted["egemaps"]
+    print(
+        f"\n[7] identical audio: {len(rows)} names for {len(frame)} distinct recordings "
+        f"(copies and hard links) -> {extracted} extractions (target: once per content: "
+        f"{'MET' if extracted == len(frame) else 'MISSED'})"
+    )
+
+
+def _process_seconds(command: list[str], repeats: int = 3) -> float:
+    """Best of ``repeats`` whole-process wall times (start-up and imports included)."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def bench_warm_noop(manifest: Path, work: Path) -> None:
+    """``paraser extract`` with everything cached, as a whole process, beside bare Python."""
+    cache = work / "noop-cache"
+    command = [sys.executable, "-m", "paraser.cli", "extract", str(manifest),
+               "--features", "egemaps", "--cache-dir", str(cache), "--jobs", "1"]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True)  # fills the cache
+    warm = _process_seconds(command)
+    bare = _process_seconds([sys.executable, "-c", "pass"])
+    print(
+        f"\n[8] warm no-op `paraser extract {manifest.stem} --features egemaps` (all cached): "
+        f"{warm:.2f} s as a whole process vs {bare:.2f} s for a bare Python start "
+        f"(target <= 1 s: {'MET' if warm <= 1.0 else 'MISSED'})"
+    )
+
+
+REPORT_CORPORA = ["emodb", "emovo", "turev", "urdu", "baved"]
+ADAPTATIONS = "none,corpus-norm,speaker-norm,coral,importance,prior-em"
+
+
+def bench_report(data: Path, work: Path) -> None:
+    """``paraser report`` on a 125-cell run (5 corpora x 6 adaptations), twice."""
+    if not all((data / name).is_dir() for name in REPORT_CORPORA):
+        print("\n[9] report: needs the five corpora of the shared folder; skipped")
+        return
+    out = work / "adapt125"
+    paraser = [sys.executable, "-m", "paraser.cli"]
+    run = [*paraser, "transfer-matrix", "--corpora", ",".join(REPORT_CORPORA), "--task",
+           "arousal", "--features", "egemaps", "--classifiers", "svm", "--adapt", ADAPTATIONS,
+           "--jobs", "2", "--out", str(out)]  # fmt: skip
+    run_s = _process_seconds(run, repeats=1)
+    cells = pd.read_csv(out / "results.csv")
+    n_cells = len(cells.drop_duplicates(["source", "target", "adaptation"]))
+    first = _process_seconds([*paraser, "report", str(out)], repeats=1)
+    stats = (out / "cell_stats.csv").read_bytes()
+    second = _process_seconds([*paraser, "report", str(out)], repeats=1)
+    same = stats == (out / "cell_stats.csv").read_bytes()
+    print(
+        f"\n[9] `paraser report` on a {n_cells}-cell run: {first:.1f} s, again {second:.1f} s "
+        f"(the run itself: {run_s:.1f} s); identical cell statistics: {same} "
+        f"(target <= 10 s: {'MET' if max(first, second) <= 10 else 'MISSED'})"
+    )
+
+
 # cost model ---------------------------------------------------------------------------------
 
 
@@ -310,7 +392,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/corpora"))
     parser.add_argument("--small", action="store_true", help="subsets, for a quick check")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--skip", default="", help="comma-separated: extract,grid,memory,cost")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated: extract,grid,identical,noop,report,memory,cost"
+    )
     args = parser.parse_args()
     skip = set(args.skip.split(","))
     print(f"machine: {machine()}; mode: {'small' if args.small else 'full'}")
@@ -331,6 +415,12 @@ def main() -> None:
             if not args.small:
                 for k in (2, 3):
                     bench_grid(data[:k], sets, f"{k} corpora")
+        if "identical" not in skip and "emodb" in paths:
+            bench_identical_audio(paths["emodb"], Path(work))
+        if "noop" not in skip and "emodb" in paths:
+            bench_warm_noop(paths["emodb"], Path(work))
+        if "report" not in skip and not args.small:
+            bench_report(args.data, Path(work))
         if "memory" not in skip:
             bench_memory(2000 if args.small else 10_000)
         if "cost" not in skip and "emodb" in paths and not args.small:
