@@ -85,13 +85,21 @@ class _RowBlockPipeline(Pipeline):
     def _blocks(self, n: int):
         return (slice(start, start + self.block_rows) for start in range(0, n, self.block_rows))
 
-    def _kernel_features(self, X) -> np.ndarray:
+    def _scaled(self, rows: np.ndarray, copy: bool = True) -> np.ndarray:
         scale = self.named_steps["scale"]
+        # A wrapper that standardises by itself (few-shot feature augmentation) passes it through.
+        if scale is None or isinstance(scale, str):
+            return rows
+        if isinstance(scale, StandardScaler):
+            return scale.transform(rows, copy=copy)
+        return scale.transform(rows)
+
+    def _kernel_features(self, X) -> np.ndarray:
         kernel = self.named_steps["classify"].steps[0][1]
         # Filled in place, in the float64 the linear SVM needs: no stacked or converted copy.
         features = np.empty((len(X), kernel.components_.shape[0]))
         for rows in self._blocks(len(X)):
-            features[rows] = kernel.transform(scale.transform(X[rows]))
+            features[rows] = kernel.transform(self._scaled(X[rows]))
         return features
 
     def fit(self, X, y=None, **params):
@@ -105,13 +113,16 @@ class _RowBlockPipeline(Pipeline):
         if len(svm_params) != len(params):
             raise TypeError(f"unsupported fit parameters for svm-approx: {sorted(params)}")
         X = np.asarray(X)
-        for index, rows in enumerate(self._blocks(len(X))):
-            # partial_fit after a first fit: the same running mean and variance,
-            # with float64 temporaries the size of one block.
-            (scale.fit if index == 0 else scale.partial_fit)(X[rows])
+        if hasattr(scale, "partial_fit"):
+            for index, rows in enumerate(self._blocks(len(X))):
+                # partial_fit after a first fit: the same running mean and variance,
+                # with float64 temporaries the size of one block.
+                (scale.fit if index == 0 else scale.partial_fit)(X[rows])
+        elif hasattr(scale, "fit"):
+            scale.fit(X)
         order = check_random_state(kernel.random_state).permutation(len(X))
         landmarks = X[np.sort(order[: kernel.n_components])]  # a copy: safe to scale in place
-        kernel.fit(scale.transform(landmarks, copy=False))
+        kernel.fit(self._scaled(landmarks, copy=False))
         del landmarks
         svm.fit(self._kernel_features(X), y, **svm_params)
         return self
