@@ -53,6 +53,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",  # MLP
         "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
         "paraser.experiments.classifiers._Nystroem",  # svm-approx
+        "paraser.experiments.classifiers._RowBlockPipeline",
     }
 )
 
