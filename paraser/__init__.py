@@ -10,9 +10,9 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _API = {
-    "extract": "paraser.runs.transfer",
+    "extract": "paraser.runs.extraction",
     "transfer_matrix": "paraser.runs.transfer",
-    "load_corpora": "paraser.runs.transfer",
+    "load_corpora": "paraser.runs.extraction",
     "TransferRun": "paraser.runs.transfer",
     "shift_report": "paraser.runs.shift",
     "LabelMap": "paraser.corpora",

@@ -173,7 +173,7 @@ def extract(
     written (read-only, disk full; rows stored before it are kept), 130 interrupted.
     """
     from paraser.features import ExtractionError
-    from paraser.runs.transfer import extract as run_extract
+    from paraser.runs.extraction import extract as run_extract
 
     with _user_errors(), _progress() as progress:
         try:

@@ -28,8 +28,8 @@ from paraser.features import DEFAULT_CACHE_DIR
 from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.reports.importance import IMPORTANCE_FILE, SUMMARY_FILE, write_importance_section
 from paraser.results import atomic_write_text
+from paraser.runs.extraction import Progress
 from paraser.runs.shift import _load
-from paraser.runs.transfer import Progress
 
 
 @dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,13 +30,12 @@ from paraser.results import (
     write_config,
     write_run_tables,
 )
+from paraser.runs.extraction import Progress
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-Progress = Callable[[str, int, int], None]
 
 
 def config_path(spec: str | Path) -> Path:

@@ -30,7 +30,8 @@ from paraser.features.precomputed import is_table_corpus, read_feature_table
 from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.reports.shift import CORRELATION_FILE, write_shift_section
 from paraser.results import atomic_write_text
-from paraser.runs.transfer import Progress, prepare_corpora
+from paraser.runs.extraction import Progress
+from paraser.runs.transfer import prepare_corpora
 
 #: File name -> attribute of :class:`ShiftTables` written there.
 SHIFT_TABLE_FILES = {
