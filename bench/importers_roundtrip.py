@@ -21,7 +21,7 @@ import pandas as pd
 
 from paraser.corpora import load_manifest, resolve_corpus
 from paraser.corpora.recipes import prepare_corpus
-from paraser.pipeline import transfer_matrix
+from paraser.runs.transfer import transfer_matrix
 
 FORMATS = ("nkululeko", "hf_dataset", "lhotse")
 

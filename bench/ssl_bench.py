@@ -162,7 +162,10 @@ def _report(label: str, model: str, seconds: float, clips: int, config: dict) ->
 
 def run(small: bool) -> list[str]:
     """Benchmark lines (tiny model always; the default XLS-R only if cached locally)."""
-    from paraser.features.ssl import SSL_FAMILIES, SSLModelError, resolve_model_dir, save_tiny_model
+    from paraser.features.ssl import SSL_FAMILIES, SSLModelError, resolve_model_dir
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from tiny_ssl import save_tiny_model  # a test helper, not part of the library
 
     seconds = 120.0 if small else 600.0
     lines = ["SSL features (throughput in audio-seconds per second; times are not asserted)"]

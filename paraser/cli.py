@@ -1,10 +1,9 @@
-"""The ``paraser`` command: a thin layer over :mod:`paraser.pipeline`."""
+"""The ``paraser`` command: a thin layer over :mod:`paraser.runs.transfer`."""
 
 from __future__ import annotations
 
 import contextlib
 import inspect
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from paraser import __version__
+from paraser.cli_options import (
+    BACKEND_OPTION,
+    BOOT_OPTION,
+    CACHE_OPTION,
+    DEVICE_OPTION,
+    FILE_COLUMN_HELP,
+    JOBS_OPTION,
+    LABEL_COLUMN_HELP,
+    MANIFESTS_OPTION,
+    MODEL_OPTION,
+    SCHEDULER_OPTION,
+    SPEAKER_COLUMN_HELP,
+    TASK_OPTION,
+)
 
 app = typer.Typer(
     help="Paralinguistic speech emotion recognition: extract features, run within-corpus and "
@@ -41,10 +54,6 @@ EXIT_INTERRUPTED = 130
 
 def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _default_jobs() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
 
 
 @contextlib.contextmanager
@@ -96,11 +105,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-FILE_COLUMN_HELP = "Column of the audio file paths, when not 'file' (e.g. a nkululeko CSV)."
-LABEL_COLUMN_HELP = "Column of the labels, when not 'label' (nkululeko: emotion)."
-SPEAKER_COLUMN_HELP = "Column of the speaker ids, when not 'speaker'."
-
-
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -121,56 +125,6 @@ def main(
 
     # Held for the whole command, released when it ends.
     ctx.with_resource(column_names(file_column, label_column, speaker_column))
-
-
-CACHE_OPTION = typer.Option(
-    Path("features_cache"), "--cache-dir", envvar="PARASER_CACHE", help="Feature cache folder."
-)
-MANIFESTS_OPTION = typer.Option(
-    None,
-    "--manifests-dir",
-    envvar="PARASER_MANIFESTS",
-    help="Folder of registered corpora (default: ./corpora_manifests).",
-)
-JOBS_OPTION = typer.Option(
-    _default_jobs(), "--jobs", "-j", min=1, help="Worker processes (default: CPU cores)."
-)
-BACKEND_OPTION = typer.Option(
-    "local",
-    "--backend",
-    help="Where work runs: local (worker processes) or dask (a local Dask cluster; "
-    "needs the dask extra: pip install 'paraser\\[dask]').",
-)
-SCHEDULER_OPTION = typer.Option(
-    None,
-    "--scheduler",
-    envvar="PARASER_SCHEDULER",
-    help="Address of a running Dask scheduler (tcp://HOST:PORT); implies --backend dask.",
-)
-MODEL_OPTION = typer.Option(
-    None,
-    "--model",
-    help="Model of the SSL feature sets (xlsr, wavlm, hubert, whisper-enc, ssl): a Hugging "
-    "Face hub id already in the local cache, or a folder written by save_pretrained. "
-    "Default: the family's own (xlsr: facebook/wav2vec2-xls-r-300m). Never downloaded here.",
-)
-DEVICE_OPTION = typer.Option(
-    "auto",
-    "--device",
-    help="Device of the SSL feature sets: auto (CUDA in fp16 when present, else CPU), cpu, "
-    "cuda, cuda:N.",
-)
-
-
-TASK_OPTION = typer.Option(
-    "categorical",
-    "--task",
-    help="Label space: categorical (--classes / --label-map); arousal or valence (every "
-    "corpus' emotions mapped onto low/neutral/high, negative/neutral/positive by one documented "
-    "table; level-labelled corpora such as BAVED taken directly); arousal-core (only anger, "
-    "happiness, neutral, sadness mapped); or a JSON table file "
-    '{"task", "levels", "map": {"emotion": "level"|null}}. Unmappable labels are refused.',
-)
 
 
 def _label_space(classes: str, label_map: Path | None, task: str):
@@ -219,7 +173,7 @@ def extract(
     written (read-only, disk full; rows stored before it are kept), 130 interrupted.
     """
     from paraser.features import ExtractionError
-    from paraser.pipeline import extract as run_extract
+    from paraser.runs.extraction import extract as run_extract
 
     with _user_errors(), _progress() as progress:
         try:
@@ -375,7 +329,7 @@ def transfer_matrix(
     ),
 ) -> None:
     """Within-corpus UAR on the diagonal and every source -> target transfer off it."""
-    from paraser.pipeline import transfer_matrix as run_matrix
+    from paraser.runs.transfer import transfer_matrix as run_matrix
 
     with _user_errors():
         mapping = _label_space(classes, label_map, task)
@@ -419,75 +373,15 @@ def transfer_matrix(
 
 
 def _show_run(run) -> None:
-    _print_matrices(run.out)
+    from paraser.reports.console import print_matrices
+
+    print_matrices(run.out, out_console)
     for note in run.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     failures = sum(len(r.failures) for r in run.extraction)
     if failures:
         console.print(f"[yellow]{failures} file(s) failed extraction; see failures.csv[/]")
     out_console.print(f"Results written to [bold]{run.out}[/] (results.csv, summary.md, matrices)")
-
-
-def _print_matrices(results_dir: Path) -> None:
-    from paraser.reports import cell_summary, load_results, protocol_statement
-    from paraser.reports.tables import (
-        OPTIMISTIC_MARK,
-        configurations,
-        is_optimistic,
-        matrix_order,
-    )
-
-    results = load_results(results_dir)
-    cells = cell_summary(results)
-    for config in configurations(results):
-        group = config.select(cells)
-        sources, names = matrix_order(group.source, group.target)
-        table = Table(title=f"UAR — {config.title} (rows: source, columns: target)")
-        table.add_column("source \\ target")
-        for name in names:
-            table.add_column(name, justify="right")
-        lookup = {(r.source, r.target): r for r in group.itertuples(index=False)}
-        for source in sources:
-            cells_text = []
-            for target in names:
-                row = lookup.get((source, target))
-                if row is None:
-                    cells_text.append("–")
-                    continue
-                text = f"{row.uar:.3f}"
-                if is_optimistic(row.kind, row.protocol):
-                    text += OPTIMISTIC_MARK
-                if row.collapsed:
-                    text = f"[red]{text}†[/]"
-                elif source == target:
-                    text = f"[bold]{text}[/]"
-                cells_text.append(text)
-            table.add_row(source, *cells_text)
-        out_console.print(table)
-    out_console.print(protocol_statement(results))
-    statement = _label_statement(results_dir)
-    if statement:
-        out_console.print(statement)
-
-
-def _label_statement(results_dir: Path) -> str:
-    import json
-
-    from paraser.corpora.tasks import label_statement
-
-    config = Path(results_dir) / "config.json"
-    return (
-        label_statement(json.loads(config.read_text()).get("label_map")) if config.is_file() else ""
-    )
-
-
-BOOT_OPTION = typer.Option(
-    1000,
-    "--n-boot",
-    min=100,
-    help="Speaker-bootstrap resamples behind the inversion's rank and tau CIs (cell CIs, "
-    "gains and tests against chance are speaker-jackknife: no resampling).",
-)
 
 
 @app.command()
@@ -499,10 +393,11 @@ def report(
     and config.json: matrices, bootstrap CIs, tests, the feature-ranking inversion,
     Markdown, LaTeX (tables.tex) and a self-contained report.html."""
     from paraser.reports import write_report
+    from paraser.reports.console import print_matrices
 
     with _user_errors():
         written = write_report(results_dir, n_boot=n_boot)
-    _print_matrices(results_dir)
+    print_matrices(results_dir, out_console)
     out_console.print(f"Wrote {len(written)} file(s) to {results_dir}")
 
 
@@ -538,7 +433,8 @@ def reproduce(
     Without the data it prints where to obtain them and where to put them, and
     exits 0 (nothing to do is not an error for `make reproduce-paper`).
     """
-    from paraser.reproduce import reproduce as run_reproduction
+    from paraser.reports.console import print_matrices, published_table
+    from paraser.runs.reproduce import reproduce as run_reproduction
 
     with _user_errors(), _progress() as progress:
         run = run_reproduction(
@@ -552,30 +448,11 @@ def reproduce(
     if run.missing:
         out_console.print(escape(run.missing), soft_wrap=True)
         return
-    _print_matrices(run.out)
+    print_matrices(run.out, out_console)
     for note in run.notes:
         out_console.print(escape(note), soft_wrap=True)
     if run.published is not None:
-        # Published entries may give UAR, accuracy and/or macro-F1; each beside ours.
-        metrics = [m for m in ("uar", "accuracy", "macro_f1") if f"published_{m}" in run.published]
-        table = Table(title=f"{run.name}: published {', '.join(metrics)} beside ours")
-        columns = ["source", "target", "feature_set", "classifier"]
-        varied = [c for c in ("augmentation",) if c in run.published]
-        columns += [c for c in varied if run.published[c].nunique() > 1]
-        for column in columns:
-            table.add_column(column.replace("feature_set", "features"))
-        for metric in metrics:
-            table.add_column(f"published {metric}")
-            table.add_column(f"ours {metric}" + (" [95% CI]" if metric == "uar" else ""))
-        for row in run.published.to_dict("records"):
-            cells = [str(row[c]) for c in columns]
-            for metric in metrics:
-                ours = f"{row[f'our_{metric}']:.4f}"
-                if metric == "uar":
-                    ours += f" [{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
-                cells += [f"{row[f'published_{metric}']:.4f}", ours]
-            table.add_row(*cells)
-        out_console.print(table)
+        out_console.print(published_table(run.name, run.published))
     out_console.print(f"Report written to [bold]{run.out}[/] (report.html, report.md, tables.tex)")
 
 
@@ -593,7 +470,7 @@ def demo(
 ) -> None:
     """Generate synthetic corpora and run the full pipeline on them."""
     from paraser.datasets.synthetic import SyntheticSpec, generate_corpora
-    from paraser.pipeline import transfer_matrix as run_matrix
+    from paraser.runs.transfer import transfer_matrix as run_matrix
 
     console.print(f"Generating synthetic corpora in {data} (seed {seed}) …")
     spec = SyntheticSpec(
@@ -659,7 +536,8 @@ def shift(
     manifests_dir: Path | None = MANIFESTS_OPTION,
 ) -> None:
     """Domain-shift diagnostics between corpora (help text above)."""
-    from paraser.shift_run import shift_report
+    from paraser.reports.console import shift_table
+    from paraser.runs.shift import shift_report
 
     with _user_errors():
         mapping = _label_space(classes, label_map, task)
@@ -679,23 +557,7 @@ def shift(
                 n_boot=n_boot,
                 seed=seed,
             )
-    table = Table(title="Domain shift per corpus pair (distances are symmetric)")
-    columns = ("features", "pair", "MMD² (p)", "PAD", "Fréchet", "prior TVD", "class MMD²")
-    for column in (*columns, "top family"):
-        table.add_column(column, justify="left" if column in ("features", "pair") else "right")
-    pairs = run.tables.shift
-    for r in pairs[pairs.source < pairs.target].itertuples(index=False):
-        table.add_row(
-            r.feature_set,
-            f"{r.source} – {r.target}",
-            f"{r.mmd2:.3f} ({r.mmd_p:.3f})",
-            f"{r.pad:.2f}" + ("" if r.pad_unit == "speaker" else " (utt.)"),
-            f"{r.frechet:.3f}",
-            f"{r.prior_tvd:.2f}",
-            f"{r.class_conditional_mmd2:.3f}",
-            r.top_family,
-        )
-    out_console.print(table)
+    out_console.print(shift_table(run.tables.shift))
     if run.correlations is not None:
         from paraser.reports.shift import correlation_sentence
 
@@ -730,7 +592,7 @@ def train(
     scaler and classifier, feature set and cache key, label space, versions, manifest hashes.
     The same model a transfer cell of transfer-matrix trains for these settings."""
     from paraser.corpora import LabelMap
-    from paraser.models import train_model
+    from paraser.runs.models import train_model
 
     with _user_errors():
         mapping = LabelMap.from_file(label_map) if label_map else LabelMap(tuple(_split(classes)))
@@ -766,7 +628,7 @@ def predict(
 ) -> None:
     """Apply a saved model: a CSV with file, predicted label and one score column per class;
     UAR with a speaker-cluster bootstrap CI for manifests with labels."""
-    from paraser.models import predict as run_predict
+    from paraser.runs.models import predict as run_predict
 
     with _user_errors():
         result = run_predict(
@@ -818,7 +680,7 @@ def importance(
     importance_families.csv, figures/importance_<set>.png, importance.md (and the section of
     report.md/html when --out is a results folder; 'paraser report' regenerates it)."""
     from paraser.corpora import LabelMap
-    from paraser.importance_run import importance_report
+    from paraser.runs.importance import importance_report
 
     with _user_errors(), _progress() as progress:
         run = importance_report(

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from paraser.cli import app
-from paraser.features.tables import read_feature_table
+from paraser.features.precomputed import read_feature_table
 
 LABELS = ["angry", "happy", "neutral", "sad"]
 

@@ -33,9 +33,8 @@ from paraser.audio import AudioError, read_audio
 from paraser.cli import app
 from paraser.corpora import load_manifest
 from paraser.corpora.manifest import ManifestError
-from paraser.features import load_features
+from paraser.features import load_features, resolve_feature_set
 from paraser.features.extract import extract_features, open_store
-from paraser.features.opensmile_sets import resolve_feature_set
 
 runner = CliRunner()
 RATE = 16_000

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from paraser.cli import app
 from paraser.experiments import make_classifier
-from paraser.features.opensmile_sets import resolve_feature_set
-from paraser.models import (
+from paraser.features import resolve_feature_set
+from paraser.runs.models import (
     MODEL_FORMAT,
     ModelVersionWarning,
     SavedModel,

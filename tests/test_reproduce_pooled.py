@@ -11,7 +11,7 @@ from conftest import voiced_tone
 from typer.testing import CliRunner
 
 from paraser.cli import app
-from paraser.reproduce import config_path
+from paraser.runs.reproduce import config_path
 
 POOL = "ravdess+savee"
 #: (RAVDESS code, SAVEE code, f0): one pitch per emotion, so the classes are learnable.

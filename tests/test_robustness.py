@@ -30,9 +30,8 @@ import paraser
 from paraser.audio import AudioError, read_audio
 from paraser.corpora import load_manifest
 from paraser.corpora.manifest import ManifestError
-from paraser.features import FeatureStore, load_features
+from paraser.features import FeatureStore, load_features, resolve_feature_set
 from paraser.features.extract import extract_features, open_store
-from paraser.features.opensmile_sets import resolve_feature_set
 from paraser.features.store import remove_stale_tmp
 
 runner = CliRunner()

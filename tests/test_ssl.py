@@ -21,6 +21,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from conftest import voiced_tone  # noqa: E402
+from tiny_ssl import save_tiny_model  # noqa: E402
 
 from paraser.cli import app  # noqa: E402
 from paraser.corpora import load_manifest  # noqa: E402
@@ -30,7 +31,7 @@ from paraser.features import (  # noqa: E402
     load_features,
     resolve_feature_set,
 )
-from paraser.features.ssl import SSLFeatureSet, save_tiny_model  # noqa: E402
+from paraser.features.ssl import SSLFeatureSet  # noqa: E402
 
 runner = CliRunner()
 
@@ -191,7 +192,7 @@ def test_missing_torch_says_what_to_install(
 
 def test_opensmile_path_does_not_import_torch() -> None:
     code = (
-        "import sys, paraser, paraser.cli, paraser.pipeline\n"
+        "import sys, paraser, paraser.cli, paraser.runs.transfer\n"
         "from paraser.features import resolve_feature_set\n"
         "resolve_feature_set('egemaps'); resolve_feature_set('xlsr:3', device='cpu')\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"

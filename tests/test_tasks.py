@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from paraser.cli import app
 from paraser.corpora.recipes import get_recipe, prepare_corpus
 from paraser.corpora.tasks import AROUSAL_TABLE, Task, UnmappableLabelError, get_task
-from paraser.pipeline import load_corpora
+from paraser.runs.transfer import load_corpora
 
 REAL_BAVED = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "baved"
 runner = CliRunner()
@@ -134,7 +134,7 @@ BAVED_REFERENCE = {
 
 @pytest.mark.corpora
 def test_real_baved_cells_agree_with_the_independent_reference(tmp_path):
-    from paraser.pipeline import transfer_matrix
+    from paraser.runs.transfer import transfer_matrix
 
     repo = Path(__file__).resolve().parents[1]
     names = ["urdu", "emodb", "emovo", "turev", "baved"]

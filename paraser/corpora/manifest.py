@@ -42,6 +42,7 @@ import pandas as pd
 
 from paraser.audio import segment_item
 from paraser.corpora.labels import LabelMap
+from paraser.results import atomic_write_text
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("file", "label", "speaker")
 
@@ -378,8 +379,8 @@ def write_manifest(
     out["file"] = [_portable(Path(f), audio_root) for f in out["file"]]
     meta = dict(metadata or {})
     meta["root"] = Path(os.path.relpath(audio_root, csv_path.parent.resolve())).as_posix()
-    _atomic_write_text(sidecar_path(csv_path), json.dumps(meta, indent=2) + "\n")
-    _atomic_write_text(csv_path, out.to_csv(index=False))
+    atomic_write_text(sidecar_path(csv_path), json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(csv_path, out.to_csv(index=False))
     return csv_path
 
 
@@ -390,12 +391,6 @@ def _portable(file: Path, audio_root: Path) -> str:
     if file.is_absolute() and relative.parts[:1] == ("..",):
         return file.as_posix()  # a relative path would leave the root, which loading refuses
     return relative.as_posix()
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def manifest_hash(frame: pd.DataFrame) -> str:

@@ -557,16 +557,8 @@ def write_few_shot(
     """Run :func:`run_few_shot` and write its tables into the results folder ``out``; notes."""
     from pathlib import Path
 
-    import pyarrow as pa
+    from paraser.results import write_few_shot_tables
 
-    from paraser.features.store import atomic_write_table, atomic_write_text
-
-    out = Path(out)
     result = run_few_shot(corpora, feature_sets, classifiers, plan, **options)
-    atomic_write_text(out / "fewshot.csv", result.curves.to_csv(index=False))
-    atomic_write_text(out / "fewshot_shots.csv", result.shots.to_csv(index=False))
-    atomic_write_table(
-        pa.Table.from_pandas(result.predictions, preserve_index=False),
-        out / "fewshot_predictions.parquet",
-    )
+    write_few_shot_tables(Path(out), result.curves, result.shots, result.predictions)
     return result.notes

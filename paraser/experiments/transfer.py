@@ -47,6 +47,7 @@ from paraser.experiments.protocols import (
     speaker_label_association,
 )
 from paraser.parallel import parallel_runner
+from paraser.results import CONFIG_COLUMNS
 
 #: Columns of ``results.csv``, one row per evaluation.
 RESULT_COLUMNS: dict[str, str] = {
@@ -87,7 +88,7 @@ PREDICTION_COLUMNS = [
 SCORE_PREFIX = "score_"
 
 #: Sort keys of both tables; with ``fold`` and ``seed`` they identify one evaluation.
-CONFIGURATION_KEYS = ["feature_set", "classifier", "normalisation", "adaptation", "augmentation"]
+CONFIGURATION_KEYS = CONFIG_COLUMNS
 
 
 @dataclass(frozen=True)

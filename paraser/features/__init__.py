@@ -1,13 +1,17 @@
 """Features: openSMILE functionals (and other extractors) cached per corpus."""
 
+# Importing the extractors registers their feature-set names with the registry.
+from paraser.features import ssl as _ssl  # noqa: F401
 from paraser.features.augment import (
-    AugmentationError,
     AugmentationReport,
     AugmentedFeatures,
-    AugmentRecipe,
-    copy_seed,
     extract_augmented,
     load_augmented,
+)
+from paraser.features.augment_recipes import (
+    AugmentationError,
+    AugmentRecipe,
+    copy_seed,
     parse_recipe,
 )
 from paraser.features.extract import (
@@ -18,10 +22,10 @@ from paraser.features.extract import (
     extract_features,
     load_features,
 )
-from paraser.features.opensmile_sets import (
-    BUILTIN_SETS,
+from paraser.features.opensmile_sets import BUILTIN_SETS, OpenSmileFeatureSet
+from paraser.features.registry import (
     FeatureSetError,
-    OpenSmileFeatureSet,
+    FeatureSetSpec,
     available_feature_sets,
     resolve_feature_set,
 )
@@ -39,6 +43,7 @@ __all__ = [
     "ExtractionReport",
     "FeatureMatrix",
     "FeatureSetError",
+    "FeatureSetSpec",
     "FeatureStore",
     "OpenSmileFeatureSet",
     "available_feature_sets",

@@ -27,7 +27,6 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -42,31 +41,18 @@ from paraser.audio import (
     segment_item,
     split_item,
 )
-from paraser.features.opensmile_sets import resolve_feature_set
+from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.features.store import (
     FULL_ERRNOS,
     CacheStorageError,
     FeatureStore,
-    atomic_write_text,
     remove_stale_tmp,
     storage_errno,
 )
 from paraser.parallel import parallel_runner, worker_count
+from paraser.results import atomic_write_text
 
 DEFAULT_CACHE_DIR = Path("features_cache")
-
-
-class FeatureSetSpec(Protocol):
-    """What the extraction loop needs of a feature set (openSMILE, SSL, ...)."""
-
-    name: str
-
-    @property
-    def cache_key(self) -> str: ...
-
-    def provenance(self) -> dict: ...
-
-    def make_engine(self) -> Callable[[np.ndarray], np.ndarray]: ...
 
 
 class ExtractionError(RuntimeError):
@@ -177,7 +163,7 @@ class PendingRows:
 _FLUSH_FILES = 32
 
 
-def _chunks(items: list, jobs: int, max_size: int = 8) -> list[list]:
+def work_chunks(items: list, jobs: int, max_size: int = 8) -> list[list]:
     # Small chunks keep every worker busy to the end (a 32-file chunk of ComParE
     # can leave one of two cores idle for ~4 s); dispatching one costs a few ms.
     size = max(1, min(max_size, len(items) // max(1, jobs * 4)))
@@ -286,10 +272,6 @@ def _engine_names(spec: FeatureSetSpec) -> list[str]:
     return list(_engine(spec).feature_names)  # type: ignore[attr-defined]
 
 
-def as_specs(feature_sets: Sequence[str | FeatureSetSpec]) -> list[FeatureSetSpec]:
-    return [resolve_feature_set(f) if isinstance(f, str) else f for f in feature_sets]
-
-
 def extract_features(
     manifest: pd.DataFrame,
     feature_sets: Sequence[str | FeatureSetSpec],
@@ -394,7 +376,7 @@ def _extract_missing(
         progress(0, total)
     if items:
         runner = parallel_runner(jobs, return_as="generator_unordered")
-        chunks = _chunks(items, worker_count(jobs))
+        chunks = work_chunks(items, worker_count(jobs))
         batches = runner(delayed(_extract_chunk)(chunk, specs) for chunk in chunks)
         pending = PendingRows(stores, specs, report)
         unflushed = 0

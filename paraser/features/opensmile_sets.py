@@ -10,30 +10,29 @@ instance per call (20-40 ms fixed cost, a large share on 1-2 s clips).
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import importlib.util
 import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-import opensmile
-from opensmile.core.config import config as smile_config
-from opensmile.core.lib import OpenSMILE
 
 from paraser.audio import DECODER_ID, TARGET_SAMPLE_RATE, to_pcm16
-
-if TYPE_CHECKING:
-    from paraser.features.ssl import SSLFeatureSet
+from paraser.features.registry import FeatureSetError, FeatureSetFamily, register_feature_sets
 
 #: Built-in feature sets: short name -> (opensmile FeatureSet, expected dimensionality).
-BUILTIN_SETS: dict[str, tuple[opensmile.FeatureSet, int]] = {
-    "egemaps": (opensmile.FeatureSet.eGeMAPSv02, 88),
-    "is09": (opensmile.FeatureSet.IS09, 384),
-    "is10": (opensmile.FeatureSet.IS10, 1582),
-    "compare": (opensmile.FeatureSet.ComParE_2016, 6373),
+#: Built-in sets: name -> (opensmile-python's config, relative to its config folder; dim).
+#: The values of ``opensmile.FeatureSet``, written out so that resolving a name (all a
+#: cached run needs) does not import opensmile-python and its audformat stack.
+BUILTIN_SETS: dict[str, tuple[str, int]] = {
+    "egemaps": ("egemaps/v02/eGeMAPSv02", 88),
+    "is09": ("is09-13/IS09_emotion", 384),
+    "is10": ("is09-13/IS10_paraling_compat", 1582),
+    "compare": ("compare/ComParE_2016", 6373),
 }
 
 #: Feature sets shipped as custom configs inside paraser (``paraser/configs``).
@@ -45,8 +44,12 @@ PACKAGED_CONFIGS: dict[str, str] = {
 _INCLUDE = re.compile(r"^\s*\\\{([^}]+)\}", re.MULTILINE)
 
 
-class FeatureSetError(ValueError):
-    """An unknown feature set or an unusable openSMILE config."""
+def smile_config_root() -> Path:
+    """opensmile-python's folder of configs, found without importing the package."""
+    spec = importlib.util.find_spec("opensmile")
+    if spec is None or spec.origin is None:
+        raise FeatureSetError("opensmile-python is not installed: pip install opensmile")
+    return Path(spec.origin).parent / "core" / "config"
 
 
 def _config_files(config_path: Path) -> list[Path]:
@@ -77,7 +80,7 @@ class OpenSmileFeatureSet:
 
     @property
     def extractor_version(self) -> str:
-        return opensmile.__version__
+        return importlib.metadata.version("opensmile")
 
     @cached_property
     def config_hash(self) -> str:
@@ -111,51 +114,56 @@ class OpenSmileFeatureSet:
         return SmileEngine(self.config_path)
 
 
-def available_feature_sets() -> list[str]:
-    from paraser.features.ssl import SSL_FAMILIES
+def _claims(key: str) -> bool:
+    return (
+        key.lower() in BUILTIN_SETS
+        or key.lower() in PACKAGED_CONFIGS
+        or key.endswith(".conf")
+        or os.sep in key
+    )
 
-    return [*BUILTIN_SETS, *PACKAGED_CONFIGS, *SSL_FAMILIES]
 
+def resolve_opensmile_set(spec: str, **_options) -> OpenSmileFeatureSet:
+    """A built-in name, a packaged config name or a path to a custom ``.conf``.
 
-def resolve_feature_set(
-    spec: str, *, model: str | None = None, device: str = "auto"
-) -> OpenSmileFeatureSet | SSLFeatureSet:
-    """A built-in name (``egemaps``, ``is09``, ``is10``, ``compare``), a packaged
-    config name, a path to a custom openSMILE ``.conf``, or a frozen speech encoder
-    (``xlsr[:LAYER][:POOLING]``, ``wavlm``, ``hubert``, ``whisper-enc``, ``ssl``; see
-    :mod:`paraser.features.ssl`), whose ``model`` (hub id or folder) and ``device``
-    may be given; openSMILE sets ignore both."""
+    Extractor options (a model, a device) mean nothing to openSMILE and are ignored.
+    """
     key = spec.strip()
-    # Imported here: ssl imports this module, and must stay importable without torch.
-    from paraser.features.ssl import is_ssl_name, resolve_ssl_feature_set
-
-    if is_ssl_name(key):
-        return resolve_ssl_feature_set(key, model=model, device=device)
-    root = Path(opensmile.__file__).parent / "core" / smile_config.CONFIG_ROOT
+    root = smile_config_root()
     if key.lower() in BUILTIN_SETS:
         feature_set, dim = BUILTIN_SETS[key.lower()]
-        return OpenSmileFeatureSet(
-            key.lower(), root / (feature_set.value + smile_config.CONFIG_EXT), dim
-        )
+        return OpenSmileFeatureSet(key.lower(), root / (feature_set + ".conf"), dim)
     if key.lower() in PACKAGED_CONFIGS:
         path = Path(str(resources.files("paraser") / "configs" / PACKAGED_CONFIGS[key.lower()]))
         return OpenSmileFeatureSet(key.lower(), path)
-    if key.endswith(".conf") or os.sep in key:
-        path = Path(key).expanduser().resolve()
-        if not path.is_file():
-            raise FeatureSetError(f"{key}: openSMILE config not found")
-        return OpenSmileFeatureSet(path.stem, path)
-    raise FeatureSetError(
-        f"unknown feature set '{spec}': use one of {', '.join(available_feature_sets())} "
-        f"or a path to an openSMILE .conf file"
+    path = Path(key).expanduser().resolve()
+    if not path.is_file():
+        raise FeatureSetError(f"{key}: openSMILE config not found")
+    return OpenSmileFeatureSet(path.stem, path)
+
+
+register_feature_sets(
+    FeatureSetFamily(
+        "opensmile",
+        claims=_claims,
+        resolve=resolve_opensmile_set,
+        names=lambda: [*BUILTIN_SETS, *PACKAGED_CONFIGS],
+        order=0,
     )
+)
 
 
 class SmileEngine:
     """One openSMILE instance that extracts functionals from many signals."""
 
     def __init__(self, config_path: str | Path, sample_rate: int = TARGET_SAMPLE_RATE):
-        root = Path(opensmile.__file__).parent / "core" / smile_config.CONFIG_ROOT
+        # Imported only where audio is processed: the package pulls in audformat.
+        import opensmile
+        from opensmile.core.config import config as smile_config
+        from opensmile.core.lib import OpenSMILE
+
+        self._config = smile_config
+        root = smile_config_root()
         self.config_path = Path(config_path)
         options = {
             "source": str(root / smile_config.EXTERNAL_INPUT_CONFIG),
@@ -178,9 +186,9 @@ class SmileEngine:
                 "configs must read from the external source and write to the external sink "
                 "as opensmile-python's own configs do."
             ) from exc
-        count = self._smile.external_sink_get_num_elements(smile_config.EXTERNAL_OUTPUT_COMPONENT)
+        count = self._smile.external_sink_get_num_elements(self._config.EXTERNAL_OUTPUT_COMPONENT)
         self.feature_names = [
-            self._smile.external_sink_get_element_name(smile_config.EXTERNAL_OUTPUT_COMPONENT, i)
+            self._smile.external_sink_get_element_name(self._config.EXTERNAL_OUTPUT_COMPONENT, i)
             for i in range(count)
         ]
 
@@ -195,11 +203,11 @@ class SmileEngine:
             rows.append(np.array(data, dtype=np.float32, copy=True).ravel())
 
         # Callbacks must be registered again after every reset.
-        self._smile.external_sink_set_callback_ex(smile_config.EXTERNAL_OUTPUT_COMPONENT, collect)
+        self._smile.external_sink_set_callback_ex(self._config.EXTERNAL_OUTPUT_COMPONENT, collect)
         self._smile.external_audio_source_write_data(
-            smile_config.EXTERNAL_SOURCE_COMPONENT, pcm.tobytes()
+            self._config.EXTERNAL_SOURCE_COMPONENT, pcm.tobytes()
         )
-        self._smile.external_audio_source_set_eoi(smile_config.EXTERNAL_SOURCE_COMPONENT)
+        self._smile.external_audio_source_set_eoi(self._config.EXTERNAL_SOURCE_COMPONENT)
         self._smile.run()
         self._smile.reset()
         if not rows:

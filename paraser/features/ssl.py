@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from paraser.audio import DECODER_ID, TARGET_SAMPLE_RATE, file_digest
-from paraser.features.opensmile_sets import FeatureSetError
+from paraser.features.registry import FeatureSetError, FeatureSetFamily, register_feature_sets
 
 #: Feature-set families: name -> default model (hub id); ``ssl`` needs an explicit model.
 SSL_FAMILIES: dict[str, str | None] = {
@@ -342,6 +342,17 @@ def resolve_ssl_feature_set(
     return SSLFeatureSet(name, family, chosen, layer, pooling, device)
 
 
+register_feature_sets(
+    FeatureSetFamily(
+        "ssl",
+        claims=is_ssl_name,
+        resolve=resolve_ssl_feature_set,
+        names=lambda: list(SSL_FAMILIES),
+        order=1,
+    )
+)
+
+
 def _windows(signal: np.ndarray, window: int) -> list[np.ndarray]:
     # Equal-length pieces, none longer than ``window``: no tiny tail window.
     pieces = max(1, math.ceil(signal.shape[0] / window))
@@ -474,42 +485,3 @@ class SSLEngine:
             total = torch.stack(sums).double().cpu().numpy()
             total_sq = torch.stack(squares).double().cpu().numpy()
         return total, total_sq, frames.cpu().numpy().astype(np.float64)
-
-
-def save_tiny_model(directory: str | Path, model_type: str = "wav2vec2", seed: int = 0) -> Path:
-    """Save a tiny randomly initialised encoder (for tests and benchmarks, not for features).
-
-    ``model_type``: ``wav2vec2`` (layer norm, attention mask: batched, like XLS-R) or
-    ``wavlm`` (group norm: one window at a time, like wavlm-base).
-    """
-    torch, transformers = require_torch()
-    common = dict(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        conv_dim=(16, 16, 16),
-        conv_stride=(5, 4, 16),  # 320 samples per frame: 50 frames/s, like the real models
-        conv_kernel=(10, 4, 16),
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-    )
-    torch.manual_seed(seed)
-    if model_type == "wav2vec2":
-        config = transformers.Wav2Vec2Config(
-            **common, feat_extract_norm="layer", do_stable_layer_norm=True
-        )
-        model = transformers.Wav2Vec2Model(config)
-        attention_mask = True
-    elif model_type == "wavlm":
-        config = transformers.WavLMConfig(**common, num_buckets=16, max_bucket_distance=40)
-        model = transformers.WavLMModel(config)
-        attention_mask = False
-    else:
-        raise ValueError(f"unknown tiny model type '{model_type}': use wav2vec2 or wavlm")
-    directory = Path(directory)
-    model.save_pretrained(directory)
-    transformers.Wav2Vec2FeatureExtractor(return_attention_mask=attention_mask).save_pretrained(
-        directory
-    )
-    return directory

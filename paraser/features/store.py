@@ -54,6 +54,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from paraser.results import atomic_write_parquet, atomic_write_text
+
 KEY_COLUMN = "audio_sha256"
 VECTOR_COLUMN = "features"
 
@@ -96,13 +98,6 @@ _TMP_NAME = re.compile(r"^\.tmp-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{32}-")
 _UNREADABLE = (pa.ArrowException, OSError)
 
 
-def _tmp_path(path: Path) -> Path:
-    # Host and pid in the name let a later run tell a dead writer's leftovers from live ones.
-    return path.with_name(
-        f".tmp-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}-{path.name}"
-    )
-
-
 def content_digest(table: pa.Table) -> str:
     """SHA-256 of a cache table's keys and vectors as decoded (what a reader is served)."""
     digest = hashlib.sha256()
@@ -119,32 +114,9 @@ def _with_digest(table: pa.Table) -> pa.Table:
     return table.replace_schema_metadata(metadata)
 
 
-def _atomic(path: Path, write) -> None:
-    tmp = _tmp_path(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        # A half-written file on a full disk holds the space the next write needs.
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def atomic_write_table(table: pa.Table, path: Path) -> None:
     """Write ``table`` (with its content digest when it is a feature table) atomically."""
-    table = _with_digest(table)
-
-    def write(tmp: Path) -> None:
-        # Our own handle, closed even when the write fails: a half-written file whose
-        # descriptor pyarrow still held would keep a full disk full after it is unlinked.
-        with open(tmp, "wb") as handle:
-            pq.write_table(table, handle)
-
-    _atomic(path, write)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    _atomic(path, lambda tmp: tmp.write_text(text))
+    atomic_write_parquet(_with_digest(table), path)
 
 
 def _pid_alive(pid: int) -> bool:

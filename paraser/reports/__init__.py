@@ -10,11 +10,11 @@ from paraser.reports.stats import (
 )
 from paraser.reports.tables import (
     cell_summary,
-    load_results,
     protocol_statement,
     uar_matrix,
     write_matrices,
 )
+from paraser.results import load_results
 
 __all__ = [
     "bootstrap_uar",

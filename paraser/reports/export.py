@@ -1,26 +1,28 @@
-"""The full report of a results folder: CSV, Markdown, LaTeX and a self-contained HTML page.
+"""The full report of a results folder: its tables computed and every output written.
+
+:func:`build_report` computes the tables (a :class:`~paraser.reports.document.Report`);
+:func:`write_report` writes them as CSV, the figures (:mod:`paraser.reports.figures`) and the
+documents rendered by :mod:`paraser.reports.render` (Markdown, LaTeX, self-contained HTML)
+with the sections of other analyses (:mod:`paraser.reports.document`).
 
 :func:`write_report` reads only ``results.csv``, ``predictions.parquet`` and
 ``config.json``, so ``paraser report DIR`` regenerates every output from the folder.
 Published numbers to compare with come from ``config.json`` (``reproduction.published``,
-written by :mod:`paraser.reproduce`).
+written by :mod:`paraser.runs.reproduce`).
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from paraser.corpora.tasks import label_statement
-from paraser.reports.fewshot import write_fewshot_section
-from paraser.reports.gains import factor_gains, gains_sentences, gains_table
-from paraser.reports.importance import write_importance_section
+from paraser.reports.document import Report, Section, add_section, write_report_documents
+from paraser.reports.fewshot import fewshot_section
+from paraser.reports.figures import report_figures
+from paraser.reports.gains import factor_gains
+from paraser.reports.importance import importance_section
 from paraser.reports.inversion import (
     ALL,
     feature_dimensions,
@@ -29,7 +31,8 @@ from paraser.reports.inversion import (
     published_inversion_holds,
     rankings,
 )
-from paraser.reports.shift import write_shift_section
+from paraser.reports.render import latex_table, render_html, render_latex, render_markdown
+from paraser.reports.shift import shift_section
 from paraser.reports.stats import (
     cell_keys,
     cell_statistics,
@@ -39,27 +42,24 @@ from paraser.reports.stats import (
     per_class_recall,
 )
 from paraser.reports.tables import (
+    baseline,
+    protocol_families,
+    reference_comparison,
+    write_matrices,
+)
+from paraser.results import (
     CONFIG_COLUMNS,
     FACTOR_DEFAULTS,
-    OPTIMISTIC_MARK,
-    SCORING_NOTE,
-    Config,
-    baseline,
-    configurations,
-    is_optimistic,
+    REPORT_LATEX_FILE,
+    has_predictions,
+    load_predictions,
     load_reference,
     load_results,
-    marks,
-    matrix_order,
-    protocol_families,
-    protocol_statement,
-    read_run_table,
-    reference_comparison,
-    reference_markdown,
-    write_matrices,
+    read_config,
 )
 
 PUBLISHED_FILE = "published_comparison.csv"
+
 
 #: Columns of ``comparisons.csv``: one row per classifier x normalisation x kind x protocol
 #: family x other set.
@@ -79,38 +79,6 @@ COMPARISON_COLUMNS: dict[str, str] = {
     "n_test": "test utterances of the compared cells",
     "p_holm": "p_value Holm-adjusted over the whole table",
 }
-
-
-@dataclass
-class Report:
-    """Everything a report shows, as tables (written out by :func:`write_report`)."""
-
-    results: pd.DataFrame
-    cells: pd.DataFrame
-    summary: pd.DataFrame
-    ranks: pd.DataFrame
-    comparisons: pd.DataFrame
-    recall: pd.DataFrame
-    sentences: dict[str, str]
-    verdict: str
-    config: dict
-    published: pd.DataFrame | None
-    predictions: pd.DataFrame
-    #: factor -> paired gains of its levels over the baseline (only varied factors).
-    gains: dict[str, pd.DataFrame] = field(default_factory=dict)
-    #: Mean UAR per configuration, kind and protocol family (:func:`protocol_summary`).
-    by_protocol: pd.DataFrame = field(default_factory=pd.DataFrame)
-    #: Speaker-independent within UAR beside the stratified reference cell, per corpus.
-    reference: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def load_predictions(results_dir: str | Path) -> pd.DataFrame:
-    return read_run_table(
-        results_dir,
-        "predictions.parquet",
-        pd.read_parquet,
-        "no predictions; statistics need predictions.parquet",
-    )
 
 
 def winner_comparisons(cells: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
@@ -191,34 +159,12 @@ def protocol_summary(cells: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def _protocol_summary_table(table: pd.DataFrame) -> pd.DataFrame:
-    if table.empty:
-        return table
-    return pd.DataFrame(
-        {
-            "configuration": [
-                Config(*row).title for row in table[CONFIG_COLUMNS].itertuples(index=False)
-            ],
-            "kind": table.kind,
-            "protocol": table.protocol,
-            "cells": table.cells,
-            "mean UAR": table.mean_uar.map(lambda v: f"{v:.3f}"),
-            "above chance (Holm)": [
-                f"{s} of {n}" for s, n in zip(table.significant_after_holm, table.cells)
-            ],
-            "collapsed": table.collapsed,
-            "targets": table.corpora,
-        }
-    )
-
-
 def build_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) -> Report:
     """Compute every table of the report from a results folder."""
     results_dir = Path(results_dir)
     results = load_results(results_dir)
     predictions = load_predictions(results_dir)
-    config_path = results_dir / "config.json"
-    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    config = read_config(results_dir)
     cells, replicates = cell_statistics(results, predictions, n_boot=n_boot, seed=seed)
     dims = feature_dimensions(config, sorted(results.feature_set.unique()))
     # The ranking question is asked of the baseline (train norm., no adaptation or augmentation).
@@ -308,137 +254,6 @@ def published_comparison(results_dir: str | Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.is_file() else None
 
 
-def _ci_text(row) -> str:
-    return f"{row.uar:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]" + marks(
-        row.collapsed, is_optimistic(row.kind, row.protocol)
-    )
-
-
-def ci_matrix(cells: pd.DataFrame) -> pd.DataFrame:
-    """One configuration's cells as a source x target matrix of 'UAR [low, high]' text."""
-    text = cells.assign(cell=[_ci_text(r) for r in cells.itertuples(index=False)]).pivot(
-        index="source", columns="target", values="cell"
-    )
-    rows, columns = matrix_order(text.index, text.columns)
-    return text.reindex(index=rows, columns=columns).fillna("–")
-
-
-def _fmt_p(p: float) -> str:
-    return "–" if not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
-
-
-def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
-    """The per-cell statistics, formatted for Markdown/LaTeX."""
-    return pd.DataFrame(
-        {
-            "features": cells.feature_set,
-            "classifier": cells.classifier,
-            "norm.": cells.normalisation,
-            "adapt.": cells.adaptation,
-            "augment.": cells.augmentation,
-            "source": cells.source,
-            "target": cells.target,
-            "UAR [95% CI]": [_ci_text(r) for r in cells.itertuples(index=False)],
-            "seeds mean ± sd": [
-                f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f}"
-                for m, s in zip(cells.uar_seed_mean, cells.uar_seed_sd)
-            ],
-            "chance": cells.chance.round(3),
-            "p > chance (Holm)": [_fmt_p(p) for p in cells.p_above_chance_holm],
-            "CI unit": [f"{u} ({n})" for u, n in zip(cells.ci_unit, cells.n_units)],
-        }
-    )
-
-
-def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
-    def ci(value, low, high):
-        return f"{value:.3f} [{low:.3f}, {high:.3f}]" if np.isfinite(value) else "–"
-
-    return pd.DataFrame(
-        {
-            "scope": summary.scope,
-            "features": summary.feature_set,
-            "dim": summary.dimensions.map(lambda d: "?" if pd.isna(d) else str(int(d))),
-            "within UAR [CI]": [
-                ci(r.within_uar, r.within_ci_low, r.within_ci_high)
-                for r in summary.itertuples(index=False)
-            ],
-            "rank within": summary.within_rank,
-            "transfer UAR [CI]": [
-                ci(r.transfer_uar, r.transfer_ci_low, r.transfer_ci_high)
-                for r in summary.itertuples(index=False)
-            ],
-            "rank transfer": summary.transfer_rank,
-            "drop [CI]": [
-                ci(r.drop, getattr(r, "drop_ci_low", np.nan), getattr(r, "drop_ci_high", np.nan))
-                for r in summary.itertuples(index=False)
-            ],
-            "Kendall tau [CI]": [
-                ci(r.kendall_tau, r.tau_ci_low, r.tau_ci_high)
-                for r in summary.itertuples(index=False)
-            ],
-        }
-    )
-
-
-def comparison_table(comparisons: pd.DataFrame) -> pd.DataFrame:
-    if comparisons.empty:
-        return comparisons
-    return pd.DataFrame(
-        {
-            "classifier": comparisons.classifier,
-            "kind": comparisons.kind,
-            "protocol": comparisons.protocol,
-            "best − other": comparisons.best + " − " + comparisons.other,
-            "UAR best": comparisons.uar_best.round(3),
-            "UAR other": comparisons.uar_other.round(3),
-            "difference [CI]": [
-                f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
-                for d, lo, hi in zip(
-                    comparisons.difference, comparisons.ci_low, comparisons.ci_high
-                )
-            ],
-            "p (Holm)": [_fmt_p(p) for p in comparisons.p_holm],
-        }
-    )
-
-
-def latex_table(frame: pd.DataFrame, caption: str, label: str) -> str:
-    """A booktabs table (``\\toprule``/``\\midrule``/``\\bottomrule``)."""
-    # Missing values (a ceiling where none exists) stay missing under astype(str) in pandas 3.
-    escaped = frame.apply(
-        lambda col: col.map(lambda v: _latex_escape("–" if pd.isna(v) else str(v)))
-    )
-    escaped.columns = [_latex_escape(str(c)) for c in escaped.columns]
-    return escaped.style.hide(axis="index").to_latex(
-        hrules=True,
-        caption=caption,
-        label=label,
-        position="htbp",
-        column_format="l" * frame.shape[1],
-    )
-
-
-def _latex_escape(text: str) -> str:
-    for char, repl in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
-                       ("#", r"\#"), ("±", r"$\pm$"), ("†", r"$^\dagger$"), ("−", "--"),
-                       ("–", "--"), ("->", r"$\to$")):  # fmt: skip
-        text = text.replace(char, repl)
-    return text
-
-
-def _markdown(frame: pd.DataFrame) -> str:
-    return frame.to_markdown(index=False) if len(frame) else "_none_"
-
-
-def _config_sections(report: Report):
-    """(configuration, its cells) per configuration of the run."""
-    for config in configurations(report.results):
-        cells = config.select(report.cells)
-        if len(cells):
-            yield config, cells
-
-
 def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) -> list[Path]:
     """Regenerate every output of a results folder; return the paths written.
 
@@ -447,13 +262,12 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     """
     results_dir = Path(results_dir)
     written = write_matrices(results_dir)
-    if not (results_dir / "predictions.parquet").is_file():
-        return (
-            written
-            + write_shift_section(results_dir)
-            + write_fewshot_section(results_dir)
-            + write_importance_section(results_dir)
-        )
+    if not has_predictions(results_dir):
+        # No full report: the sections go into one written before, if any.
+        for files, section in _sections(results_dir, n_boot=1000, seed=0):
+            written += files
+            add_section(results_dir, section)
+        return written
     report = build_report(results_dir, n_boot=n_boot, seed=seed)
     csvs = {
         "cell_stats.csv": report.cells,
@@ -471,7 +285,7 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     for name, frame in csvs.items():
         frame.to_csv(results_dir / name, index=False)
         written.append(results_dir / name)
-    figures = _figures(report)
+    figures = report_figures(report)
     figure_dir = results_dir / "figures"
     figure_dir.mkdir(exist_ok=True)
     for stale in figure_dir.glob("*.png"):  # figures of configurations no longer in the run
@@ -479,69 +293,31 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     for name, (_, png) in figures.items():
         (figure_dir / f"{name}.png").write_bytes(png)
         written.append(figure_dir / f"{name}.png")
-    for name, text in (
-        ("report.md", _report_markdown(report)),
-        ("tables.tex", _report_latex(report)),
-        ("report.html", _report_html(report, figures)),
-    ):
-        (results_dir / name).write_text(text)
-        written.append(results_dir / name)
-    # After report.md/html exist: the sections (when shift.csv, fewshot.csv, importance.csv
-    # are here) go into both.
-    return (
-        written
-        + write_shift_section(results_dir)
-        + write_fewshot_section(results_dir, n_boot=n_boot, seed=seed)
-        + write_importance_section(results_dir)
+    (results_dir / REPORT_LATEX_FILE).write_text(render_latex(report))
+    sections = _sections(results_dir, n_boot=n_boot, seed=seed)
+    documents = write_report_documents(
+        results_dir,
+        render_markdown(report),
+        render_html(report, figures),
+        [section for _, section in sections if section is not None],
     )
+    # The order in which paths were reported before: report.md, tables.tex, report.html.
+    written += [documents[0], results_dir / REPORT_LATEX_FILE, documents[1]]
+    for files, _ in sections:
+        written += files
+    return written
 
 
-def _figures(report: Report) -> dict[str, tuple[str, bytes]]:
-    """name -> (caption, PNG), in page order."""
-    from paraser.reports import plots  # matplotlib only when figures are drawn
-
-    figures: dict[str, tuple[str, bytes]] = {}
-    if len(report.summary):
-        figures["ranks"] = (
-            "Within-corpus rank vs transfer rank of each feature set (mean UAR beside it)",
-            plots.rank_chart(report.summary),
-        )
-    for config, cells in _config_sections(report):
-        stem, title = config.stem, config.title
-        figures[f"heatmap_{stem}"] = (f"UAR: {title}", plots.transfer_heatmap(cells, title))
-        figures[f"recall_{stem}"] = (
-            f"Per-class recall: {title}",
-            plots.recall_heatmap(config.select(report.recall), f"Per-class recall: {title}"),
-        )
-    # Confusion grids (one matrix per cell) are the slowest figures: drawn for the feature
-    # sets that win within or under transfer per classifier; confusion.csv has them all.
-    for config in _winner_configurations(report):
-        stem, title = config.stem, config.title
-        predictions = config.select(report.predictions)
-        matrices = {
-            (s if s == t else f"{s}->{t}"): confusion_matrix(group)
-            for (s, t), group in predictions.groupby(["source", "target"])
-        }
-        figures[f"confusion_{stem}"] = (
-            f"Confusion matrices: {title}",
-            plots.confusion_grid(matrices, f"Confusion: {title}"),
-        )
-    return figures
-
-
-def _winner_configurations(report: Report) -> list[Config]:
-    """Baseline configurations of the within and transfer winners."""
-    chosen = []
-    summary = report.summary[report.summary.scope != ALL]
-    levels = baseline(report.cells)[CONFIG_COLUMNS[2:]].iloc[0]
-    for classifier, group in summary.groupby("scope"):
-        for column in ("within_uar", "transfer_uar"):
-            if group[column].notna().any():
-                feature_set = group.loc[group[column].idxmax(), "feature_set"]
-                key = Config(feature_set, classifier, *levels)
-                if key not in chosen:
-                    chosen.append(key)
-    return chosen
+def _sections(
+    results_dir: Path, *, n_boot: int, seed: int
+) -> list[tuple[list[Path], Section | None]]:
+    """The analyses' files and report sections (when shift.csv, few-shot predictions,
+    importance.csv are in the folder), in report order."""
+    return [
+        shift_section(results_dir),
+        fewshot_section(results_dir, n_boot=n_boot, seed=seed),
+        importance_section(results_dir),
+    ]
 
 
 def confusion_table(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -556,234 +332,6 @@ def confusion_table(predictions: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     table = pd.concat(frames, ignore_index=True)
     return table[[*keys, "true", "predicted", "share"]]
-
-
-def _published_markdown(published: pd.DataFrame | None) -> list[str]:
-    if published is None or published.empty:
-        return []
-    return [
-        "## Published numbers beside ours",
-        "",
-        _markdown(published.round(4)),
-        "",
-    ]
-
-
-_GAIN_TITLES = {
-    "normalisation": "Normalisation: gain over training-set standardisation",
-    "adaptation": "Unsupervised adaptation: gain over the unadapted source model",
-    "augmentation": "Augmentation: gain over training on original audio only",
-}
-
-_GAIN_EXPLANATION = (
-    "Paired differences on the same test utterances: delete-one-speaker jackknife over test "
-    "speakers (95% CI, t with G-1 df), p-values Holm-adjusted over every cell of the factor "
-    "(average rows: raw p of the mean over cells, each cell weighing the same; never across "
-    "protocol families). Ceiling: the target's own within-corpus UAR, never mixed into a method; "
-    f"{OPTIMISTIC_MARK} marks a ceiling from folds that share speakers, left out of averages. "
-    "Accuracy and macro-F1 gains stand beside UAR: label-shift correction (prior-em) targets "
-    "accuracy. Methods that read unlabelled target features are transductive: they see every "
-    "target utterance, whatever its label, and no label."
-)
-
-
-def _augmentation_cost(config: dict) -> pd.DataFrame:
-    """Extraction cost of augmented copies (config.json ``augmentation``), per recipe."""
-    rows = config.get("augmentation", {}).get("cost", [])
-    return pd.DataFrame(rows)
-
-
-def _gain_sections(report: Report) -> list[tuple[str, list[str], pd.DataFrame, pd.DataFrame]]:
-    """(title, sentences, formatted gains, extra table) per varied factor."""
-    sections = []
-    for factor, gains in report.gains.items():
-        extra = _augmentation_cost(report.config) if factor == "augmentation" else pd.DataFrame()
-        sections.append((_GAIN_TITLES[factor], gains_sentences(gains), gains_table(gains), extra))
-    return sections
-
-
-def _label_lines(config: dict) -> list[str]:
-    """The task's label mapping (arousal, valence), stated where the protocol is."""
-    statement = label_statement(config.get("label_map"))
-    return [statement, ""] if statement else []
-
-
-def _report_markdown(report: Report) -> str:
-    lines = [
-        "# paraser report",
-        "",
-        protocol_statement(report.results),
-        "",
-        *_label_lines(report.config),
-        f"UAR [95% CI]: within-corpus cells {SCORING_NOTE}; the interval is a "
-        "delete-one-speaker jackknife (t with G-1 df over the G test speakers) where the "
-        "predictions carry speaker ids, else over utterances. p > chance: one-sided test of "
-        "UAR against the UAR that predictions unrelated to the labels would score (same "
-        "marginals), with the same speaker jackknife standard error, Holm-corrected over all "
-        "cells. Within-corpus "
-        "summaries are computed per protocol family, never across.",
-        "",
-        *reference_markdown(report.reference),
-        "## Summary by protocol",
-        "",
-        _markdown(_protocol_summary_table(report.by_protocol)),
-        "",
-        "## Feature-ranking inversion",
-        "",
-        *[f"- {sentence}" for sentence in report.sentences.values()],
-        "",
-        report.verdict,
-        "",
-        _markdown(summary_table(report.summary)),
-        "",
-        "## Best feature set against the others (paired, same utterances, cells weigh equally)",
-        "",
-        _markdown(comparison_table(report.comparisons)),
-        "",
-        *_published_markdown(report.published),
-    ]
-    for title, sentences, table, extra in _gain_sections(report):
-        lines += [f"## {title}", "", _GAIN_EXPLANATION, "", *[f"- {s}" for s in sentences], ""]
-        if len(extra):
-            lines += ["Extraction cost of the augmented copies:", "", _markdown(extra), ""]
-        lines += [_markdown(table), ""]
-    for config, cells in _config_sections(report):
-        lines += [
-            f"## {config.title}",
-            "",
-            ci_matrix(cells).to_markdown(stralign="right"),
-            "",
-            *_label_lines(report.config),
-        ]
-    lines += ["## All cells", "", _markdown(cell_table(report.cells)), ""]
-    notes = report.config.get("notes", [])
-    if notes:
-        lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
-    return "\n".join(lines)
-
-
-def _report_latex(report: Report) -> str:
-    parts = [
-        "% paraser report tables; needs \\usepackage{booktabs}",
-        latex_table(
-            _protocol_summary_table(report.by_protocol).drop(columns="targets"),
-            "Mean UAR per configuration and protocol family (never averaged across families).",
-            "tab:protocols",
-        ),
-        latex_table(
-            summary_table(report.summary),
-            "Feature-set ranking within corpus and under transfer (mean UAR, 95\\% "
-            "speaker-bootstrap CI; within: speaker-independent corpora only).",
-            "tab:inversion",
-        ),
-    ]
-    if len(report.comparisons):
-        parts.append(
-            latex_table(
-                comparison_table(report.comparisons),
-                "Best feature set against the others: paired UAR difference (speaker jackknife).",
-                "tab:comparisons",
-            )
-        )
-    for factor, gains in report.gains.items():
-        averages = gains_table(gains[gains.source == "average"]).drop(columns="cell")
-        parts.append(
-            latex_table(
-                averages,
-                f"{_GAIN_TITLES[factor]}: mean over cells, paired speaker-jackknife 95\\% CI.",
-                f"tab:gains-{factor}",
-            )
-        )
-    for config, cells in _config_sections(report):
-        matrix = ci_matrix(cells).reset_index().rename(columns={"source": "source / target"})
-        parts.append(
-            latex_table(
-                matrix,
-                f"UAR [95\\% CI], {_latex_escape(config.title)}; rows: source, columns: target; "
-                "diagonal: within-corpus UAR over pooled out-of-fold predictions.",
-                f"tab:{config.stem}".replace("_", "-"),
-            )
-        )
-    return "\n\n".join(parts) + "\n"
-
-
-def _html_table(frame: pd.DataFrame) -> str:
-    if frame.empty:
-        return "<p><em>none</em></p>"
-    return frame.to_html(index=False, border=0, classes="t", escape=True)
-
-
-_STYLE = """
-body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}
-table.t{border-collapse:collapse;font-size:13px;margin:1em 0}
-table.t th,table.t td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
-table.t th{border-bottom:2px solid #444}
-figure{display:inline-block;margin:0.5em;vertical-align:top}
-figcaption{font-size:12px;color:#555}
-.quote{background:#f4f6fa;border-left:4px solid #4a6fa5;padding:0.6em 1em}
-"""
-
-
-def _report_html(report: Report, figures: dict[str, tuple[str, bytes]]) -> str:
-    def image(name: str) -> str:
-        caption, png = figures[name]
-        data = base64.b64encode(png).decode()
-        return (
-            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
-
-    body = [
-        "<h1>paraser report</h1>",
-        f"<p>{html.escape(protocol_statement(report.results))}</p>",
-        *(
-            [
-                "<h2>Within-corpus: speaker-independent against stratified (speakers shared)</h2>",
-                _html_table(report.reference),
-            ]
-            if len(report.reference)
-            else []
-        ),
-        "<h2>Summary by protocol</h2>",
-        _html_table(_protocol_summary_table(report.by_protocol)),
-        "<h2>Feature-ranking inversion</h2>",
-        *[f'<p class="quote">{html.escape(s)}</p>' for s in report.sentences.values()],
-        f"<p><strong>{html.escape(report.verdict)}</strong></p>",
-    ]
-    if "ranks" in figures:
-        body.append(image("ranks"))
-    body += [
-        _html_table(summary_table(report.summary)),
-        "<h2>Best feature set against the others</h2>",
-        _html_table(comparison_table(report.comparisons)),
-    ]
-    if report.published is not None and len(report.published):
-        body += ["<h2>Published numbers beside ours</h2>", _html_table(report.published.round(4))]
-    for title, sentences, table, extra in _gain_sections(report):
-        body += [f"<h2>{html.escape(title)}</h2>", f"<p>{html.escape(_GAIN_EXPLANATION)}</p>"]
-        body += [f'<p class="quote">{html.escape(s)}</p>' for s in sentences]
-        if len(extra):
-            body += ["<p>Extraction cost of the augmented copies:</p>", _html_table(extra)]
-        body.append(_html_table(table))
-    body.append("<h2>Transfer matrices</h2>")
-    body += [image(n) for n in figures if n.startswith("heatmap_")]
-    body.append("<h2>Per-class recall and confusion matrices</h2>")
-    for config, _ in _config_sections(report):
-        stem = config.stem
-        body += [
-            f"<details><summary>{html.escape(config.title)}</summary>",
-            image(f"recall_{stem}"),
-            image(f"confusion_{stem}") if f"confusion_{stem}" in figures else "",
-            "</details>",
-        ]
-    body += ["<h2>All cells</h2>", _html_table(cell_table(report.cells))]
-    notes = report.config.get("notes", [])
-    if notes:
-        body += ["<h2>Notes</h2><ul>", *[f"<li>{html.escape(n)}</li>" for n in notes], "</ul>"]
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>paraser report'
-        f"</title><style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
-    )
 
 
 __all__ = ["ALL", "Report", "build_report", "latex_table", "write_report"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 import re
 import warnings
@@ -31,10 +30,16 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from paraser.reports.document import Section
 from paraser.reports.stats import holm
+from paraser.results import (
+    FEWSHOT_PREDICTIONS_FILE,
+    REPORT_MARKDOWN_FILE,
+    has_results,
+    load_results,
+    read_config,
+)
 
-CURVES_FILE = "fewshot.csv"
-PREDICTIONS_FILE = "fewshot_predictions.parquet"
 AVERAGE = "average"
 CONFIG_KEYS = ["feature_set", "classifier", "adaptation"]
 DIRECTION_KEYS = [*CONFIG_KEYS, "source", "target"]
@@ -284,12 +289,12 @@ def curve_figure(curves: pd.DataFrame, title: str) -> bytes:
     return plots._png(fig)
 
 
-def _with_grid_within(table: pd.DataFrame, results_csv: Path) -> pd.DataFrame:
+def _with_grid_within(table: pd.DataFrame, results_dir: Path) -> pd.DataFrame:
     """Add ``within_grid``: the target's within-corpus UAR on the run's diagonal (its own
     protocol, all speakers), beside the held-out-speaker ceiling the fractions use."""
-    if table.empty or not results_csv.is_file():
+    if table.empty or not has_results(results_dir):
         return table
-    results = pd.read_csv(results_csv)
+    results = load_results(results_dir)
     within = results[
         (results.kind == "within")
         & (results.normalisation == "train")
@@ -401,8 +406,7 @@ def headline(curves: pd.DataFrame, to_ceiling: pd.DataFrame, tests: pd.DataFrame
 def _blocks(directory: Path, curves, to_ceiling, tests) -> list[tuple[str, object]]:
     from paraser.corpora.tasks import label_statement
 
-    config_path = directory / "config.json"
-    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    config = read_config(directory)
     plan = config.get("few_shot", {})
     protocol = (
         f"Each target's speakers are split into an adaptation pool and held-out test speakers "
@@ -476,29 +480,19 @@ def _render(blocks, figures: dict[str, bytes]) -> tuple[str, str]:
     return "\n".join(markdown), "\n".join(page)
 
 
-def _insert(path: Path, section: str, anchor: str) -> None:
-    """Replace this section's earlier copy in ``path``, else insert it before ``anchor``."""
-    text = path.read_text()
-    block = f"{_START}\n{section}\n{_END}\n"
-    text = re.sub(re.escape(_START) + ".*?" + re.escape(_END) + "\n?", "", text, flags=re.S)
-    at = text.find(anchor)
-    path.write_text(
-        text[:at] + block + text[at:] if at >= 0 else text.rstrip("\n") + "\n\n" + block
-    )
-
-
-def write_fewshot_section(
+def fewshot_section(
     directory: str | Path, *, n_boot: int = 1000, seed: int = 0
-) -> list[Path]:
-    """Write the few-shot tables, figures and report section; nothing without ``fewshot.csv``."""
+) -> tuple[list[Path], Section | None]:
+    """Write the few-shot tables, figures and ``fewshot.md``; return them and the report
+    section (nothing without few-shot predictions)."""
     directory = Path(directory)
-    if not (directory / PREDICTIONS_FILE).is_file():
-        return []
-    predictions = pd.read_parquet(directory / PREDICTIONS_FILE)
+    if not (directory / FEWSHOT_PREDICTIONS_FILE).is_file():
+        return [], None
+    predictions = pd.read_parquet(directory / FEWSHOT_PREDICTIONS_FILE)
     if predictions.empty:
-        return []
+        return [], None
     curves = curve_table(predictions, n_boot=n_boot, seed=seed)
-    to_ceiling = _with_grid_within(shots_to_ceiling(curves), directory / "results.csv")
+    to_ceiling = _with_grid_within(shots_to_ceiling(curves), directory)
     tests = paired_tests(predictions, n_boot=n_boot, seed=seed)
     written = []
     for name, frame in (
@@ -517,13 +511,7 @@ def write_fewshot_section(
     markdown, section_html = _render(_blocks(directory, curves, to_ceiling, tests), figures)
     (directory / "fewshot.md").write_text(markdown + "\n")
     written.append(directory / "fewshot.md")
-    for name, section, anchor in (
-        ("report.md", markdown, "## All cells"),
-        ("report.html", section_html, "<h2>All cells</h2>"),
-    ):
-        if (directory / name).is_file():
-            _insert(directory / name, section, anchor)
-    return written
+    return written, Section((_START, _END), markdown, section_html)
 
 
 def write_study_report(out: str | Path, parts: list[str | Path]) -> list[Path]:
@@ -543,7 +531,7 @@ def write_study_report(out: str | Path, parts: list[str | Path]) -> list[Path]:
         section = part / "fewshot.md"
         if not section.is_file():
             raise ValueError(f"{part}: no fewshot.md; run 'paraser report {part}' first")
-        config = json.loads((part / "config.json").read_text())
+        config = read_config(part)
         label_map = config.get("label_map", {})
         task = label_map.get("task", "categorical: " + ", ".join(label_map.get("classes", [])))
         corpora = ", ".join(config.get("corpora", {}))
@@ -563,5 +551,5 @@ def write_study_report(out: str | Path, parts: list[str | Path]) -> list[Path]:
         if frames:
             pd.concat(frames, ignore_index=True).to_csv(out / name, index=False)
             written.append(out / name)
-    (out / "report.md").write_text("\n".join(lines))
-    return [*written, out / "report.md"]
+    (out / REPORT_MARKDOWN_FILE).write_text("\n".join(lines))
+    return [*written, out / REPORT_MARKDOWN_FILE]

@@ -28,13 +28,8 @@ import numpy as np
 import pandas as pd
 
 from paraser.reports.stats import holm, paired_average
-from paraser.reports.tables import (
-    CONFIG_COLUMNS,
-    FACTOR_DEFAULTS,
-    OPTIMISTIC_MARK,
-    is_optimistic,
-    protocol_family,
-)
+from paraser.reports.tables import OPTIMISTIC_MARK, is_optimistic, protocol_family
+from paraser.results import CONFIG_COLUMNS, FACTOR_DEFAULTS
 
 #: Columns of ``gains_<factor>.csv``.
 GAIN_COLUMNS: dict[str, str] = {

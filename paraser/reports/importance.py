@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from paraser.reports.shift import _html, _markdown, _place
+from paraser.reports.document import Section, add_section
+from paraser.reports.shift import _html, _markdown
 
 IMPORTANCE_FILE = "importance.csv"
 SUMMARY_FILE = "importance_families.csv"
@@ -156,11 +157,18 @@ def importance_figure(summary: pd.DataFrame, feature_set: str) -> bytes:
 
 
 def write_importance_section(directory: str | Path) -> list[Path]:
-    """Write ``importance_families.csv``, the figures and the section (none without
-    ``importance.csv``)."""
+    """Write the importance files of ``directory`` and add its section to a report there."""
+    written, section = importance_section(directory)
+    add_section(Path(directory), section)
+    return written
+
+
+def importance_section(directory: str | Path) -> tuple[list[Path], Section | None]:
+    """Write ``importance_families.csv``, the figures and ``importance.md``; return them and
+    the report section (nothing without ``importance.csv``)."""
     directory = Path(directory)
     if not (directory / IMPORTANCE_FILE).is_file():
-        return []
+        return [], None
     importance = pd.read_csv(directory / IMPORTANCE_FILE)
     summary = family_summary(importance)
     summary.to_csv(directory / SUMMARY_FILE, index=False)
@@ -206,10 +214,4 @@ def write_importance_section(directory: str | Path) -> list[Path]:
     )
     (directory / "importance.md").write_text(markdown)
     written.append(directory / "importance.md")
-    for name, section, anchors in (
-        ("report.md", markdown, ("## All cells",)),
-        ("report.html", section_html, ("<h2>All cells</h2>", "</body>")),
-    ):
-        if (directory / name).is_file():
-            _place(directory / name, section, anchors, markers=_MARKERS)
-    return written
+    return written, Section(_MARKERS, markdown, section_html)

@@ -16,20 +16,15 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from paraser.reports.tables import (
-    FACTOR_DEFAULTS,
-    baseline,
-    is_optimistic,
-    load_results,
-    matrix_order,
-)
+from paraser.reports.document import Section, add_section
+from paraser.reports.tables import baseline, is_optimistic, matrix_order
+from paraser.results import FACTOR_DEFAULTS, has_results, load_results
 
 SHIFT_FILE = "shift.csv"
 DROPS_FILE = "drops.csv"
@@ -424,25 +419,6 @@ def _html(blocks, figures: dict[str, bytes]) -> str:
     return "\n".join(parts)
 
 
-def _place(
-    path: Path, section: str, anchors: tuple[str, ...], markers: tuple[str, str] = (_START, _END)
-) -> None:
-    """Put ``section`` between ``markers`` in ``path``: replacing an earlier one, else before
-    the first anchor found (else at the end)."""
-    text = path.read_text()
-    start, end = markers
-    block = f"{start}\n{section}\n{end}"
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
-    anchor = next((a for a in anchors if a in text), None)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    elif anchor:
-        text = text.replace(anchor, block + "\n" + anchor, 1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 def write_shift_section(
     directory: str | Path,
     *,
@@ -450,19 +426,33 @@ def write_shift_section(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> list[Path]:
-    """Write the shift section of ``directory``; nothing when it has no ``shift.csv``.
+    """Write the shift files of ``directory`` and add its section to a report there."""
+    written, section = shift_section(directory, results_dir=results_dir, n_boot=n_boot, seed=seed)
+    add_section(Path(directory), section)
+    return written
+
+
+def shift_section(
+    directory: str | Path,
+    *,
+    results_dir: str | Path | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> tuple[list[Path], Section | None]:
+    """Write the shift tables, figures and ``shift.md/html`` of ``directory``; return them and
+    the report section (nothing when it has no ``shift.csv``).
 
     The drop comes from ``results_dir/results.csv`` when given, else from
     ``directory/results.csv``, else from a ``drops.csv`` written before.
     """
     directory = Path(directory)
     if not (directory / SHIFT_FILE).is_file():
-        return []
+        return [], None
     written: list[Path] = []
     shift = pd.read_csv(directory / SHIFT_FILE)
     source = Path(results_dir) if results_dir is not None else directory
     drops = None
-    if results_dir is not None or (directory / "results.csv").is_file():
+    if results_dir is not None or has_results(directory):
         drops = drops_from_results(load_results(source))
         drops = drops[drops.feature_set.isin(shift.feature_set)].reset_index(drop=True)
         drops.to_csv(directory / DROPS_FILE, index=False)
@@ -488,10 +478,4 @@ def write_shift_section(
         f"shift</title><style>{_STYLE}</style></head><body>\n{section_html}\n</body></html>\n"
     )
     written += [directory / "shift.md", directory / "shift.html"]
-    for name, section, anchors in (
-        ("report.md", markdown, ("## All cells",)),
-        ("report.html", section_html, ("<h2>All cells</h2>", "</body>")),
-    ):
-        if (directory / name).is_file():
-            _place(directory / name, section, anchors)
-    return written
+    return written, Section((_START, _END), markdown, section_html)

@@ -97,18 +97,26 @@ def _codes(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return true_codes, correct, len(classes)
 
 
+def _recalls_under(weights: np.ndarray, totals: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    """UAR under each row of ``weights`` (resamples x units) from per-unit class counts.
+
+    Classes drawn zero times in a resample are skipped (NaN when none is left).
+    """
+    drawn = weights @ totals
+    correct = weights @ hits
+    recall = np.where(drawn > 0, correct / np.where(drawn > 0, drawn, 1), np.nan)
+    with warnings.catch_warnings():
+        # A resample can miss every unit of an evaluation: NaN, skipped by the caller.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(recall, axis=1)
+
+
 def _weighted_uar(y_true, y_pred, weights: np.ndarray) -> np.ndarray:
     """UAR under each row of ``weights`` (resamples x rows); classes drawn zero times skipped."""
     codes, correct, k = _codes(np.asarray(y_true), np.asarray(y_pred))
     onehot = np.zeros((len(codes), k))
     onehot[np.arange(len(codes)), codes] = 1.0
-    totals = weights @ onehot
-    hits = weights @ (onehot * correct[:, None])
-    recall = np.where(totals > 0, hits / np.where(totals > 0, totals, 1), np.nan)
-    with warnings.catch_warnings():
-        # A resample can miss every unit of an evaluation: NaN, skipped by the caller.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(recall, axis=1)
+    return _recalls_under(weights, onehot, onehot * correct[:, None])
 
 
 def uar(y_true, y_pred) -> float:
@@ -119,13 +127,22 @@ def uar(y_true, y_pred) -> float:
 def _replicates(
     predictions: pd.DataFrame, unit_weights: np.ndarray, unit_index: np.ndarray
 ) -> np.ndarray:
-    """Mean-over-evaluations UAR: point estimate (row 0 weights = 1) and replicates."""
+    """Mean-over-evaluations UAR: point estimate (row 0 weights = 1) and replicates.
+
+    A resample weighs units, so each evaluation is reduced to per-unit class
+    counts first: resamples x units x classes, never resamples x utterances.
+    """
     y_true = predictions["y_true"].to_numpy()
     y_pred = predictions["y_pred"].to_numpy()
     per_evaluation = []
     for rows in _evaluations(predictions):
-        weights = unit_weights[:, unit_index[rows]]
-        per_evaluation.append(_weighted_uar(y_true[rows], y_pred[rows], weights))
+        codes, correct, k = _codes(y_true[rows], y_pred[rows])
+        units, local = np.unique(unit_index[rows], return_inverse=True)
+        totals = np.zeros((len(units), k))
+        np.add.at(totals, (local, codes), 1.0)
+        hits = np.zeros((len(units), k))
+        np.add.at(hits, (local, codes), correct)
+        per_evaluation.append(_recalls_under(unit_weights[:, units], totals, hits))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(np.vstack(per_evaluation), axis=0)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
 
 from paraser.corpora.tasks import label_statement
+from paraser.results import (
+    CONFIG_COLUMNS,
+    FACTOR_DEFAULTS,
+    SUMMARY_FILE,
+    has_config,
+    load_reference,
+    load_results,
+    read_config,
+)
 
 COLLAPSE_MARK = "†"
 #: A within-corpus cell whose folds share speakers between training and test
@@ -19,7 +26,7 @@ COLLAPSE_MARK = "†"
 OPTIMISTIC_MARK = "‡"
 
 #: The within-corpus scoring rule in one clause, under every table (the full rule is
-#: ``SCORING_RULE`` in config.json).
+#: ``within_scoring`` in config.json).
 SCORING_NOTE = (
     "scored once per seed over the pooled out-of-fold predictions (every utterance predicted "
     "once, by a model that never saw its speaker under a speaker-independent protocol; "
@@ -59,14 +66,9 @@ def marks(collapsed: bool, optimistic: bool) -> str:
     return (COLLAPSE_MARK if collapsed else "") + (OPTIMISTIC_MARK if optimistic else "")
 
 
-#: Experimental factors beside feature set and classifier, with the level every
-#: gain is measured against; older results folders lack some: they held the default.
-FACTOR_DEFAULTS = {"normalisation": "train", "adaptation": "none", "augmentation": "none"}
-CONFIG_COLUMNS = ["feature_set", "classifier", *FACTOR_DEFAULTS]
-
-
-class Config(NamedTuple):
-    """One configuration of a run: one UAR matrix."""
+class Condition(NamedTuple):
+    """One experimental condition of a run (feature set, classifier and the level of each
+    factor): one UAR matrix. Not a ``config.json`` record nor a TOML protocol config."""
 
     feature_set: str
     classifier: str
@@ -107,36 +109,13 @@ def baseline(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def read_run_table(
-    results_dir: str | Path, filename: str, read: Callable[[Path], pd.DataFrame], missing: str
-) -> pd.DataFrame:
-    """One tidy table of a results folder; ``missing`` says what to do when it is absent."""
-    path = Path(results_dir) / filename
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: {missing}")
-    frame = read(path)
-    for factor, default in FACTOR_DEFAULTS.items():
-        if factor not in frame.columns:  # a run from before this factor existed
-            frame[factor] = default
-    return frame
-
-
-def load_results(results_dir: str | Path) -> pd.DataFrame:
-    return read_run_table(
-        results_dir,
-        "results.csv",
-        pd.read_csv,
-        "no results.csv; run 'paraser transfer-matrix' first",
-    )
-
-
-def configurations(results: pd.DataFrame) -> list[Config]:
+def conditions(results: pd.DataFrame) -> list[Condition]:
     """The configurations of a results table: baseline levels first, then in run order."""
     rows = results[CONFIG_COLUMNS].drop_duplicates().itertuples(index=False)
-    configs = [Config(*row) for row in rows]
+    configs = [Condition(*row) for row in rows]
     first = {c: i for i, c in reversed(list(enumerate(configs)))}
 
-    def order(config: Config) -> tuple:
+    def order(config: Condition) -> tuple:
         # Feature set and classifier as they first appear; the baseline level of each
         # factor before the others, which follow in the order the run lists them.
         seen = min(first[c] for c in configs if c[:2] == config[:2])
@@ -169,7 +148,7 @@ def matrix_order(sources, targets) -> tuple[list[str], list[str]]:
     return singles + pooled, singles
 
 
-def uar_matrix(results: pd.DataFrame, config: Config) -> pd.DataFrame:
+def uar_matrix(results: pd.DataFrame, config: Condition) -> pd.DataFrame:
     """Rows: source corpus; columns: target corpus; values: mean UAR."""
     cells = config.select(cell_summary(results))
     matrix = cells.pivot(index="source", columns="target", values="uar")
@@ -177,7 +156,7 @@ def uar_matrix(results: pd.DataFrame, config: Config) -> pd.DataFrame:
     return matrix.reindex(index=rows, columns=columns)
 
 
-def _formatted_matrix(results: pd.DataFrame, config: Config) -> pd.DataFrame:
+def _formatted_matrix(results: pd.DataFrame, config: Condition) -> pd.DataFrame:
     summary = cell_summary(results)
     cells = config.select(summary)
     if config.adaptation != "none":
@@ -230,12 +209,6 @@ def protocol_statement(results: pd.DataFrame) -> str:
     return statement
 
 
-def load_reference(results_dir: str | Path) -> pd.DataFrame:
-    """``within_reference.csv``: stratified cells run beside speaker-independent ones."""
-    path = Path(results_dir) / "within_reference.csv"
-    return pd.read_csv(path) if path.is_file() else pd.DataFrame()
-
-
 def reference_comparison(results: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     """Per corpus: the speaker-independent within UAR beside the stratified one.
 
@@ -245,9 +218,6 @@ def reference_comparison(results: pd.DataFrame, reference: pd.DataFrame) -> pd.D
     if reference.empty:
         return pd.DataFrame()
     keys = [*CONFIG_COLUMNS, "source"]
-    for factor, default in FACTOR_DEFAULTS.items():
-        if factor not in reference.columns:
-            reference = reference.assign(**{factor: default})
     within = results[results.kind == "within"]
     independent = within.groupby(keys).agg(protocol=("protocol", "first"), uar=("uar", "mean"))
     shared = reference.groupby(keys).agg(
@@ -280,19 +250,18 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
     results_dir = Path(results_dir)
     results = load_results(results_dir)
     written: list[Path] = []
-    config_path = results_dir / "config.json"
-    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    config = read_config(results_dir)
     # A task's mapping (arousal, valence) is stated with the protocol, under every table.
     statement = protocol_statement(results)
     if label_statement(config.get("label_map")):
         statement += " " + label_statement(config.get("label_map"))
     sections = ["# Within-corpus and transfer UAR", "", statement, ""]
     sections += reference_markdown(reference_comparison(results, load_reference(results_dir)))
-    if config_path.is_file():
+    if has_config(results_dir):
         notes = config.get("notes", [])
         if notes:
             sections += ["## Notes", "", *[f"- {n}" for n in notes], ""]
-    for config in configurations(results):
+    for config in conditions(results):
         stem, title = config.stem, config.title
         numeric = uar_matrix(results, config)
         numeric.round(4).to_csv(results_dir / f"{stem}.csv")
@@ -323,7 +292,7 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
                 f"{row.dominant_share:.0%} of predictions in one class (UAR {row.uar:.3f})"
             )
         sections.append("")
-    summary = results_dir / "summary.md"
+    summary = results_dir / SUMMARY_FILE
     summary.write_text("\n".join(sections))
     return [*written, summary]
 

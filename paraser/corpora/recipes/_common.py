@@ -18,7 +18,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Protocol, runtime_checkable
 
-import iso639  # installed with audformat
 import pandas as pd
 
 from paraser.corpora.labels import CANONICAL_EMOTIONS
@@ -157,6 +156,8 @@ def normalise_language(value: object) -> str:
     text = str(value or "").strip()
     if not text:
         return ""
+    import iso639  # installed with audformat; imported here, as it loads its tables (0.15 s)
+
     try:
         language = iso639.Lang(text.title() if len(text) > 3 else text.lower())
     except Exception:  # noqa: BLE001 - not a language code or name iso639 knows

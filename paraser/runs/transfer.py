@@ -10,23 +10,15 @@ researcher can run the same pipeline from Python::
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
-import platform
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from paraser import __version__
-from paraser.corpora import LabelMap, LoadedManifest, load_manifest, resolve_corpus
-from paraser.corpora.manifest import manifest_hash
-from paraser.corpora.tasks import UnmappableLabelError
+from paraser.corpora import LabelMap, LoadedManifest
 from paraser.experiments import CorpusData, GridResult, make_protocol, run_grid
-from paraser.experiments.classifiers import describe_classifiers, resolve_classifier
 from paraser.experiments.fewshot import FewShotPlan
 from paraser.experiments.protocols import SCORING_RULE
 from paraser.experiments.transfer import AugmentedCopies, UnlabelledRows, skipped_directions
@@ -36,74 +28,14 @@ from paraser.features import (
     extract_features,
     load_features,
 )
-from paraser.features.extract import FeatureSetSpec, as_specs, corpus_cache_dir, hash_files
-from paraser.features.store import atomic_write_table, atomic_write_text
-from paraser.features.tables import is_table_corpus, load_table_corpus
+from paraser.features.extract import corpus_cache_dir, hash_files
+from paraser.features.precomputed import is_table_corpus, load_table_corpus
+from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.parallel import uses_backend
 from paraser.reports import write_matrices
-
-Progress = Callable[[str, int, int], None]
-
-
-def load_corpora(
-    corpora: Sequence[str | Path],
-    *,
-    label_map: LabelMap | None = None,
-    manifests_dir: str | Path | None = None,
-    map_labels: bool = True,
-) -> list[LoadedManifest]:
-    """Load registered names or manifest paths, mapping labels to the shared space."""
-    loaded = []
-    for spec in corpora:
-        name, path = resolve_corpus(spec, manifests_dir)
-        try:
-            manifest = load_manifest(path, name=name, label_map=label_map, map_labels=map_labels)
-        except UnmappableLabelError as exc:  # a task refuses labels it has no level for
-            raise ValueError(f"{name} ({path}): {exc}") from None
-        loaded.append(manifest)
-    names = [m.name for m in loaded]
-    duplicated = {n for n in names if names.count(n) > 1}
-    if duplicated:
-        raise ValueError(f"corpus name(s) given twice: {sorted(duplicated)}")
-    return loaded
-
-
-@uses_backend
-def extract(
-    corpora: Sequence[str | Path],
-    feature_sets: Sequence[str | FeatureSetSpec],
-    *,
-    cache_dir: str | Path = DEFAULT_CACHE_DIR,
-    jobs: int = 1,
-    strict: bool = False,
-    manifests_dir: str | Path | None = None,
-    progress: Progress | None = None,
-    backend: str = "local",
-    scheduler: str | None = None,
-) -> list[ExtractionReport]:
-    """Extract feature sets for every utterance of each corpus (all labels).
-
-    ``backend="dask"`` runs on a local Dask cluster, ``scheduler="tcp://host:port"``
-    on a running one (see :mod:`paraser.parallel`); the cache is the same.
-    """
-    reports = []
-    # Every row is extracted whatever its label, so changing the shared label
-    # space later never forces a re-extraction.
-    for manifest in load_corpora(corpora, manifests_dir=manifests_dir, map_labels=False):
-        callback = (
-            (lambda done, total, n=manifest.name: progress(n, done, total)) if progress else None
-        )
-        reports.append(
-            extract_features(
-                manifest.frame,
-                feature_sets,
-                cache_dir=cache_dir,
-                jobs=jobs,
-                strict=strict,
-                progress=callback,
-            )
-        )
-    return reports
+from paraser.results import write_config, write_run_tables
+from paraser.runs.extraction import Progress, load_corpora
+from paraser.runs.provenance import run_config, tuning_record
 
 
 @dataclass
@@ -120,7 +52,7 @@ class TransferRun:
 
 def build_corpus_data(
     manifest: LoadedManifest,
-    feature_sets: Sequence[str | FeatureSetSpec],
+    specs: Sequence[FeatureSetSpec],
     cache_dir: str | Path,
 ) -> tuple[CorpusData, list[str]]:
     """Join a manifest with its cached features; rows without features are dropped."""
@@ -129,7 +61,7 @@ def build_corpus_data(
     matrices: dict[str, np.ndarray] = {}
     keep = np.ones(len(frame), dtype=bool)
     loaded = {}
-    for spec in as_specs(feature_sets):
+    for spec in specs:
         matrix = load_features(frame, spec, cache_dir=cache_dir)
         loaded[spec.name] = matrix
         keep &= matrix.available
@@ -147,7 +79,7 @@ def build_corpus_data(
     for name, matrix in loaded.items():
         matrices[name] = _available_rows(matrix, keep)
     frame = frame.loc[keep].reset_index(drop=True)
-    unlabelled = _unlabelled(manifest, as_specs(feature_sets), cache_dir)
+    unlabelled = _unlabelled(manifest, specs, cache_dir)
     return CorpusData(manifest.name, frame, matrices, unlabelled=unlabelled), notes
 
 
@@ -186,7 +118,7 @@ class PreparedCorpora:
 
 def prepare_corpora(
     corpora: Sequence[str | Path],
-    feature_sets: Sequence[str | FeatureSetSpec],
+    specs: Sequence[FeatureSetSpec],
     *,
     cache_dir: str | Path = DEFAULT_CACHE_DIR,
     label_map: LabelMap | None = None,
@@ -196,9 +128,9 @@ def prepare_corpora(
 ) -> PreparedCorpora:
     """Load corpora (manifests or feature-table folders), extract what the cache lacks, join.
 
-    Feature-table corpora come first, then manifests, in the order given.
+    Feature-table corpora come first, then manifests, in the order given. ``specs`` are
+    resolved feature sets (:func:`~paraser.features.extract.as_specs`).
     """
-    specs = as_specs(feature_sets)
     label_map = label_map or LabelMap()
     # A folder of pre-extracted feature tables is a corpus too, with nothing to extract.
     data = [
@@ -393,7 +325,7 @@ def transfer_matrix(
     methods to the transfer directions (``none``, ``corpus-norm``,
     ``speaker-norm``, ``coral``, ``importance``, ``prior-em``; transductive).
     ``augmentations`` names augmentation recipes (``none`` or e.g.
-    ``noise:snr=5-20``, see :mod:`paraser.features.augment`): ``augment_copies``
+    ``noise:snr=5-20``, see :mod:`paraser.features.augment_recipes`): ``augment_copies``
     augmented copies of every training utterance are extracted (cached) and
     join the training side only.  ``within=False`` skips the diagonal.
     ``few_shot`` adds few-shot target curves (:mod:`paraser.experiments.fewshot`):
@@ -406,7 +338,7 @@ def transfer_matrix(
     out = Path(out)
     recipes = []
     if any(a != "none" for a in augmentations):
-        from paraser.features.augment import parse_recipe
+        from paraser.features.augment_recipes import parse_recipe
 
         recipes = [parse_recipe(a) for a in augmentations if a != "none"]
         # Results are keyed by the canonical recipe name (equal spellings, one row).
@@ -511,92 +443,6 @@ def transfer_matrix(
     )
     if few_shot is not None:
         config["few_shot"] = few_shot.to_dict()
-    atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
+    write_config(out, config)
     write_matrices(out)
     return TransferRun(out, grid.results, grid.predictions, manifests, extraction, notes)
-
-
-def tuning_record(classifiers) -> dict:
-    """What ``--tune`` searched, per classifier (the chosen values are in results.csv)."""
-    return {
-        "search": "grid search, UAR, inner stratified speaker-grouped 3-fold inside each "
-        "training fold and each source only (never a test fold or a target)",
-        "grids": {
-            spec.name: {k: [list(v) if isinstance(v, tuple) else v for v in values]
-                        for k, values in (spec.param_grid or {}).items()}
-            for spec in map(resolve_classifier, classifiers)
-        },
-    }  # fmt: skip
-
-
-def write_run_tables(
-    out: Path,
-    results: pd.DataFrame,
-    predictions: pd.DataFrame,
-    folds: pd.DataFrame | None = None,
-    reference: pd.DataFrame | None = None,
-) -> None:
-    """``results.csv`` and ``predictions.parquet`` of a results folder, with
-    ``folds.csv`` (per-fold within rows) and ``within_reference.csv`` (stratified
-    cells beside speaker-independent ones) where given and not empty.
-
-    Atomic, like the cache: a run killed while writing leaves the previous tables whole.
-    """
-    atomic_write_text(out / "results.csv", results.to_csv(index=False))
-    for name, table in (("folds.csv", folds), ("within_reference.csv", reference)):
-        if table is not None and len(table):
-            atomic_write_text(out / name, table.to_csv(index=False))
-        elif (out / name).is_file():
-            (out / name).unlink()  # a stale table from an earlier run in this folder
-    atomic_write_table(
-        pa.Table.from_pandas(predictions, preserve_index=False), out / "predictions.parquet"
-    )
-
-
-def run_config(
-    manifests, feature_sets, classifiers, label_map, protocol, seeds, cache_dir, notes, extraction
-) -> dict:
-    """A record of what produced a results folder: versions, parameters, data hashes."""
-    import joblib
-    import opensmile
-    import scipy
-    import sklearn
-
-    provenance = {}
-    for spec in as_specs(feature_sets):
-        provenance[spec.name] = {k: v for k, v in spec.provenance().items() if k != "feature_names"}
-    return {
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "paraser": __version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "versions": {
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "scipy": scipy.__version__,
-            "scikit-learn": sklearn.__version__,
-            "joblib": joblib.__version__,
-            "opensmile": opensmile.__version__,
-        },
-        "corpora": {
-            m.name: {
-                "manifest": str(m.source),
-                "manifest_sha256_16": manifest_hash(m.frame),
-                "n_utterances": len(m.frame),
-                "n_speakers": int(m.frame["speaker"].nunique()),
-                "classes": m.frame["label"].value_counts().sort_index().to_dict(),
-                "dropped_unmapped": m.n_dropped_unmapped,
-            }
-            for m in manifests
-        },
-        "feature_sets": provenance,
-        "classifiers": list(describe_classifiers(classifiers)),
-        "classifier_descriptions": describe_classifiers(classifiers),
-        "label_map": label_map.to_dict(),
-        "protocol": protocol,
-        "transfer_protocol": "train-all-source",
-        "seeds": list(seeds),
-        "cache_dir": str(cache_dir),
-        "extraction_failures": int(sum(len(r.failures) for r in extraction)),
-        "notes": notes,
-    }

@@ -40,9 +40,8 @@ from paraser.experiments.classifiers import (
     tuned,
 )
 from paraser.experiments.transfer import SCORE_PREFIX, pool_corpora, training_rows
-from paraser.features import DEFAULT_CACHE_DIR, extract_features, load_features
-from paraser.features.opensmile_sets import resolve_feature_set
-from paraser.features.store import atomic_write_text
+from paraser.features import DEFAULT_CACHE_DIR, extract_features, load_features, resolve_feature_set
+from paraser.results import atomic_write_text
 
 #: Format of the JSON record inside a model file; bumped when its meaning changes.
 MODEL_FORMAT = 1
@@ -54,6 +53,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",  # MLP
         "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
         "paraser.experiments.classifiers._Nystroem",  # svm-approx
+        "paraser.experiments.classifiers._RowBlockPipeline",
     }
 )
 
@@ -202,7 +202,7 @@ def train_model(
     ``StandardScaler -> classifier`` pipeline, class-weighted, seeded; with
     ``tune`` the nested speaker-grouped search picks the parameters first.
     """
-    from paraser.pipeline import prepare_corpora
+    from paraser.runs.transfer import prepare_corpora
 
     spec = resolve_feature_set(feature_set)
     label_map = label_map or LabelMap()

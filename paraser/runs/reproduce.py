@@ -13,10 +13,9 @@ with instructions rather than a failure on machines without the data.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,13 +23,20 @@ from pathlib import Path
 import pandas as pd
 
 from paraser.corpora import CANONICAL_EMOTIONS, LabelMap
+from paraser.experiments.protocols import SCORING_RULE
+from paraser.results import (
+    load_predictions,
+    load_results,
+    update_config,
+    write_config,
+    write_run_tables,
+)
+from paraser.runs.extraction import Progress
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-Progress = Callable[[str, int, int], None]
 
 
 def config_path(spec: str | Path) -> Path:
@@ -135,8 +141,7 @@ def ssl_feature_sets(names: Sequence[str], model_env: str = "PARASER_SSL_MODEL")
     ``model_env`` may name a model folder or hub id (else each family's default);
     nothing is downloaded, so a baseline without its weights is skipped, never faked.
     """
-    from paraser.features import resolve_feature_set
-    from paraser.features.opensmile_sets import FeatureSetError
+    from paraser.features import FeatureSetError, resolve_feature_set
     from paraser.features.ssl import require_torch, resolve_model_dir
 
     model = os.environ.get(model_env) or None
@@ -154,7 +159,7 @@ def ssl_feature_sets(names: Sequence[str], model_env: str = "PARASER_SSL_MODEL")
 
 
 def _read_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return pd.read_csv(out / "results.csv"), pd.read_parquet(out / "predictions.parquet")
+    return load_results(out), load_predictions(out)
 
 
 def _finish_pool(out: Path, pool: str, members: Sequence[str], extra: dict[str, Path]) -> list[str]:
@@ -174,8 +179,6 @@ def _finish_pool(out: Path, pool: str, members: Sequence[str], extra: dict[str, 
         more = [t.replace({"source": renamed, "target": renamed}) for t in _read_run(folder)]
         results = pd.concat([results, more[0]], ignore_index=True)
         predictions = pd.concat([predictions, more[1]], ignore_index=True)
-    from paraser.pipeline import write_run_tables
-
     write_run_tables(out, results, predictions)
     return [
         f"{pool} pools {' and '.join(members)} into one corpus; transfers between it and its "
@@ -193,10 +196,7 @@ def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: 
     import numpy as np
 
     from paraser.experiments import CorpusData, make_protocol, run_grid, skipped_directions
-    from paraser.experiments.protocols import SCORING_RULE
-    from paraser.features.store import atomic_write_text
-    from paraser.features.tables import load_table_corpus
-    from paraser.pipeline import write_run_tables
+    from paraser.features.precomputed import load_table_corpus
 
     protocol = config["protocol"]
     sets = protocol["feature_sets"]
@@ -236,7 +236,7 @@ def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: 
         "numpy": np.__version__,
         "notes": [*grid.notes, *skipped_directions(corpora)],
     }
-    atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
+    write_config(out, record)
 
 
 def _run_audio(
@@ -249,7 +249,7 @@ def _run_audio(
     progress: Progress | None,
 ) -> list[str]:
     """Recipes -> manifests (and the pooled one, with ``data.pool_as``) -> transfer_matrix."""
-    from paraser.pipeline import transfer_matrix
+    from paraser.runs.transfer import transfer_matrix
 
     data, protocol = config["data"], config["protocol"]
     manifests = prepare_manifests(data["corpora"], root, out / "manifests")
@@ -281,16 +281,16 @@ def _run_audio(
 
 def _record_published(out: Path, config: dict, notes: Sequence[str] = ()) -> None:
     """Store the published numbers in config.json, where the report finds them."""
-    path = out / "config.json"
-    record = json.loads(path.read_text())
-    record["reproduction"] = {
-        "name": config.get("name"),
-        "citation": config.get("citation"),
-        "protocol_difference": config.get("protocol_difference"),
-        "notes": list(notes),
-        "published": config.get("published", []),
-    }
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    update_config(
+        out,
+        reproduction={
+            "name": config.get("name"),
+            "citation": config.get("citation"),
+            "protocol_difference": config.get("protocol_difference"),
+            "notes": list(notes),
+            "published": config.get("published", []),
+        },
+    )
 
 
 def reproduce(

@@ -26,11 +26,12 @@ from paraser.corpora import LabelMap
 from paraser.experiments import CorpusData
 from paraser.experiments.shift import ShiftTables, shift_tables
 from paraser.features import DEFAULT_CACHE_DIR, load_features
-from paraser.features.extract import FeatureSetSpec, as_specs
-from paraser.features.store import atomic_write_text
-from paraser.features.tables import is_table_corpus, read_feature_table
-from paraser.pipeline import Progress, prepare_corpora
+from paraser.features.precomputed import is_table_corpus, read_feature_table
+from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.reports.shift import CORRELATION_FILE, write_shift_section
+from paraser.results import atomic_write_text
+from paraser.runs.extraction import Progress
+from paraser.runs.transfer import prepare_corpora
 
 #: File name -> attribute of :class:`ShiftTables` written there.
 SHIFT_TABLE_FILES = {

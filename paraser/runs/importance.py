@@ -2,7 +2,7 @@
 
 The library call behind the command::
 
-    import paraser.importance_run as imp
+    import paraser.runs.importance as imp
     run = imp.importance_report(["emodb", "emovo"], ["egemaps"], ["svm"], out="reports/mine")
     run.summary  # also reports/mine/importance_families.csv
 
@@ -25,11 +25,11 @@ from paraser.experiments import make_protocol
 from paraser.experiments.classifiers import ClassifierLike, describe_classifiers
 from paraser.experiments.importance import importance_grid
 from paraser.features import DEFAULT_CACHE_DIR
-from paraser.features.extract import FeatureSetSpec, as_specs
-from paraser.features.store import atomic_write_text
-from paraser.pipeline import Progress
+from paraser.features.registry import FeatureSetSpec, as_specs
 from paraser.reports.importance import IMPORTANCE_FILE, SUMMARY_FILE, write_importance_section
-from paraser.shift_run import _load
+from paraser.results import atomic_write_text
+from paraser.runs.extraction import Progress
+from paraser.runs.shift import _load
 
 
 @dataclass

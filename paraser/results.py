@@ -1,0 +1,225 @@
+"""The results folder: the one module that knows its files, their schemas and how to write them.
+
+A results folder (``paraser transfer-matrix --out DIR``) holds the tidy tables a run wrote
+(``results.csv``, ``predictions.parquet``) and the record of what produced them
+(``config.json``); ``paraser report`` derives everything else from those three. Every other
+module names these files through this one, reads them with :func:`load_results`,
+:func:`load_predictions` and :func:`read_config`, and writes them with
+:func:`write_run_tables` and :func:`write_config`.
+
+Writes are atomic (a temporary file beside the target, then ``os.replace``): a run killed
+while writing leaves the previous file whole. The feature cache uses the same writers.
+
+Ground floor: imports nothing from paraser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+RESULTS_FILE = "results.csv"
+PREDICTIONS_FILE = "predictions.parquet"
+#: Per-fold rows of every within-corpus cell (results.csv holds the pooled score).
+FOLDS_FILE = "folds.csv"
+#: Stratified cells run beside speaker-independent ones (speakers shared; never a ceiling).
+REFERENCE_FILE = "within_reference.csv"
+CONFIG_FILE = "config.json"
+SUMMARY_FILE = "summary.md"
+REPORT_MARKDOWN_FILE = "report.md"
+REPORT_HTML_FILE = "report.html"
+REPORT_LATEX_FILE = "tables.tex"
+FEWSHOT_CURVES_FILE = "fewshot.csv"
+FEWSHOT_SHOTS_FILE = "fewshot_shots.csv"
+FEWSHOT_PREDICTIONS_FILE = "fewshot_predictions.parquet"
+
+#: Version of the ``config.json`` layout, its first key; raised when a key changes meaning
+#: or goes away (adding a key keeps it).
+CONFIG_SCHEMA_VERSION = 1
+
+#: The factors of a run and their baseline levels. A results table from before a factor
+#: existed is read as if every row had the baseline level.
+FACTOR_DEFAULTS = {"normalisation": "train", "adaptation": "none", "augmentation": "none"}
+#: The columns that name one configuration (one model recipe) of ``results.csv``.
+CONFIG_COLUMNS = ["feature_set", "classifier", *FACTOR_DEFAULTS]
+
+
+# --- atomic writers ---------------------------------------------------------------------
+
+
+def temporary_path(path: Path) -> Path:
+    """Where ``path`` is written before it replaces the target.
+
+    Host and pid in the name let a later run tell a dead writer's leftovers from live ones.
+    """
+    return path.with_name(
+        f".tmp-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}-{path.name}"
+    )
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` and move ``tmp`` onto ``path``; on failure remove ``tmp``."""
+    tmp = temporary_path(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        # A half-written file on a full disk holds the space the next write needs.
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def atomic_write_parquet(table: pa.Table, path: Path) -> None:
+    """Write an Arrow table to ``path`` as Parquet, atomically."""
+
+    def write(tmp: Path) -> None:
+        # Our own handle, closed even when the write fails: a half-written file whose
+        # descriptor pyarrow still held would keep a full disk full after it is unlinked.
+        with open(tmp, "wb") as handle:
+            pq.write_table(table, handle)
+
+    atomic_write(path, write)
+
+
+def write_frame_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """A data frame (without its index) as Parquet, atomically."""
+    atomic_write_parquet(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
+def write_json(path: Path, record: dict) -> None:
+    """A JSON record as paraser writes them (two-space indent, final newline), atomically."""
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+
+
+# --- the run tables -----------------------------------------------------------------------
+
+
+def results_path(results_dir: str | Path) -> Path:
+    return Path(results_dir) / RESULTS_FILE
+
+
+def predictions_path(results_dir: str | Path) -> Path:
+    return Path(results_dir) / PREDICTIONS_FILE
+
+
+def config_path(results_dir: str | Path) -> Path:
+    return Path(results_dir) / CONFIG_FILE
+
+
+def write_run_tables(
+    out: Path,
+    results: pd.DataFrame,
+    predictions: pd.DataFrame,
+    folds: pd.DataFrame | None = None,
+    reference: pd.DataFrame | None = None,
+) -> None:
+    """``results.csv`` and ``predictions.parquet`` of a results folder (atomic, each), with
+    ``folds.csv`` and ``within_reference.csv`` where given and not empty."""
+    atomic_write_text(results_path(out), results.to_csv(index=False))
+    write_frame_parquet(predictions, predictions_path(out))
+    for name, table in ((FOLDS_FILE, folds), (REFERENCE_FILE, reference)):
+        if table is not None and len(table):
+            atomic_write_text(Path(out) / name, table.to_csv(index=False))
+        elif (Path(out) / name).is_file():
+            (Path(out) / name).unlink()  # a stale table from an earlier run in this folder
+
+
+_NO_RESULTS = f"no {RESULTS_FILE}; run 'paraser transfer-matrix' first"
+_NO_PREDICTIONS = f"no predictions; statistics need {PREDICTIONS_FILE}"
+
+
+def read_run_table(
+    results_dir: str | Path, filename: str, read: Callable[[Path], pd.DataFrame], missing: str
+) -> pd.DataFrame:
+    """One tidy table of a results folder, with the factor defaults filled in.
+
+    ``missing`` says what to do when the file is absent.
+    """
+    path = Path(results_dir) / filename
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {missing}")
+    frame = read(path)
+    for factor, default in FACTOR_DEFAULTS.items():
+        if factor not in frame.columns:  # a run from before this factor existed
+            frame[factor] = default
+    return frame
+
+
+def load_results(results_dir: str | Path) -> pd.DataFrame:
+    """``results.csv``: one row per configuration, source, target, fold and seed."""
+    return read_run_table(results_dir, RESULTS_FILE, pd.read_csv, _NO_RESULTS)
+
+
+def load_predictions(results_dir: str | Path) -> pd.DataFrame:
+    """``predictions.parquet``: every test utterance's prediction."""
+    return read_run_table(results_dir, PREDICTIONS_FILE, pd.read_parquet, _NO_PREDICTIONS)
+
+
+def load_reference(results_dir: str | Path) -> pd.DataFrame:
+    """``within_reference.csv`` (empty when the run has none)."""
+    path = Path(results_dir) / REFERENCE_FILE
+    return (
+        read_run_table(results_dir, REFERENCE_FILE, pd.read_csv, "")
+        if path.is_file()
+        else (pd.DataFrame())
+    )
+
+
+def has_results(results_dir: str | Path) -> bool:
+    return results_path(results_dir).is_file()
+
+
+def has_predictions(results_dir: str | Path) -> bool:
+    return predictions_path(results_dir).is_file()
+
+
+def write_few_shot_tables(
+    out: Path, curves: pd.DataFrame, shots: pd.DataFrame, predictions: pd.DataFrame
+) -> None:
+    """The few-shot target curves beside the run tables (``--target-shots``)."""
+    atomic_write_text(out / FEWSHOT_CURVES_FILE, curves.to_csv(index=False))
+    atomic_write_text(out / FEWSHOT_SHOTS_FILE, shots.to_csv(index=False))
+    write_frame_parquet(predictions, out / FEWSHOT_PREDICTIONS_FILE)
+
+
+# --- config.json -------------------------------------------------------------------------
+
+
+def has_config(results_dir: str | Path) -> bool:
+    return config_path(results_dir).is_file()
+
+
+def read_config(results_dir: str | Path) -> dict:
+    """The run record of a results folder; ``{}`` when it has none."""
+    path = config_path(results_dir)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_config(out: str | Path, config: dict) -> None:
+    """The run record: versions, parameters, manifest hashes, notes (one writer).
+
+    The record starts with its ``schema_version`` (:data:`CONFIG_SCHEMA_VERSION`).
+    """
+    record = {"schema_version": CONFIG_SCHEMA_VERSION}
+    record.update((k, v) for k, v in config.items() if k != "schema_version")
+    write_json(config_path(out), record)
+
+
+def update_config(out: str | Path, **sections) -> None:
+    """Add or replace top-level sections of an existing run record."""
+    record = json.loads(config_path(out).read_text())
+    record.update(sections)
+    write_config(out, record)

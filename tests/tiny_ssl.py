@@ -1,0 +1,49 @@
+"""Tiny randomly initialised speech encoders for the SSL tests and the SSL benchmark.
+
+Not part of the library: such a model makes features of no use, only fast ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from paraser.features.ssl import require_torch
+
+
+def save_tiny_model(directory: str | Path, model_type: str = "wav2vec2", seed: int = 0) -> Path:
+    """Save a tiny randomly initialised encoder (for tests and benchmarks, not for features).
+
+    ``model_type``: ``wav2vec2`` (layer norm, attention mask: batched, like XLS-R) or
+    ``wavlm`` (group norm: one window at a time, like wavlm-base).
+    """
+    torch, transformers = require_torch()
+    common = dict(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        conv_dim=(16, 16, 16),
+        conv_stride=(5, 4, 16),  # 320 samples per frame: 50 frames/s, like the real models
+        conv_kernel=(10, 4, 16),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+    )
+    torch.manual_seed(seed)
+    if model_type == "wav2vec2":
+        config = transformers.Wav2Vec2Config(
+            **common, feat_extract_norm="layer", do_stable_layer_norm=True
+        )
+        model = transformers.Wav2Vec2Model(config)
+        attention_mask = True
+    elif model_type == "wavlm":
+        config = transformers.WavLMConfig(**common, num_buckets=16, max_bucket_distance=40)
+        model = transformers.WavLMModel(config)
+        attention_mask = False
+    else:
+        raise ValueError(f"unknown tiny model type '{model_type}': use wav2vec2 or wavlm")
+    directory = Path(directory)
+    model.save_pretrained(directory)
+    transformers.Wav2Vec2FeatureExtractor(return_attention_mask=attention_mask).save_pretrained(
+        directory
+    )
+    return directory
