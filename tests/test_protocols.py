@@ -226,3 +226,14 @@ def test_ceiling_is_the_speaker_independent_number_never_the_stratified_one(tmp_
     assert "speaker-independent against stratified" in summary
     assert "pooled out-of-fold predictions" in summary
     assert (tmp_path / "folds.csv").is_file() and (tmp_path / "within_reference.csv").is_file()
+
+
+def test_a_fold_trained_on_one_class_predicts_it_and_says_so():
+    # Two speakers, one emotion each: each speaker-independent fold trains on one class.
+    corpus = speaker_corpus("duo", n_speakers=2, confounded=True)
+    grid = run_grid([corpus], ["f"], ["svm"], protocol=make_protocol("auto", 2))
+    within = grid.results.query("kind == 'within'")
+    assert within.protocol.iloc[0].startswith("speaker-2fold (trained fold 0 without")
+    # Nothing was learnable speaker-independently: every pooled prediction is wrong.
+    assert within.uar.iloc[0] == 0.0
+    assert list(grid.reference.protocol) == ["stratified-2fold"]
