@@ -206,9 +206,9 @@ def test_unknown_protocol_and_pool_member():
 
 
 def test_ceiling_is_the_speaker_independent_number_never_the_stratified_one(tmp_path):
-    from paraser.results import write_run_tables
     from paraser.reports.shift import drops_from_results
     from paraser.reports.tables import write_matrices
+    from paraser.results import write_run_tables
 
     corpora = [speaker_corpus("conf", n_speakers=8, confounded=True), speaker_corpus("clean")]
     grid = run_grid(corpora, ["f"], ["svm"], protocol=make_protocol("auto", 4))
