@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
-from conftest import REPO, voiced_tone
+from conftest import REPO, stable_seed, voiced_tone
 from typer.testing import CliRunner
 
 import paraser
@@ -67,7 +67,7 @@ def write_tone_corpus(
                 file = f"{speaker}/{label}_{k}.wav"
                 (root / speaker).mkdir(parents=True, exist_ok=True)
                 f0 = (110 + 45 * l_index) * (1 + 0.03 * s_index + 0.01 * k)
-                sf.write(root / file, tone(seconds, f0=f0, seed=hash(file) % 2**31), RATE)
+                sf.write(root / file, tone(seconds, f0=f0, seed=stable_seed(file)), RATE)
                 rows.append({"file": file, "label": label, "speaker": speaker})
     return write_manifest(root, rows, name)
 
