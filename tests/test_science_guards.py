@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 from conftest import voiced_tone
+from invariants import assert_grid_invariants
 from scipy.stats import t as student_t
 
 import paraser.experiments.transfer as transfer_module
@@ -86,6 +87,7 @@ def test_within_folds_train_on_disjoint_rows_that_add_up_to_the_corpus(monkeypat
     monkeypatch.setattr(transfer_module, "make_classifier", IdSpy)
     corpus = gaussian_corpus("a", 1)
     grid = run_grid([corpus], ["f"], ["svm"], protocol=StratifiedKFoldProtocol(3))
+    assert_grid_invariants(grid, [corpus])
     within = grid.results[grid.results.kind == "within"]
     assert len(within) == 3 and len(IdSpy.fits) == 3
     assert (within.n_train + within.n_test == len(corpus.frame)).all()
@@ -99,6 +101,7 @@ def test_a_target_with_an_extra_class_is_evaluated_on_the_shared_classes_only():
     source = gaussian_corpus("three", 1, classes=CLASSES[:3])
     target = gaussian_corpus("four", 2)
     grid = run_grid([source, target], ["f"], ["svm"], protocol=StratifiedKFoldProtocol(3))
+    assert_grid_invariants(grid, [source, target])
     row = grid.results.query("source == 'three' and target == 'four'").iloc[0]
     assert row.classes == "|".join(CLASSES[:3])
     assert row.n_test == 36  # 12 per shared class; the 12 'sadness' rows are not tested
