@@ -205,3 +205,26 @@ def test_changed_audio_with_restored_mtime_gets_a_new_cache_key(tmp_path):
     assert os.stat(path).st_mtime_ns == before.st_mtime_ns
     second, _ = hash_files([str(path)])
     assert first[str(path)] != second[str(path)]
+
+
+def test_scores_of_a_hand_worked_evaluation():
+    # 'd' is predicted but outside the classes (a training class this test set lacks);
+    # 'e' is a class of the label space that is neither true nor predicted.
+    y_true = np.array(["a", "a", "b", "b", "c", "c"])
+    y_pred = np.array(["a", "b", "b", "b", "d", "c"])
+    scores = score(y_true, y_pred, ["a", "b", "c"])
+    # Recall a 1/2, b 2/2, c 1/2; F1 a 2/3, b 4/5, c 2/3.
+    assert scores["uar"] == pytest.approx(2 / 3)
+    assert scores["accuracy"] == pytest.approx(4 / 6)
+    assert scores["macro_f1"] == pytest.approx((2 / 3 + 4 / 5 + 2 / 3) / 3)
+    assert scores["chance"] == pytest.approx(1 / 3)
+    assert scores["n_predicted_classes"] == 4
+    assert scores["dominant_share"] == pytest.approx(3 / 6)
+    assert scores["collapsed"] is False
+    # A class with no true and no predicted row scores 0, never 1 (no free recall).
+    with_empty = score(y_true, y_pred, ["a", "b", "c", "e"])
+    assert with_empty["uar"] == pytest.approx((0.5 + 1 + 0.5 + 0) / 4)
+    assert with_empty["macro_f1"] == pytest.approx((2 / 3 + 4 / 5 + 2 / 3 + 0) / 4)
+    assert with_empty["chance"] == pytest.approx(1 / 4)
+    one_class = score(y_true, np.array(["b"] * 6), ["a", "b", "c"])
+    assert one_class["collapsed"] is True and one_class["n_predicted_classes"] == 1
