@@ -40,7 +40,10 @@ validate-stats: setup
 # Not part of .ci/run (about an hour on 2 cores for all modules). One module:
 # `make mutation MUTANTS='paraser.reports.inversion*'`.
 MUTANTS ?=
+# mutants/ must exist when Python starts, or the import system caches its absence and the
+# tests import the unmutated package (mutmut then finds no test covering any mutant).
 mutation: setup
+	mkdir -p mutants
 	PYTHONPATH=$(CURDIR)/mutants $(VENV)/bin/mutmut run --max-children $(JOBS) $(MUTANTS)
 	$(VENV)/bin/mutmut results
 
