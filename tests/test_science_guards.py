@@ -7,6 +7,7 @@ hand: the test fails with the bug and passes without it.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -222,7 +223,10 @@ def test_scores_of_a_hand_worked_evaluation():
     assert scores["dominant_share"] == pytest.approx(3 / 6)
     assert scores["collapsed"] is False
     # A class with no true and no predicted row scores 0, never 1 (no free recall).
-    with_empty = score(y_true, y_pred, ["a", "b", "c", "e"])
+    # ... and silently: a grid scores thousands of folds, so the 0 is chosen, not warned about.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with_empty = score(y_true, y_pred, ["a", "b", "c", "e"])
     assert with_empty["uar"] == pytest.approx((0.5 + 1 + 0.5 + 0) / 4)
     assert with_empty["macro_f1"] == pytest.approx((2 / 3 + 4 / 5 + 2 / 3 + 0) / 4)
     assert with_empty["chance"] == pytest.approx(1 / 4)
