@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 from conftest import REPO, stable_seed, voiced_tone
+from invariants import assert_run_dir_invariants
 from typer.testing import CliRunner
 
 import paraser
@@ -405,6 +406,8 @@ def disjoint_run(tmp_path_factory):
     manifests = [left, right, full]
     result = _matrix(tmp_path, manifests, "--folds", "2", "--classifiers", "svm")
     assert result.exit_code == 0, result.output
+    # Targets with classes their sources lack: each direction tests only the shared ones.
+    assert_run_dir_invariants(tmp_path / "run", manifests)
     return tmp_path, result, manifests
 
 
