@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 PARASER_DATA ?= ../shared/corpora
 JOBS ?= 2
 
-.PHONY: setup demo test lint validate-stats check-report bench bench-small fault-drill reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation study-few-shot clean
+.PHONY: setup demo test lint validate-stats check-report bench bench-small fault-drill reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation study-few-shot mutation clean
 
 setup: $(VENV)/.installed
 
@@ -42,6 +42,18 @@ validate-stats: setup
 RUN ?= reports/demo
 check-report: setup
 	$(PY) scripts/check_report.py $(RUN) --out reports/check
+
+# Mutation testing (mutmut) over the modules whose bugs change numbers, configured in
+# pyproject.toml [tool.mutmut]; the score and every surviving mutant go in MUTATION.md.
+# Not part of .ci/run (about an hour on 2 cores for all modules). One module:
+# `make mutation MUTANTS='paraser.reports.inversion*'`.
+MUTANTS ?=
+# mutants/ must exist when Python starts, or the import system caches its absence and the
+# tests import the unmutated package (mutmut then finds no test covering any mutant).
+mutation: setup
+	mkdir -p mutants
+	PYTHONPATH=$(CURDIR)/mutants $(VENV)/bin/mutmut run --max-children $(JOBS) $(MUTANTS)
+	$(VENV)/bin/mutmut results
 
 bench: setup
 	$(PY) bench/run.py --data $(PARASER_DATA)

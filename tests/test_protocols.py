@@ -5,6 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from invariants import assert_grid_invariants
 
 from paraser.experiments import CorpusData, run_grid
 from paraser.experiments.normalisation import normalise
@@ -87,6 +88,7 @@ def test_too_few_speakers_for_folds_falls_back_with_reason():
 def test_grid_records_speaker_independent_protocol():
     corpora = [speaker_corpus("a", seed=1), speaker_corpus("b", seed=2)]
     grid = run_grid(corpora, ["f"], ["svm"], protocol=make_protocol("auto", 3))
+    assert_grid_invariants(grid, corpora)
     within = grid.results[grid.results.kind == "within"]
     assert set(within.protocol) == {"speaker-3fold"} and not grid.notes
 
