@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 PARASER_DATA ?= ../shared/corpora
 JOBS ?= 2
 
-.PHONY: setup demo test lint validate-stats bench bench-small fault-drill reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation study-few-shot clean
+.PHONY: setup demo test lint validate-stats check-report bench bench-small fault-drill reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation study-few-shot mutation clean
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,26 @@ lint: setup
 # with known truth; prints one table and fails if a check misses its target (~6 min, 1 core).
 validate-stats: setup
 	$(PY) -m paraser.reports.validation --n 3000
+
+# Look at a report as a reader would (issue 17): report.html rendered by headless Chromium,
+# tables.tex compiled in one- and two-column articles (overfull boxes listed), figures listed;
+# images in reports/check/. Needs chromium, pdflatex (booktabs, siunitx) and pdftoppm:
+# apt-get install chromium texlive-latex-extra texlive-science poppler-utils.
+RUN ?= reports/demo
+check-report: setup
+	$(PY) scripts/check_report.py $(RUN) --out reports/check
+
+# Mutation testing (mutmut) over the modules whose bugs change numbers, configured in
+# pyproject.toml [tool.mutmut]; the score and every surviving mutant go in MUTATION.md.
+# Not part of .ci/run (about an hour on 2 cores for all modules). One module:
+# `make mutation MUTANTS='paraser.reports.inversion*'`.
+MUTANTS ?=
+# mutants/ must exist when Python starts, or the import system caches its absence and the
+# tests import the unmutated package (mutmut then finds no test covering any mutant).
+mutation: setup
+	mkdir -p mutants
+	PYTHONPATH=$(CURDIR)/mutants $(VENV)/bin/mutmut run --max-children $(JOBS) $(MUTANTS)
+	$(VENV)/bin/mutmut results
 
 bench: setup
 	$(PY) bench/run.py --data $(PARASER_DATA)

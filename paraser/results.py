@@ -45,6 +45,37 @@ FEWSHOT_PREDICTIONS_FILE = "fewshot_predictions.parquet"
 #: or goes away (adding a key keeps it).
 CONFIG_SCHEMA_VERSION = 1
 
+# What the analyses and ``paraser report`` derive from the run tables, beside them.
+CELL_STATS_FILE = "cell_stats.csv"
+INVERSION_FILE = "inversion.csv"
+RANKINGS_FILE = "rankings.csv"
+COMPARISONS_FILE = "comparisons.csv"
+PROTOCOL_SUMMARY_FILE = "summary_by_protocol.csv"
+PER_CLASS_RECALL_FILE = "per_class_recall.csv"
+CONFUSION_FILE = "confusion.csv"
+#: ``matrix_<set>_<classifier>[...].csv/.md``: one UAR matrix per condition.
+MATRIX_PREFIX = "matrix"
+PUBLISHED_FILE = "published_comparison.csv"
+NORMALISATION_GAINS_FILE = "normalisation_gains.csv"
+FIGURES_DIR = "figures"
+SHIFT_FILE = "shift.csv"
+SHIFT_FEATURES_FILE = "shift_features.csv"
+SHIFT_FAMILIES_FILE = "shift_families.csv"
+CLASS_PRIORS_FILE = "class_priors.csv"
+DROPS_FILE = "drops.csv"
+CORRELATION_FILE = "shift_vs_drop.csv"
+SHIFT_MARKDOWN_FILE = "shift.md"
+SHIFT_HTML_FILE = "shift.html"
+SHIFT_CONFIG_FILE = "shift_config.json"
+FEWSHOT_CURVE_TABLE_FILE = "fewshot_curves.csv"
+FEWSHOT_TO_CEILING_FILE = "fewshot_to_ceiling.csv"
+FEWSHOT_TESTS_FILE = "fewshot_tests.csv"
+FEWSHOT_MARKDOWN_FILE = "fewshot.md"
+IMPORTANCE_FILE = "importance.csv"
+IMPORTANCE_FAMILIES_FILE = "importance_families.csv"
+IMPORTANCE_MARKDOWN_FILE = "importance.md"
+IMPORTANCE_CONFIG_FILE = "importance_config.json"
+
 #: The factors of a run and their baseline levels. A results table from before a factor
 #: existed is read as if every row had the baseline level.
 FACTOR_DEFAULTS = {"normalisation": "train", "adaptation": "none", "augmentation": "none"}
@@ -102,6 +133,33 @@ def write_frame_parquet(frame: pd.DataFrame, path: Path) -> None:
 def write_json(path: Path, record: dict) -> None:
     """A JSON record as paraser writes them (two-space indent, final newline), atomically."""
     atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+
+
+def write_text_output(directory: str | Path, name: str, text: str) -> Path:
+    """One derived text file (Markdown, HTML, LaTeX, CSV text) of a results folder, atomically."""
+    path = Path(directory) / name
+    atomic_write_text(path, text)
+    return path
+
+
+def write_table_output(directory: str | Path, name: str, frame: pd.DataFrame, **to_csv) -> Path:
+    """One derived table of a results folder as CSV (no index unless asked), atomically."""
+    to_csv.setdefault("index", False)
+    return write_text_output(directory, name, frame.to_csv(**to_csv))
+
+
+def gains_file(factor: str) -> str:
+    """``gains_<factor>.csv``: each level of a factor against its baseline, per cell."""
+    return f"gains_{factor}.csv"
+
+
+def write_figure(directory: str | Path, stem: str, png: bytes) -> Path:
+    """A figure of a results folder, ``figures/<stem>.png``, atomically."""
+    folder = Path(directory) / FIGURES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}.png"
+    atomic_write(path, lambda tmp: tmp.write_bytes(png))
+    return path
 
 
 # --- the run tables -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 def shared_corpora_dir() -> Path:
     return Path(os.environ.get("PARASER_DATA", REPO.parent / "shared" / "corpora"))
+
+
+def stable_seed(*parts: object) -> int:
+    """A seed from the parts' text: unlike `hash()`, the same in every process."""
+    return zlib.crc32("\x1f".join(map(str, parts)).encode())
 
 
 def voiced_tone(
@@ -34,33 +40,37 @@ def voiced_tone(
 ToneCorpus = Callable[..., Path]
 
 
+def write_tone_corpus(
+    root: Path,
+    name: str = "tones",
+    labels: tuple[str, ...] = ("angry", "happy", "neutral", "sad"),
+    per_label: int = 3,
+    speakers: tuple[str, ...] = ("s1", "s2"),
+    sample_rate: int = 16_000,
+) -> Path:
+    """A small corpus of tones (label -> pitch) under `root` and its manifest CSV."""
+    rows = []
+    pitch = {label: 110 + 40 * i for i, label in enumerate(labels)}
+    for s_index, speaker in enumerate(speakers):
+        for label in labels:
+            for k in range(per_label):
+                file = f"{speaker}/{label}_{k}.wav"
+                path = root / file
+                path.parent.mkdir(parents=True, exist_ok=True)
+                seed = stable_seed(name, speaker, label, k)
+                f0 = pitch[label] * (1 + 0.05 * s_index) * (1 + 0.02 * k)
+                sf.write(path, voiced_tone(f0, 0.8, sample_rate, seed=seed), sample_rate)
+                rows.append({"file": file, "label": label, "speaker": speaker})
+    manifest = root / f"{name}.csv"
+    pd.DataFrame(rows).to_csv(manifest, index=False)
+    return manifest
+
+
 @pytest.fixture
 def tone_corpus(tmp_path: Path) -> ToneCorpus:
     """Factory: write a small corpus of tones (label -> pitch) and its manifest CSV."""
 
-    def make(
-        name: str = "tones",
-        labels: tuple[str, ...] = ("angry", "happy", "neutral", "sad"),
-        per_label: int = 3,
-        speakers: tuple[str, ...] = ("s1", "s2"),
-        sample_rate: int = 16_000,
-        root: Path | None = None,
-    ) -> Path:
-        root = root or tmp_path / name
-        rows = []
-        pitch = {label: 110 + 40 * i for i, label in enumerate(labels)}
-        for s_index, speaker in enumerate(speakers):
-            for label in labels:
-                for k in range(per_label):
-                    file = f"{speaker}/{label}_{k}.wav"
-                    path = root / file
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    seed = hash((name, speaker, label, k)) % 2**32
-                    f0 = pitch[label] * (1 + 0.05 * s_index) * (1 + 0.02 * k)
-                    sf.write(path, voiced_tone(f0, 0.8, sample_rate, seed=seed), sample_rate)
-                    rows.append({"file": file, "label": label, "speaker": speaker})
-        manifest = root / f"{name}.csv"
-        pd.DataFrame(rows).to_csv(manifest, index=False)
-        return manifest
+    def make(name: str = "tones", *, root: Path | None = None, **options) -> Path:
+        return write_tone_corpus(root or tmp_path / name, name, **options)
 
     return make

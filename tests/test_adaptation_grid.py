@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from invariants import assert_grid_invariants
 
 from paraser.experiments import StratifiedKFoldProtocol, make_classifier, run_grid
 from paraser.experiments.adaptation import ADAPTATIONS, TransductiveClassifier
@@ -47,6 +48,7 @@ def test_adaptation_is_a_transfer_factor_and_the_diagonal_stays_the_ceiling():
     grid = run_grid(
         corpora, ["f"], ["svm"], protocol=StratifiedKFoldProtocol(3), adaptations=ADAPTATIONS
     )
+    assert_grid_invariants(grid, corpora)
     results = grid.results
     within = results[results.kind == "within"]
     transfer = results[results.kind == "transfer"]

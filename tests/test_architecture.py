@@ -30,8 +30,13 @@ ALLOWED: dict[str, set[str]] = {
     | {"corpora", "datasets", "features", "experiments", "reports", "runs"}
     | {"cli_options"},
 }
-#: Names of files in a results folder, known to paraser/results.py alone.
-RESULTS_FILES = {"results.csv", "predictions.parquet", "config.json"}
+#: Names of files in a results folder, known to paraser/results.py alone: every file-name
+#: constant it defines (results.csv, config.json, report.md, shift.csv, ...).
+RESULTS_FILES = {
+    value
+    for name, value in vars(__import__("paraser.results").results).items()
+    if name.endswith("_FILE") and isinstance(value, str)
+}
 #: Modules that use one of those names for another file: a Hugging Face model folder's
 #: ``config.json`` is not a results folder's.
 OTHER_MEANING = {"paraser.features.ssl"}
@@ -147,3 +152,33 @@ def test_the_lazy_api_is_listed() -> None:
     import paraser
 
     assert set(paraser.__all__) <= set(dir(paraser))
+
+
+#: Writers of files outside a results folder: a saved model, and ``paraser predict``'s CSV
+#: at a path the user names.
+WRITES_ELSEWHERE = {"paraser.runs.models"}
+_FILE_WRITES = {"write_text", "write_bytes", "to_parquet"}
+
+
+def _file_writes(tree: ast.AST) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            attribute = node.func.attr
+            # to_csv() with no path returns text; with one it writes a file.
+            if attribute in _FILE_WRITES or (attribute == "to_csv" and node.args):
+                found.append(f"line {node.lineno}: .{attribute}(...)")
+    return found
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted(
+        m
+        for m in MODULES
+        if m.startswith(("paraser.reports", "paraser.runs")) and m not in WRITES_ELSEWHERE
+    ),
+)
+def test_reports_and_runs_write_results_files_through_the_results_module(module: str) -> None:
+    writes = _file_writes(ast.parse(MODULES[module].read_text()))
+    assert not writes, f"{module} writes files itself ({writes}): use paraser.results' writers"

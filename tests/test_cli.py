@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+from invariants import assert_run_dir_invariants
 from typer.testing import CliRunner
 
 from paraser.cli import app
@@ -62,6 +63,7 @@ def test_transfer_matrix_end_to_end_and_report(tone_corpus, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "UAR" in result.output and "alpha" in result.output
+    assert_run_dir_invariants(out, [alpha, beta])
     results = pd.read_csv(out / "results.csv")
     assert {"uar", "accuracy", "macro_f1", "n_train", "n_test", "classes"} <= set(results.columns)
     assert set(results.kind) == {"within", "transfer"}

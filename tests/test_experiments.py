@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from invariants import assert_grid_invariants
 
 import paraser.experiments.transfer as transfer_module
 from paraser.experiments import (
@@ -37,6 +38,7 @@ def blob_corpus(name: str, shift: float = 0.0, per_class: int = 15, seed: int = 
 def test_grid_is_tidy_and_covers_every_direction():
     corpora = [blob_corpus("a", seed=1), blob_corpus("b", seed=2), blob_corpus("c", seed=3)]
     grid = run_grid(corpora, ["blobs"], ["svm", "rf"], protocol=StratifiedKFoldProtocol(3))
+    assert_grid_invariants(grid, corpora)
     results = grid.results
     assert list(results.columns) == list(RESULT_COLUMNS)
     within = results[results.kind == "within"]

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from invariants import assert_grid_invariants
 
 from paraser.experiments import StratifiedKFoldProtocol, run_grid
 from paraser.experiments.adaptation import ADAPTATIONS
@@ -83,6 +84,7 @@ def transfer_predictions(source, target, **factors) -> pd.DataFrame:
         [source, target], ["f"], ["svm"], protocol=StratifiedKFoldProtocol(3), within=False,
         **factors,
     )  # fmt: skip
+    assert_grid_invariants(grid, [source, target])
     return grid.predictions[grid.predictions.target == target.name]
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
+from invariants import assert_run_dir_invariants
 from typer.testing import CliRunner
 
 from paraser.cli import app
@@ -133,6 +134,7 @@ def test_predict_equals_the_transfer_cell_of_a_run(tone_corpus, tmp_path):
          "--classifiers", "svm", "--folds", "2", "--out", str(tmp_path / "run"), *cache],
     )  # fmt: skip
     assert run.exit_code == 0, run.output
+    assert_run_dir_invariants(tmp_path / "run", [alpha, beta])
     model = tmp_path / "alpha.skops"
     trained = runner.invoke(app, ["train", str(alpha), "-o", str(model), *cache])
     assert trained.exit_code == 0, trained.output

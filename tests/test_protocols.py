@@ -5,6 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from invariants import assert_grid_invariants
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import cross_val_predict
 
@@ -139,6 +140,7 @@ def test_too_few_speakers_for_folds_falls_back_with_reason():
 def test_grid_records_speaker_independent_protocol():
     corpora = [speaker_corpus("a", seed=1), speaker_corpus("b", seed=2)]
     grid = run_grid(corpora, ["f"], ["svm"], protocol=make_protocol("auto", 3))
+    assert_grid_invariants(grid, corpora)
     within = grid.results[grid.results.kind == "within"]
     assert set(within.protocol) == {"speaker-3fold"} and not grid.notes
 

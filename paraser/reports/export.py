@@ -48,18 +48,28 @@ from paraser.reports.tables import (
     write_matrices,
 )
 from paraser.results import (
+    CELL_STATS_FILE,
+    COMPARISONS_FILE,
     CONFIG_COLUMNS,
+    CONFUSION_FILE,
     FACTOR_DEFAULTS,
+    FIGURES_DIR,
+    INVERSION_FILE,
+    PER_CLASS_RECALL_FILE,
+    PROTOCOL_SUMMARY_FILE,
+    PUBLISHED_FILE,
+    RANKINGS_FILE,
     REPORT_LATEX_FILE,
+    gains_file,
     has_predictions,
     load_predictions,
     load_reference,
     load_results,
     read_config,
+    write_figure,
+    write_table_output,
+    write_text_output,
 )
-
-PUBLISHED_FILE = "published_comparison.csv"
-
 
 #: Columns of ``comparisons.csv``: one row per classifier x normalisation x kind x protocol
 #: family x other set.
@@ -270,30 +280,25 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
         return written
     report = build_report(results_dir, n_boot=n_boot, seed=seed)
     csvs = {
-        "cell_stats.csv": report.cells,
-        "inversion.csv": report.summary,
-        "rankings.csv": report.ranks,
-        "comparisons.csv": report.comparisons,
-        "summary_by_protocol.csv": report.by_protocol,
-        "per_class_recall.csv": report.recall,
-        "confusion.csv": confusion_table(report.predictions),
+        CELL_STATS_FILE: report.cells,
+        INVERSION_FILE: report.summary,
+        RANKINGS_FILE: report.ranks,
+        COMPARISONS_FILE: report.comparisons,
+        PROTOCOL_SUMMARY_FILE: report.by_protocol,
+        PER_CLASS_RECALL_FILE: report.recall,
+        CONFUSION_FILE: confusion_table(report.predictions),
     }
     if report.published is not None:
         csvs[PUBLISHED_FILE] = report.published
     for factor, gains in report.gains.items():
-        csvs[f"gains_{factor}.csv"] = gains
-    for name, frame in csvs.items():
-        frame.to_csv(results_dir / name, index=False)
-        written.append(results_dir / name)
+        csvs[gains_file(factor)] = gains
+    written += [write_table_output(results_dir, name, frame) for name, frame in csvs.items()]
     figures = report_figures(report)
-    figure_dir = results_dir / "figures"
-    figure_dir.mkdir(exist_ok=True)
-    for stale in figure_dir.glob("*.png"):  # figures of configurations no longer in the run
+    # Figures of configurations no longer in the run must not linger.
+    for stale in (results_dir / FIGURES_DIR).glob("*.png"):
         stale.unlink()
-    for name, (_, png) in figures.items():
-        (figure_dir / f"{name}.png").write_bytes(png)
-        written.append(figure_dir / f"{name}.png")
-    (results_dir / REPORT_LATEX_FILE).write_text(render_latex(report))
+    written += [write_figure(results_dir, name, png) for name, (_, png) in figures.items()]
+    write_text_output(results_dir, REPORT_LATEX_FILE, render_latex(report))
     sections = _sections(results_dir, n_boot=n_boot, seed=seed)
     documents = write_report_documents(
         results_dir,

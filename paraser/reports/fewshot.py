@@ -33,11 +33,18 @@ from scipy.stats import norm
 from paraser.reports.document import Section
 from paraser.reports.stats import holm
 from paraser.results import (
+    FEWSHOT_CURVE_TABLE_FILE,
+    FEWSHOT_MARKDOWN_FILE,
     FEWSHOT_PREDICTIONS_FILE,
+    FEWSHOT_TESTS_FILE,
+    FEWSHOT_TO_CEILING_FILE,
     REPORT_MARKDOWN_FILE,
     has_results,
     load_results,
     read_config,
+    write_figure,
+    write_table_output,
+    write_text_output,
 )
 
 AVERAGE = "average"
@@ -494,23 +501,20 @@ def fewshot_section(
     curves = curve_table(predictions, n_boot=n_boot, seed=seed)
     to_ceiling = _with_grid_within(shots_to_ceiling(curves), directory)
     tests = paired_tests(predictions, n_boot=n_boot, seed=seed)
-    written = []
-    for name, frame in (
-        ("fewshot_curves.csv", curves),
-        ("fewshot_to_ceiling.csv", to_ceiling),
-        ("fewshot_tests.csv", tests),
-    ):
-        frame.to_csv(directory / name, index=False)
-        written.append(directory / name)
+    written = [
+        write_table_output(directory, name, frame)
+        for name, frame in (
+            (FEWSHOT_CURVE_TABLE_FILE, curves),
+            (FEWSHOT_TO_CEILING_FILE, to_ceiling),
+            (FEWSHOT_TESTS_FILE, tests),
+        )
+    ]
     figures = {}
-    (directory / "figures").mkdir(exist_ok=True)
     for key, group in curves.groupby(CONFIG_KEYS, sort=True):
         figures[_stem(key)] = curve_figure(group, _config_name(key))
-        (directory / "figures" / f"{_stem(key)}.png").write_bytes(figures[_stem(key)])
-        written.append(directory / "figures" / f"{_stem(key)}.png")
+        written.append(write_figure(directory, _stem(key), figures[_stem(key)]))
     markdown, section_html = _render(_blocks(directory, curves, to_ceiling, tests), figures)
-    (directory / "fewshot.md").write_text(markdown + "\n")
-    written.append(directory / "fewshot.md")
+    written.append(write_text_output(directory, FEWSHOT_MARKDOWN_FILE, markdown + "\n"))
     return written, Section((_START, _END), markdown, section_html)
 
 
@@ -526,11 +530,16 @@ def write_study_report(out: str | Path, parts: list[str | Path]) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     lines = ["# paraser few-shot study", ""]
-    tables: dict[str, list[pd.DataFrame]] = {"fewshot_to_ceiling.csv": [], "fewshot_curves.csv": []}
+    tables: dict[str, list[pd.DataFrame]] = {
+        FEWSHOT_TO_CEILING_FILE: [],
+        FEWSHOT_CURVE_TABLE_FILE: [],
+    }
     for part in map(Path, parts):
-        section = part / "fewshot.md"
+        section = part / FEWSHOT_MARKDOWN_FILE
         if not section.is_file():
-            raise ValueError(f"{part}: no fewshot.md; run 'paraser report {part}' first")
+            raise ValueError(
+                f"{part}: no {FEWSHOT_MARKDOWN_FILE}; run 'paraser report {part}' first"
+            )
         config = read_config(part)
         label_map = config.get("label_map", {})
         task = label_map.get("task", "categorical: " + ", ".join(label_map.get("classes", [])))
@@ -546,10 +555,9 @@ def write_study_report(out: str | Path, parts: list[str | Path]) -> list[Path]:
         for name in tables:
             if (part / name).is_file():
                 tables[name].append(pd.read_csv(part / name).assign(task=task))
-    written = []
-    for name, frames in tables.items():
-        if frames:
-            pd.concat(frames, ignore_index=True).to_csv(out / name, index=False)
-            written.append(out / name)
-    (out / REPORT_MARKDOWN_FILE).write_text("\n".join(lines))
-    return [*written, out / REPORT_MARKDOWN_FILE]
+    written = [
+        write_table_output(out, name, pd.concat(frames, ignore_index=True))
+        for name, frames in tables.items()
+        if frames
+    ]
+    return [*written, write_text_output(out, REPORT_MARKDOWN_FILE, "\n".join(lines))]

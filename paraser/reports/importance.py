@@ -15,9 +15,15 @@ import pandas as pd
 
 from paraser.reports.document import Section, add_section
 from paraser.reports.shift import _html, _markdown
+from paraser.results import (
+    IMPORTANCE_FAMILIES_FILE,
+    IMPORTANCE_FILE,
+    IMPORTANCE_MARKDOWN_FILE,
+    write_figure,
+    write_table_output,
+    write_text_output,
+)
 
-IMPORTANCE_FILE = "importance.csv"
-SUMMARY_FILE = "importance_families.csv"
 _MARKERS = ("<!-- paraser:importance -->", "<!-- /paraser:importance -->")
 
 #: Columns of ``importance_families.csv``: one row per feature set x classifier x family.
@@ -171,14 +177,9 @@ def importance_section(directory: str | Path) -> tuple[list[Path], Section | Non
         return [], None
     importance = pd.read_csv(directory / IMPORTANCE_FILE)
     summary = family_summary(importance)
-    summary.to_csv(directory / SUMMARY_FILE, index=False)
-    written = [directory / SUMMARY_FILE]
-    figure_dir = directory / "figures"
-    figure_dir.mkdir(exist_ok=True)
+    written = [write_table_output(directory, IMPORTANCE_FAMILIES_FILE, summary)]
     figures = {s: importance_figure(summary, s) for s in sorted(summary["feature_set"].unique())}
-    for name, png in figures.items():
-        (figure_dir / f"importance_{name}.png").write_bytes(png)
-        written.append(figure_dir / f"importance_{name}.png")
+    written += [write_figure(directory, f"importance_{name}", png) for name, png in figures.items()]
     first = importance.iloc[0]
     bounds = zip(summary.transfer_ci_low, summary.transfer_ci_high)
     columns = [
@@ -212,6 +213,5 @@ def importance_section(directory: str | Path) -> tuple[list[Path], Section | Non
         f'{base64.b64encode(png).decode()}"></figure>'
         for s, png in figures.items()
     )
-    (directory / "importance.md").write_text(markdown)
-    written.append(directory / "importance.md")
+    written.append(write_text_output(directory, IMPORTANCE_MARKDOWN_FILE, markdown))
     return written, Section(_MARKERS, markdown, section_html)

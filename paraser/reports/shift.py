@@ -24,11 +24,22 @@ from scipy.stats import spearmanr
 
 from paraser.reports.document import Section, add_section
 from paraser.reports.tables import baseline, is_optimistic, matrix_order
-from paraser.results import FACTOR_DEFAULTS, has_results, load_results
-
-SHIFT_FILE = "shift.csv"
-DROPS_FILE = "drops.csv"
-CORRELATION_FILE = "shift_vs_drop.csv"
+from paraser.results import (
+    CLASS_PRIORS_FILE,
+    CORRELATION_FILE,
+    DROPS_FILE,
+    FACTOR_DEFAULTS,
+    SHIFT_FAMILIES_FILE,
+    SHIFT_FEATURES_FILE,
+    SHIFT_FILE,
+    SHIFT_HTML_FILE,
+    SHIFT_MARKDOWN_FILE,
+    has_results,
+    load_results,
+    write_figure,
+    write_table_output,
+    write_text_output,
+)
 
 #: Distances of ``shift.csv`` correlated with the drop, and how the report names them.
 DISTANCES: dict[str, str] = {
@@ -300,9 +311,9 @@ def shift_figure(shift: pd.DataFrame, drops: pd.DataFrame | None, feature_set: s
 
 def _blocks(directory: Path, shift: pd.DataFrame, correlations: pd.DataFrame | None):
     """The section as (kind, payload) blocks, rendered to Markdown and HTML alike."""
-    features = pd.read_csv(directory / "shift_features.csv")
-    families = pd.read_csv(directory / "shift_families.csv")
-    priors = pd.read_csv(directory / "class_priors.csv")
+    features = pd.read_csv(directory / SHIFT_FEATURES_FILE)
+    families = pd.read_csv(directory / SHIFT_FAMILIES_FILE)
+    priors = pd.read_csv(directory / CLASS_PRIORS_FILE)
     subsampled = shift[
         (shift.n_mmd_source < shift.n_source) | (shift.n_mmd_target < shift.n_target)
     ]
@@ -455,27 +466,23 @@ def shift_section(
     if results_dir is not None or has_results(directory):
         drops = drops_from_results(load_results(source))
         drops = drops[drops.feature_set.isin(shift.feature_set)].reset_index(drop=True)
-        drops.to_csv(directory / DROPS_FILE, index=False)
-        written.append(directory / DROPS_FILE)
+        written.append(write_table_output(directory, DROPS_FILE, drops))
     elif (directory / DROPS_FILE).is_file():
         drops = pd.read_csv(directory / DROPS_FILE)
     correlations = None
     if drops is not None:
         correlations = shift_vs_drop(shift, drops, n_boot=n_boot, seed=seed)
-        correlations.to_csv(directory / CORRELATION_FILE, index=False)
-        written.append(directory / CORRELATION_FILE)
-    figure_dir = directory / "figures"
-    figure_dir.mkdir(exist_ok=True)
+        written.append(write_table_output(directory, CORRELATION_FILE, correlations))
     figures = {s: shift_figure(shift, drops, s) for s in sorted(shift.feature_set.unique())}
-    for name, png in figures.items():
-        (figure_dir / f"shift_{name}.png").write_bytes(png)
-        written.append(figure_dir / f"shift_{name}.png")
+    written += [write_figure(directory, f"shift_{name}", png) for name, png in figures.items()]
     blocks = _blocks(directory, shift, correlations)
     markdown, section_html = _markdown(blocks), _html(blocks, figures)
-    (directory / "shift.md").write_text(markdown)
-    (directory / "shift.html").write_text(
+    page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>paraser: domain '
         f"shift</title><style>{_STYLE}</style></head><body>\n{section_html}\n</body></html>\n"
     )
-    written += [directory / "shift.md", directory / "shift.html"]
+    written += [
+        write_text_output(directory, SHIFT_MARKDOWN_FILE, markdown),
+        write_text_output(directory, SHIFT_HTML_FILE, page),
+    ]
     return written, Section((_START, _END), markdown, section_html)

@@ -12,11 +12,15 @@ from paraser.corpora.tasks import label_statement
 from paraser.results import (
     CONFIG_COLUMNS,
     FACTOR_DEFAULTS,
+    MATRIX_PREFIX,
+    NORMALISATION_GAINS_FILE,
     SUMMARY_FILE,
     has_config,
     load_reference,
     load_results,
     read_config,
+    write_table_output,
+    write_text_output,
 )
 
 COLLAPSE_MARK = "†"
@@ -84,7 +88,7 @@ class Condition(NamedTuple):
         """File stem: ``matrix_<set>_<classifier>[_<level>-<factor>...]``."""
         suffixes = {"normalisation": "norm", "adaptation": "adapt", "augmentation": "aug"}
         parts = [f"{level}-{suffixes[factor]}" for factor, level in self._factors()]
-        stem = "_".join(["matrix", self.feature_set, self.classifier, *parts])
+        stem = "_".join([MATRIX_PREFIX, self.feature_set, self.classifier, *parts])
         return re.sub(r"[^\w.+-]+", "-", stem)  # recipe names carry colons and equals signs
 
     @property
@@ -264,16 +268,18 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
     for config in conditions(results):
         stem, title = config.stem, config.title
         numeric = uar_matrix(results, config)
-        numeric.round(4).to_csv(results_dir / f"{stem}.csv")
         text = _formatted_matrix(results, config)
         markdown = text.to_markdown(stralign="right")
-        (results_dir / f"{stem}.md").write_text(f"# UAR: {title}\n\n{statement}\n\n{markdown}\n")
-        written += [results_dir / f"{stem}.csv", results_dir / f"{stem}.md"]
+        written += [
+            write_table_output(results_dir, f"{stem}.csv", numeric.round(4), index=True),
+            write_text_output(
+                results_dir, f"{stem}.md", f"# UAR: {title}\n\n{statement}\n\n{markdown}\n"
+            ),
+        ]
         sections += [f"## {title}", "", markdown, "", statement, ""]
     gains = normalisation_gains(results)
     if len(gains):
-        gains.to_csv(results_dir / "normalisation_gains.csv", index=False)
-        written.append(results_dir / "normalisation_gains.csv")
+        written.append(write_table_output(results_dir, NORMALISATION_GAINS_FILE, gains))
         sections += [
             "## Normalisation strategies: gain over training-set standardisation",
             "",
@@ -292,9 +298,7 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
                 f"{row.dominant_share:.0%} of predictions in one class (UAR {row.uar:.3f})"
             )
         sections.append("")
-    summary = results_dir / SUMMARY_FILE
-    summary.write_text("\n".join(sections))
-    return [*written, summary]
+    return [*written, write_text_output(results_dir, SUMMARY_FILE, "\n".join(sections))]
 
 
 def normalisation_gains(results: pd.DataFrame) -> pd.DataFrame:

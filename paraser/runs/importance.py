@@ -13,7 +13,6 @@ family summary in :mod:`paraser.reports.importance`, read back from
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +25,14 @@ from paraser.experiments.classifiers import ClassifierLike, describe_classifiers
 from paraser.experiments.importance import importance_grid
 from paraser.features import DEFAULT_CACHE_DIR
 from paraser.features.registry import FeatureSetSpec, as_specs
-from paraser.reports.importance import IMPORTANCE_FILE, SUMMARY_FILE, write_importance_section
-from paraser.results import atomic_write_text
+from paraser.reports.importance import write_importance_section
+from paraser.results import (
+    IMPORTANCE_CONFIG_FILE,
+    IMPORTANCE_FAMILIES_FILE,
+    IMPORTANCE_FILE,
+    write_json,
+    write_table_output,
+)
 from paraser.runs.extraction import Progress
 from paraser.runs.shift import _load
 
@@ -82,7 +87,7 @@ def importance_report(
         n_repeats=n_repeats, max_test=max_test, permute=permute, jobs=jobs, progress=callback,
     )  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / IMPORTANCE_FILE, importance.to_csv(index=False))
+    write_table_output(out, IMPORTANCE_FILE, importance)
     config = {
         "corpora": [c.name for c in data],
         "feature_sets": list(feature_names),
@@ -94,7 +99,9 @@ def importance_report(
         "permute": permute,
         "notes": notes,
     }
-    atomic_write_text(out / "importance_config.json", json.dumps(config, indent=2) + "\n")
-    written = [out / IMPORTANCE_FILE, out / "importance_config.json"]
+    write_json(out / IMPORTANCE_CONFIG_FILE, config)
+    written = [out / IMPORTANCE_FILE, out / IMPORTANCE_CONFIG_FILE]
     written += write_importance_section(out)
-    return ImportanceRun(out, importance, pd.read_csv(out / SUMMARY_FILE), written, notes)
+    return ImportanceRun(
+        out, importance, pd.read_csv(out / IMPORTANCE_FAMILIES_FILE), written, notes
+    )

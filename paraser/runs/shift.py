@@ -15,7 +15,6 @@ regenerates the section from the folder alone.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,17 +27,26 @@ from paraser.experiments.shift import ShiftTables, shift_tables
 from paraser.features import DEFAULT_CACHE_DIR, load_features
 from paraser.features.precomputed import is_table_corpus, read_feature_table
 from paraser.features.registry import FeatureSetSpec, as_specs
-from paraser.reports.shift import CORRELATION_FILE, write_shift_section
-from paraser.results import atomic_write_text
+from paraser.reports.shift import write_shift_section
+from paraser.results import (
+    CLASS_PRIORS_FILE,
+    CORRELATION_FILE,
+    SHIFT_CONFIG_FILE,
+    SHIFT_FAMILIES_FILE,
+    SHIFT_FEATURES_FILE,
+    SHIFT_FILE,
+    write_json,
+    write_table_output,
+)
 from paraser.runs.extraction import Progress
 from paraser.runs.transfer import prepare_corpora
 
 #: File name -> attribute of :class:`ShiftTables` written there.
 SHIFT_TABLE_FILES = {
-    "shift.csv": "shift",
-    "shift_features.csv": "features",
-    "shift_families.csv": "families",
-    "class_priors.csv": "priors",
+    SHIFT_FILE: "shift",
+    SHIFT_FEATURES_FILE: "features",
+    SHIFT_FAMILIES_FILE: "families",
+    CLASS_PRIORS_FILE: "priors",
 }
 
 
@@ -128,10 +136,10 @@ def shift_report(
         progress=callback,
     )
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, attribute in SHIFT_TABLE_FILES.items():
-        atomic_write_text(out / name, getattr(tables, attribute).to_csv(index=False))
-        written.append(out / name)
+    written = [
+        write_table_output(out, name, getattr(tables, attribute))
+        for name, attribute in SHIFT_TABLE_FILES.items()
+    ]
     config = {
         "corpora": [c.name for c in data],
         "feature_sets": list(feature_names),
@@ -143,8 +151,8 @@ def shift_report(
         "cache_dir": str(cache_dir),
         "notes": notes,
     }
-    atomic_write_text(out / "shift_config.json", json.dumps(config, indent=2) + "\n")
-    written.append(out / "shift_config.json")
+    write_json(out / SHIFT_CONFIG_FILE, config)
+    written.append(out / SHIFT_CONFIG_FILE)
     written += write_shift_section(out, results_dir=results, n_boot=n_boot, seed=seed)
     correlations = (
         pd.read_csv(out / CORRELATION_FILE) if out / CORRELATION_FILE in written else None

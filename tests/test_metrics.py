@@ -1,0 +1,44 @@
+"""The scores of one evaluation, against values worked out by hand (MUTATION.md's survivors)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import UndefinedMetricWarning
+
+from paraser.experiments.metrics import score
+
+
+def test_a_predicted_class_outside_the_label_space_counts_as_an_error_not_as_a_class():
+    # A training class this fold's test set lacks: UAR and F1 stay over the two classes.
+    result = score(np.array(["a", "a", "b", "b"]), np.array(["a", "c", "b", "b"]), ["a", "b"])
+    assert result["uar"] == pytest.approx((1 / 2 + 2 / 2) / 2)
+    assert result["accuracy"] == pytest.approx(3 / 4)
+    f1_a, f1_b = 2 * 1 * 0.5 / (1 + 0.5), 1.0  # a: precision 1, recall 1/2; b: both 1
+    assert result["macro_f1"] == pytest.approx((f1_a + f1_b) / 2)
+    assert result["chance"] == pytest.approx(1 / 2)
+    assert result["n_predicted_classes"] == 3  # the outside class is counted here
+    assert result["dominant_share"] == pytest.approx(2 / 4)
+    assert result["collapsed"] is False
+
+
+def test_a_class_without_test_utterances_scores_zero_without_a_warning():
+    # Class c is in the label space but not in y_true: its recall counts as 0, not 1.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UndefinedMetricWarning)
+        result = score(
+            np.array(["a", "a", "b", "b"]), np.array(["a", "b", "b", "b"]), ["a", "b", "c"]
+        )
+    assert result["uar"] == pytest.approx((1 / 2 + 1 + 0) / 3)
+    f1_a = 2 * 1 * 0.5 / (1 + 0.5)  # precision 1, recall 1/2
+    f1_b = 2 * (2 / 3) * 1 / (2 / 3 + 1)  # precision 2/3, recall 1
+    assert result["macro_f1"] == pytest.approx((f1_a + f1_b + 0) / 3)
+    assert result["accuracy"] == pytest.approx(3 / 4)
+    assert result["chance"] == pytest.approx(1 / 3)
+
+
+def test_scoring_no_predictions_is_an_error():
+    with pytest.raises(ValueError):
+        score(np.array([], dtype=str), np.array([], dtype=str), ["a", "b"])
