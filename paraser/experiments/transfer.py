@@ -48,45 +48,12 @@ from paraser.experiments.protocols import (
     speaker_label_association,
 )
 from paraser.parallel import parallel_runner
-from paraser.results import CONFIG_COLUMNS
-
-#: Columns of ``results.csv``, one row per evaluation.
-RESULT_COLUMNS: dict[str, str] = {
-    "feature_set": "feature set name",
-    "classifier": "classifier name",
-    "source": "training corpus",
-    "target": "test corpus (equal to source for within-corpus rows)",
-    "kind": "'within' or 'transfer'",
-    "protocol": "split protocol actually used",
-    "normalisation": "feature normalisation strategy (train, corpus, speaker)",
-    "adaptation": "unsupervised adaptation to the target ('none' on the within diagonal)",
-    "augmentation": "augmentation recipe of the training side ('none': original audio only)",
-    "transductive": "True when unlabelled target (or test-fold) features shaped the model",
-    "fold": "-1: transfer (all of source -> all of target) or a within-corpus cell scored on "
-    "its pooled out-of-fold predictions; the per-fold rows are in folds.csv",
-    "seed": "random seed of split and classifier",
-    "uar": "unweighted average recall over `classes`",
-    "accuracy": "accuracy",
-    "macro_f1": "macro-averaged F1 over `classes`",
-    "chance": "chance UAR, 1/K",
-    "n_train": "training rows (utterances plus augmented copies)",
-    "n_test": "test utterances",
-    "classes": "classes evaluated, '|'-separated",
-    "n_predicted_classes": "distinct classes the model predicted",
-    "dominant_share": "share of predictions in the most predicted class",
-    "collapsed": "True when predictions degenerate to (nearly) one class",
-    "params": "hyperparameters chosen by the nested speaker-grouped search (--tune) on this "
-    "row's training data, JSON; empty when not tuned",
-}
-
-PREDICTION_COLUMNS = [
-    "feature_set", "classifier", "normalisation", "adaptation", "augmentation", "source",
-    "target", "fold", "seed", "utterance", "speaker", "y_true", "y_pred", "score_kind",
-]  # fmt: skip
-#: Besides PREDICTION_COLUMNS, ``predictions.parquet`` has one ``score_<class>`` column per
-#: class: the probability of that class, or the classifier's decision score where it has
-#: no probabilities (``score_kind`` says which); NaN for classes the evaluation lacks.
-SCORE_PREFIX = "score_"
+from paraser.results import (
+    CONFIG_COLUMNS,
+    PREDICTION_COLUMNS,
+    RESULT_COLUMNS,
+    SCORE_PREFIX,
+)
 
 #: Sort keys of both tables; with ``fold`` and ``seed`` they identify one evaluation.
 CONFIGURATION_KEYS = CONFIG_COLUMNS

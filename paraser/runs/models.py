@@ -39,9 +39,9 @@ from paraser.experiments.classifiers import (
     resolve_classifier,
     tuned,
 )
-from paraser.experiments.transfer import SCORE_PREFIX, pool_corpora, training_rows
+from paraser.experiments.transfer import pool_corpora, training_rows
 from paraser.features import DEFAULT_CACHE_DIR, extract_features, load_features, resolve_feature_set
-from paraser.results import atomic_write_text
+from paraser.results import SCORE_PREFIX, atomic_write_text
 
 #: Format of the JSON record inside a model file; bumped when its meaning changes.
 MODEL_FORMAT = 1
