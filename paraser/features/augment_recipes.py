@@ -127,29 +127,18 @@ class Transform:
             return am.TimeStretch(min_rate=low, max_rate=high, leave_length_unchanged=False, p=1.0)
         if self.kind == "pitch":
             return am.PitchShift(min_semitones=low, max_semitones=high, p=1.0)
+        # Both channel filters: a steep, zero-phase edge (no group delay in the copies).
+        edge = {"min_rolloff": 24, "max_rolloff": 24, "zero_phase": True, "p": 1.0}
         if self.kind == "channel" and self.key == "tel":
             # A fixed band: centre and width give exactly the edges low..high.
             centre = (low + high) / 2
             fraction = (high - low) / centre
             return am.BandPassFilter(
-                min_center_freq=centre,
-                max_center_freq=centre,
-                min_bandwidth_fraction=fraction,
-                max_bandwidth_fraction=fraction,
-                min_rolloff=24,
-                max_rolloff=24,
-                zero_phase=True,
-                p=1.0,
-            )
+                min_center_freq=centre, max_center_freq=centre,
+                min_bandwidth_fraction=fraction, max_bandwidth_fraction=fraction, **edge,
+            )  # fmt: skip
         if self.kind == "channel":
-            return am.LowPassFilter(
-                min_cutoff_freq=low,
-                max_cutoff_freq=high,
-                min_rolloff=24,
-                max_rolloff=24,
-                zero_phase=True,
-                p=1.0,
-            )
+            return am.LowPassFilter(min_cutoff_freq=low, max_cutoff_freq=high, **edge)
         if self.kind == "reverb":
             _pyroomacoustics()
             # Image-source model only: pyroomacoustics' ray tracing draws rays from an
