@@ -27,8 +27,8 @@ test: setup
 	$(VENV)/bin/pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check paraser tests bench
-	$(VENV)/bin/ruff format --check paraser tests bench
+	$(VENV)/bin/ruff check paraser tests bench scripts
+	$(VENV)/bin/ruff format --check paraser tests bench scripts
 
 # Do the tests and CIs hold their level and coverage on clustered (speaker) data? Simulations
 # with known truth; prints one table and fails if a check misses its target (~6 min, 1 core).

@@ -43,6 +43,9 @@ SMILE_SETS = {
     "compare": opensmile.FeatureSet.ComParE_2016,
 }
 CLASSIFIERS = ["svm", "rf", "mlp"]
+#: Four-set extraction with 2 jobs against the plain one-process loop (issue 21): 2 cores
+#: times the 1.29x that one reused openSMILE instance per set saves, less start-up.
+EXTRACTION_TARGET = 2.35
 CORPORA = ["emodb", "emovo", "urdu", "turev"]
 
 # Manifest rows from each corpus' own layout (see the corpora README).
@@ -135,7 +138,8 @@ def bench_extraction(manifest: Path, n: int | None, jobs: int) -> None:
         cold_s, _ = timed(lambda: extract_features(frame, FEATURE_SETS, cache_dir=cache, jobs=jobs))
         line(
             f"extraction, paraser jobs={jobs} vs opensmile-python loop (1 process)",
-            cold_s, base_s, "s", base_s / cold_s, ">= 1.7x", base_s / cold_s >= 1.7,
+            cold_s, base_s, "s", base_s / cold_s, f">= {EXTRACTION_TARGET}x",
+            base_s / cold_s >= EXTRACTION_TARGET,
         )  # fmt: skip
         identical = all(
             np.array_equal(load_features(frame, f, cache_dir=cache).values, plain[f])
