@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from builders import corpus_data
 from invariants import assert_grid_invariants
 
 from paraser.experiments import StratifiedKFoldProtocol, make_classifier, run_grid
@@ -18,8 +19,6 @@ CLASSES = ["anger", "happiness", "neutral", "sadness"]
 
 def corpus(name, *, seed=0, per_class=(20, 20, 20, 20), scale=1.0, shift=0.0, mix=None):
     """Four Gaussian classes (same centres in every corpus), optionally re-scaled/shifted/mixed."""
-    from paraser.experiments import CorpusData
-
     rng = np.random.default_rng(seed)
     centres = np.random.default_rng(42).normal(0, 2.5, (4, 6))
     labels = np.repeat(CLASSES, per_class)
@@ -28,15 +27,7 @@ def corpus(name, *, seed=0, per_class=(20, 20, 20, 20), scale=1.0, shift=0.0, mi
     if mix is not None:
         x = x @ mix
     x = x * scale + shift
-    frame = pd.DataFrame(
-        {
-            "corpus": name,
-            "utterance": [f"{name}_{i}.wav" for i in range(len(codes))],
-            "label": labels,
-            "speaker": [f"{name}:s{i % 4}" for i in range(len(codes))],
-        }
-    )
-    return CorpusData(name, frame, {"f": x.astype(np.float32)})
+    return corpus_data(name, labels, x, speakers=4, feature_set="f")
 
 
 def uar(y_true, y_pred) -> float:

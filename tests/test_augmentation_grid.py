@@ -7,10 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from builders import IdSpy
 from invariants import assert_grid_invariants, assert_run_dir_invariants
 
 import paraser.experiments.transfer as transfer_module
-from paraser.experiments import CorpusData, StratifiedKFoldProtocol, make_classifier, run_grid
+from paraser.experiments import CorpusData, StratifiedKFoldProtocol, run_grid
 from paraser.experiments.normalisation import normalise
 from paraser.experiments.transfer import AugmentedCopies, pool_corpora
 
@@ -44,28 +45,9 @@ def corpus_with_copies(name: str, seed: int, copies: int = 2) -> CorpusData:
     )
 
 
-class Spy:
-    """A classifier that records the id column of every training and test matrix."""
-
-    seen: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def __init__(self, name, seed=0):
-        self.model = make_classifier(name, seed)
-
-    def fit(self, x, y, **kwargs):
-        self.train_ids = np.asarray(x)[:, 0].copy()
-        self.model.fit(x[:, 1:], y)
-        self.classes_ = self.model.classes_
-        return self
-
-    def predict(self, x):
-        Spy.seen.append((self.train_ids, np.asarray(x)[:, 0].copy()))
-        return self.model.predict(x[:, 1:])
-
-
 def test_no_test_utterance_is_augmented_or_has_its_copies_in_training(monkeypatch):
-    Spy.seen = []
-    monkeypatch.setattr(transfer_module, "make_classifier", Spy)
+    IdSpy.fits = []
+    monkeypatch.setattr(transfer_module, "make_classifier", IdSpy)
     corpora = [corpus_with_copies("a", 1), corpus_with_copies("b", 2)]
     grid = run_grid(
         corpora,
@@ -76,8 +58,8 @@ def test_no_test_utterance_is_augmented_or_has_its_copies_in_training(monkeypatc
         pooled_sources=[["a", "b"]],
     )
     assert_grid_invariants(grid, corpora)
-    assert Spy.seen
-    for train_ids, test_ids in Spy.seen:
+    assert IdSpy.fits
+    for train_ids, test_ids in IdSpy.fits:
         assert (test_ids < 1000).all()  # test rows are originals, always
         copies_of = train_ids[train_ids >= 1000] - 1000
         # A copy trains only beside its own original: never a copy of a test utterance.

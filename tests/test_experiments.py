@@ -3,12 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from builders import corpus_data
 from invariants import assert_grid_invariants
 
 import paraser.experiments.transfer as transfer_module
 from paraser.experiments import (
     RESULT_COLUMNS,
-    CorpusData,
     ProtocolError,
     StratifiedKFoldProtocol,
     make_classifier,
@@ -24,15 +24,7 @@ def blob_corpus(name: str, shift: float = 0.0, per_class: int = 15, seed: int = 
     centres = {c: np.random.default_rng(i).normal(0, 3, 6) for i, c in enumerate(CLASSES)}
     labels = np.repeat(classes, per_class)
     features = np.stack([centres[c] + rng.normal(0, 1, 6) for c in labels]) + shift
-    frame = pd.DataFrame(
-        {
-            "corpus": name,
-            "utterance": [f"{name}_{i}.wav" for i in range(len(labels))],
-            "label": labels,
-            "speaker": [f"{name}:s{i % 3}" for i in range(len(labels))],
-        }
-    )
-    return CorpusData(name, frame, {"blobs": features.astype(np.float32)})
+    return corpus_data(name, labels, features, speakers=3, feature_set="blobs")
 
 
 def test_grid_is_tidy_and_covers_every_direction():

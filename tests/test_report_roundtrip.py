@@ -14,20 +14,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from rendered_tables import html_tables, latex_tables, markdown_tables, numbers
-from test_reports import INVERTED, fabricate_run
-from typer.testing import CliRunner
-
-from paraser.cli import app
+from test_reports import INVERTED, reported_run
 
 ROUNDED = 5e-4 + 1e-9  # three decimals
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
-    out = fabricate_run(tmp_path_factory.mktemp("roundtrip"), INVERTED)
-    result = CliRunner().invoke(app, ["report", str(out), "--n-boot", "100"])
-    assert result.exit_code == 0, result.output
-    return out
+    return reported_run(tmp_path_factory.mktemp("roundtrip"), 100)
 
 
 def _read(run: Path, name: str) -> str:

@@ -139,12 +139,17 @@ INVERTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def report_dir(tmp_path_factory) -> Path:
-    out = fabricate_run(tmp_path_factory.mktemp("run"), INVERTED)
-    result = CliRunner().invoke(app, ["report", str(out), "--n-boot", "200"])
+def reported_run(out: Path, n_boot: int) -> Path:
+    """The fabricated inverted run, reported through the CLI."""
+    out = fabricate_run(out, INVERTED)
+    result = CliRunner().invoke(app, ["report", str(out), "--n-boot", str(n_boot)])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory) -> Path:
+    return reported_run(tmp_path_factory.mktemp("run"), 200)
 
 
 def test_inversion_detected(report_dir):

@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from builders import IdSpy
 from conftest import voiced_tone
 from invariants import assert_grid_invariants
 from scipy.stats import t as student_t
 
 import paraser.experiments.transfer as transfer_module
-from paraser.experiments import CorpusData, StratifiedKFoldProtocol, make_classifier, run_grid
+from paraser.experiments import CorpusData, StratifiedKFoldProtocol, run_grid
 from paraser.experiments.metrics import score
 from paraser.features.extract import hash_files
 from paraser.reports import paired_difference
@@ -61,25 +62,6 @@ def gaussian_corpus(
     )
     features = np.column_stack([ids, x]).astype(np.float64)
     return CorpusData(name, frame, {"f": features})
-
-
-class IdSpy:
-    """A classifier that records the row ids (column 0) it trains and predicts on."""
-
-    fits: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def __init__(self, name, seed=0):
-        self.model = make_classifier(name, seed)
-
-    def fit(self, x, y, **kwargs):
-        self.train_ids = np.asarray(x)[:, 0].copy()
-        self.model.fit(np.asarray(x)[:, 1:], y)
-        self.classes_ = self.model.classes_
-        return self
-
-    def predict(self, x):
-        IdSpy.fits.append((self.train_ids, np.asarray(x)[:, 0].copy()))
-        return self.model.predict(np.asarray(x)[:, 1:])
 
 
 # Bug 1: a within-corpus model fitted on its training and test rows.
