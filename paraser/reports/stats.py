@@ -22,6 +22,7 @@ import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -84,10 +85,17 @@ def _unit_weights(ids: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
 
 
 def _evaluations(predictions: pd.DataFrame) -> list[np.ndarray]:
+    """Row indices of each evaluation, in the sorted order of the evaluation keys."""
     keys = [k for k in EVALUATION_KEYS if k in predictions.columns]
     if not keys:
         return [np.arange(len(predictions))]
-    return list(predictions.groupby(keys, sort=True).indices.values())
+    codes = [pd.factorize(predictions[k], sort=True) for k in keys]
+    combined = np.ravel_multi_index(
+        tuple(c for c, _ in codes), tuple(max(len(u), 1) for _, u in codes)
+    )
+    groups, inverse = np.unique(combined, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(inverse, minlength=len(groups)))[:-1])
 
 
 def _codes(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -305,9 +313,28 @@ def unit_statistic(
         raise ValueError(f"unknown metric '{metric}': use {', '.join(METRICS)}")
     if predictions.empty:
         raise ValueError("no predictions to analyse")
-    ids, unit_index, unit = _units(predictions, cluster)
-    y_true_all = predictions["y_true"].to_numpy().astype(str)
-    y_pred_all = predictions["y_pred"].to_numpy().astype(str)
+    layout = _layout(predictions, cluster)
+    return _statistic(layout, predictions["y_true"], predictions["y_pred"], metric)
+
+
+class _Layout(NamedTuple):
+    """Units and evaluations of a prediction table: shared by every statistic of its rows."""
+
+    ids: np.ndarray
+    unit_index: np.ndarray
+    unit: str
+    evaluations: list[np.ndarray]
+
+
+def _layout(predictions: pd.DataFrame, cluster: str | None) -> _Layout:
+    return _Layout(*_units(predictions, cluster), _evaluations(predictions))
+
+
+def _statistic(layout: _Layout, y_true, y_pred, metric: str) -> UnitStatistic:
+    """``metric`` with jackknife values over ``layout``'s units (see :func:`unit_statistic`)."""
+    ids, unit_index, unit, evaluations = layout
+    y_true_all = np.asarray(y_true).astype(str)
+    y_pred_all = np.asarray(y_pred).astype(str)
     classes, true_codes = np.unique(y_true_all, return_inverse=True)
     pred_codes = np.searchsorted(classes, y_pred_all)
     known = (pred_codes < len(classes)) & (
@@ -315,7 +342,7 @@ def unit_statistic(
     )
     g, k = len(ids), len(classes)
     full, leave_out = [], []
-    for rows in _evaluations(predictions):
+    for rows in evaluations:
         units = unit_index[rows]
         true = np.zeros((g, k))
         np.add.at(true, (units, true_codes[rows]), 1.0)
@@ -403,8 +430,11 @@ def chance_test(predictions: pd.DataFrame, *, cluster: str | None = "speaker") -
     speakers differ in their label and prediction tendencies (checked by
     ``make validate-stats``).
     """
-    observed = unit_statistic(predictions, "uar", cluster=cluster)
-    chance = unit_statistic(predictions, "chance_uar", cluster=cluster)
+    if predictions.empty:
+        raise ValueError("no predictions to analyse")
+    layout = _layout(predictions, cluster)
+    observed = _statistic(layout, predictions["y_true"], predictions["y_pred"], "uar")
+    chance = _statistic(layout, predictions["y_true"], predictions["y_pred"], "chance_uar")
     effect = observed - chance
     se = effect.se
     if np.isfinite(se) and se > 0:
@@ -488,8 +518,11 @@ def paired_statistics(
     )
     if merged.empty:
         raise ValueError("the two prediction tables share no test utterances")
-    a = unit_statistic(merged.rename(columns={"y_pred_a": "y_pred"}), metric, cluster=cluster)
-    b = unit_statistic(merged.rename(columns={"y_pred_b": "y_pred"}), metric, cluster=cluster)
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric '{metric}': use {', '.join(METRICS)}")
+    layout = _layout(merged, cluster)  # both systems are scored on the same units
+    a = _statistic(layout, merged["y_true"], merged["y_pred_a"], metric)
+    b = _statistic(layout, merged["y_true"], merged["y_pred_b"], metric)
     return a, b, len(merged)
 
 
