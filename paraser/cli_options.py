@@ -74,3 +74,27 @@ BOOT_OPTION = typer.Option(
     help="Speaker-bootstrap resamples behind the inversion's rank and tau CIs (cell CIs, "
     "gains and tests against chance are speaker-jackknife: no resampling).",
 )
+
+
+FORCE_OPTION = typer.Option(
+    False,
+    "--force",
+    help="--out holds an earlier run: remove the files paraser wrote there (results, "
+    "report, matrices, figures; never other files) before writing this run's.",
+)
+RESUME_OPTION = typer.Option(
+    False,
+    "--resume",
+    help="--out holds an earlier run of the same configuration (its config.json): run "
+    "again into it (extracted features come from the cache); another configuration is "
+    "refused, naming the options that differ.",
+)
+QUIET_OPTION = typer.Option(
+    False, "--quiet", "-q", help="No progress and no matrices: errors and the closing line only."
+)
+JSON_OPTION = typer.Option(
+    False,
+    "--json",
+    help="Print one JSON summary object on stdout (out, files, cells, notes) instead of the "
+    "matrices, for scripts; progress still goes to stderr.",
+)
