@@ -793,14 +793,15 @@ def importance(
 @app.command("features")
 def list_features() -> None:
     """List the available feature sets."""
-    from paraser.features import BUILTIN_SETS, available_feature_sets
+    from paraser.features import BUILTIN_SETS, PACKAGED_DIMENSIONS, available_feature_sets
 
     table = Table(title="Feature sets")
     table.add_column("name")
     table.add_column("dimensions", justify="right")
     for name in available_feature_sets():
-        dim = BUILTIN_SETS.get(name, (None, None))[1]
-        table.add_row(name, str(dim or "?"))
+        dim = BUILTIN_SETS.get(name, (None, None))[1] or PACKAGED_DIMENSIONS.get(name)
+        # SSL encoders' size depends on the model, layers and pooling (explained below).
+        table.add_row(name, str(dim or "see below"))
     out_console.print(table)
     out_console.print("Any openSMILE .conf path works too, e.g. --features my/config.conf")
     out_console.print(

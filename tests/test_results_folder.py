@@ -133,3 +133,14 @@ def test_json_summary_quiet_and_plain_progress(corpora, tmp_path):
     quiet = _run(corpora[:2], out, cache, "--resume", "--quiet")
     assert quiet.exit_code == 0, quiet.output
     assert quiet.stderr == "" and quiet.stdout.strip().startswith("Results written to")
+
+
+def test_features_lists_the_packaged_prosody_dimension():
+    from paraser.features import PACKAGED_DIMENSIONS, resolve_feature_set
+
+    engine = resolve_feature_set("prosody").make_engine()
+    assert PACKAGED_DIMENSIONS["prosody"] == len(engine.feature_names)
+    listing = runner.invoke(app, ["features"])
+    assert listing.exit_code == 0
+    assert any("prosody" in line and str(len(engine.feature_names)) in line
+               for line in listing.stdout.splitlines())  # fmt: skip
