@@ -34,6 +34,7 @@ from paraser.cli_options import (
     SCHEDULER_OPTION,
     SPEAKER_COLUMN_HELP,
     TASK_OPTION,
+    without_type_metavars,
 )
 
 app = typer.Typer(
@@ -913,6 +914,9 @@ def corpus_list(
     if broken:
         raise typer.Exit(2)
 
+
+# Every command is registered by now: their help loses the <type> column.
+without_type_metavars(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

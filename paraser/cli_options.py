@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -98,3 +99,19 @@ JSON_OPTION = typer.Option(
     help="Print one JSON summary object on stdout (out, files, cells, notes) instead of the "
     "matrices, for scripts; progress still goes to stderr.",
 )
+
+
+def without_type_metavars(app: typer.Typer) -> None:
+    """Drop the ``<bool>``/``<str>``/``<list[str]>`` column from every command's help.
+
+    Typer shows an option's Python type unless the option has a metavar; the help text
+    already says what each option takes, so an empty metavar leaves only that.
+    """
+    apps = [app, *(group.typer_instance for group in app.registered_groups)]
+    for each in apps:
+        commands = [*each.registered_commands, each.registered_callback]
+        for command in filter(None, commands):
+            for parameter in inspect.signature(command.callback).parameters.values():
+                option = parameter.default
+                if isinstance(option, typer.models.OptionInfo) and option.metavar is None:
+                    option.metavar = ""

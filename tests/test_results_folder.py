@@ -144,3 +144,16 @@ def test_features_lists_the_packaged_prosody_dimension():
     assert listing.exit_code == 0
     assert any("prosody" in line and str(len(engine.feature_names)) in line
                for line in listing.stdout.splitlines())  # fmt: skip
+
+
+def test_help_shows_no_type_noise():
+    for command in (["transfer-matrix"], ["demo"], ["report"], ["corpus", "prepare"]):
+        shown = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
+        assert shown.exit_code == 0
+        # click's own --help row keeps its <bool>: typer builds it without a metavar hook.
+        options = "\n".join(
+            line for line in shown.stdout.split("Options")[-1].splitlines() if "--help" not in line
+        )
+        assert not any(noise in options for noise in ("<bool>", "<str>", "<list[str]>"))
+    demo = runner.invoke(app, ["demo", "--help"], env={"COLUMNS": "120"}).stdout
+    assert "Comma-separated feature sets" in demo
