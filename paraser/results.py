@@ -398,12 +398,12 @@ def claim_results_folder(
     failed run leaves the old one whole) or ``resume`` with a ``config.json`` for which
     ``differences(recorded)`` names no key (the same configuration continues).
     """
+    if force and resume:
+        raise ValueError("--force and --resume exclude each other: choose one")
     folder = Path(folder)
     found = paraser_outputs(folder)
     if not found:
         return False
-    if force and resume:
-        raise ValueError("--force and --resume exclude each other: choose one")
     if force:
         return True
     if resume:
