@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Iterator
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
@@ -20,13 +23,18 @@ from paraser.cli_options import (
     CACHE_OPTION,
     DEVICE_OPTION,
     FILE_COLUMN_HELP,
+    FORCE_OPTION,
     JOBS_OPTION,
+    JSON_OPTION,
     LABEL_COLUMN_HELP,
     MANIFESTS_OPTION,
     MODEL_OPTION,
+    QUIET_OPTION,
+    RESUME_OPTION,
     SCHEDULER_OPTION,
     SPEAKER_COLUMN_HELP,
     TASK_OPTION,
+    without_type_metavars,
 )
 
 app = typer.Typer(
@@ -56,9 +64,55 @@ def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _integers(value: str, option: str) -> list[int]:
+    """Comma-separated whole numbers of ``option``; anything else is a user error."""
+    items = _split(value)
+    bad = [item for item in items if not item.lstrip("-").isdigit()]
+    if bad or not items:
+        raise ValueError(
+            f"{option} takes comma-separated whole numbers, e.g. {option} 0,1,2 "
+            f"(got {value!r}{': not a number: ' + ', '.join(bad) if bad else ''})"
+        )
+    return [int(item) for item in items]
+
+
+#: Without a terminal (a batch job, a pipe), a stage's progress is printed as a plain line
+#: at least this often, and at every tenth of it.
+PLAIN_PROGRESS_SECONDS = 10.0
+
+
+def _plain_progress() -> Callable[[str, int, int], None]:
+    """Progress as plain stderr lines ("extract emodb: 120/535"): a rich bar without a
+    terminal prints only its final state, so a long batch job would look dead."""
+    shown: dict[str, tuple[float, int]] = {}  # label -> (time, tenth) of its last line
+
+    def update(label: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        tenth = (10 * done // total) if total else 10
+        last = shown.get(label)
+        finished = done >= total
+        if (
+            last is None
+            or (finished and last[1] < 11)
+            or tenth > last[1]
+            or now - last[0] >= PLAIN_PROGRESS_SECONDS
+        ):
+            print(f"{label}: {done}/{total}", file=sys.stderr, flush=True)
+            shown[label] = (now, 11 if finished else tenth)
+
+    return update
+
+
 @contextlib.contextmanager
-def _progress() -> Iterator:
-    """A rich progress bar per stage; a callback ``(label, done, total)``."""
+def _progress(quiet: bool = False) -> Iterator:
+    """A progress callback ``(label, done, total)``: a rich bar per stage on a terminal,
+    plain periodic lines without one, nothing with ``--quiet``."""
+    if quiet:
+        yield lambda label, done, total: None
+        return
+    if not console.is_terminal:
+        yield _plain_progress()
+        return
     columns = (
         TextColumn("{task.description:<24}"),
         BarColumn(),
@@ -327,6 +381,10 @@ def transfer_matrix(
         "size/alpha), speaker-grouped, inside each training fold and each source only; the "
         "chosen values go to results.csv (params).",
     ),
+    force: bool = FORCE_OPTION,
+    resume: bool = RESUME_OPTION,
+    quiet: bool = QUIET_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Within-corpus UAR on the diagonal and every source -> target transfer off it."""
     from paraser.runs.transfer import transfer_matrix as run_matrix
@@ -338,12 +396,12 @@ def transfer_matrix(
             from paraser.experiments.fewshot import FewShotPlan
 
             few_shot = FewShotPlan(
-                shots=tuple(int(k) for k in _split(target_shots)),
+                shots=tuple(_integers(target_shots, "--target-shots")),
                 draws=shot_draws,
                 shot_weight=shot_weight,
                 test_share=shot_test_share,
             )
-        with _progress() as progress:
+        with _progress(quiet) as progress:
             run = run_matrix(
                 _split(corpora),
                 _feature_specs(features, model, device),
@@ -360,7 +418,7 @@ def transfer_matrix(
                 pooled_sources=[p.split("+") for p in pool],
                 leave_one_corpus_out=loco,
                 few_shot=few_shot,
-                seeds=[int(s) for s in _split(seeds)],
+                seeds=_integers(seeds, "--seeds"),
                 jobs=jobs,
                 manifests_dir=manifests_dir,
                 progress=progress,
@@ -368,20 +426,41 @@ def transfer_matrix(
                 scheduler=scheduler,
                 tune=tune,
                 stratified_reference=stratified_reference,
+                force=force,
+                resume=resume,
             )
-    _show_run(run)
+    _show_run(run, quiet=quiet, as_json=as_json)
 
 
-def _show_run(run) -> None:
+def _show_run(run, *, quiet: bool = False, as_json: bool = False) -> None:
+    """The matrices, notes and where the run went; ``as_json``: one summary object on
+    stdout instead (for scripts); ``quiet``: only the closing line."""
     from paraser.reports.console import print_matrices
+    from paraser.results import paraser_outputs
 
-    print_matrices(run.out, out_console)
-    for note in run.notes:
-        console.print(f"[yellow]note:[/] {escape(note)}")
     failures = sum(len(r.failures) for r in run.extraction)
+    if as_json:
+        summary = {
+            "out": str(run.out),
+            "files": [str(p.relative_to(run.out)) for p in paraser_outputs(run.out)],
+            "cells": len(run.results),
+            "within_cells": int((run.results["kind"] == "within").sum()),
+            "transfer_cells": int((run.results["kind"] == "transfer").sum()),
+            "extraction_failures": failures,
+            "notes": list(run.notes),
+        }
+        print(json.dumps(summary, indent=2))
+        return
+    if not quiet:
+        print_matrices(run.out, out_console)
+        for note in run.notes:
+            console.print(f"[yellow]note:[/] {escape(note)}")
     if failures:
         console.print(f"[yellow]{failures} file(s) failed extraction; see failures.csv[/]")
-    out_console.print(f"Results written to [bold]{run.out}[/] (results.csv, summary.md, matrices)")
+    notes = f"; {len(run.notes)} note(s) in summary.md" if quiet and run.notes else ""
+    out_console.print(
+        f"Results written to [bold]{run.out}[/] (results.csv, summary.md, matrices){notes}"
+    )
 
 
 @app.command()
@@ -427,6 +506,8 @@ def reproduce(
     cache_dir: Path = CACHE_OPTION,
     jobs: int = JOBS_OPTION,
     n_boot: int = BOOT_OPTION,
+    force: bool = FORCE_OPTION,
+    resume: bool = RESUME_OPTION,
 ) -> None:
     """Run a published protocol and write its full report, published numbers beside ours.
 
@@ -444,6 +525,8 @@ def reproduce(
             jobs=jobs,
             n_boot=n_boot,
             progress=progress,
+            force=force,
+            resume=resume,
         )
     if run.missing:
         out_console.print(escape(run.missing), soft_wrap=True)
@@ -460,24 +543,33 @@ def reproduce(
 def demo(
     data: Path = typer.Option(Path("demo_data"), "--data", help="Where to write the demo corpora."),
     out: Path = typer.Option(Path("reports/demo"), "--out", "-o", help="Results folder."),
-    features: str = typer.Option("egemaps,is09", "--features", "-f"),
-    classifiers: str = typer.Option("svm,rf,mlp", "--classifiers"),
+    features: str = typer.Option(
+        "egemaps,is09", "--features", "-f", help="Comma-separated feature sets (see extract)."
+    ),
+    classifiers: str = typer.Option(
+        "svm,rf,mlp", "--classifiers", help="Comma-separated classifiers (see transfer-matrix)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic corpora."),
     speakers: int = typer.Option(5, "--speakers", min=2, help="Speakers per corpus."),
     per_class: int = typer.Option(5, "--per-class", min=1, help="Clips per speaker and class."),
     cache_dir: Path = CACHE_OPTION,
     jobs: int = JOBS_OPTION,
+    force: bool = FORCE_OPTION,
+    resume: bool = RESUME_OPTION,
+    quiet: bool = QUIET_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Generate synthetic corpora and run the full pipeline on them."""
     from paraser.datasets.synthetic import SyntheticSpec, generate_corpora
     from paraser.runs.transfer import transfer_matrix as run_matrix
 
-    console.print(f"Generating synthetic corpora in {data} (seed {seed}) …")
+    if not quiet:
+        console.print(f"Generating synthetic corpora in {data} (seed {seed}) …")
     spec = SyntheticSpec(
         speakers_per_corpus=speakers, utterances_per_speaker_and_class=per_class, seed=seed
     )
     manifests = generate_corpora(data, spec)
-    with _user_errors(), _progress() as progress:
+    with _user_errors(), _progress(quiet) as progress:
         run = run_matrix(
             [str(p) for p in manifests.values()],
             _split(features),
@@ -487,8 +579,10 @@ def demo(
             normalisations=("train", "corpus"),
             jobs=jobs,
             progress=progress,
+            force=force,
+            resume=resume,
         )
-    _show_run(run)
+    _show_run(run, quiet=quiet, as_json=as_json)
 
 
 @app.command(
@@ -700,14 +794,15 @@ def importance(
 @app.command("features")
 def list_features() -> None:
     """List the available feature sets."""
-    from paraser.features import BUILTIN_SETS, available_feature_sets
+    from paraser.features import BUILTIN_SETS, PACKAGED_DIMENSIONS, available_feature_sets
 
     table = Table(title="Feature sets")
     table.add_column("name")
     table.add_column("dimensions", justify="right")
     for name in available_feature_sets():
-        dim = BUILTIN_SETS.get(name, (None, None))[1]
-        table.add_row(name, str(dim or "?"))
+        dim = BUILTIN_SETS.get(name, (None, None))[1] or PACKAGED_DIMENSIONS.get(name)
+        # SSL encoders' size depends on the model, layers and pooling (explained below).
+        table.add_row(name, str(dim or "see below"))
     out_console.print(table)
     out_console.print("Any openSMILE .conf path works too, e.g. --features my/config.conf")
     out_console.print(
@@ -819,6 +914,9 @@ def corpus_list(
     if broken:
         raise typer.Exit(2)
 
+
+# Every command is registered by now: their help loses the <type> column.
+without_type_metavars(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -74,3 +75,43 @@ BOOT_OPTION = typer.Option(
     help="Speaker-bootstrap resamples behind the inversion's rank and tau CIs (cell CIs, "
     "gains and tests against chance are speaker-jackknife: no resampling).",
 )
+
+
+FORCE_OPTION = typer.Option(
+    False,
+    "--force",
+    help="--out holds an earlier run: remove the files paraser wrote there (results, "
+    "report, matrices, figures; never other files) before writing this run's.",
+)
+RESUME_OPTION = typer.Option(
+    False,
+    "--resume",
+    help="--out holds an earlier run of the same configuration (its config.json): run "
+    "again into it (extracted features come from the cache); another configuration is "
+    "refused, naming the options that differ.",
+)
+QUIET_OPTION = typer.Option(
+    False, "--quiet", "-q", help="No progress and no matrices: errors and the closing line only."
+)
+JSON_OPTION = typer.Option(
+    False,
+    "--json",
+    help="Print one JSON summary object on stdout (out, files, cells, notes) instead of the "
+    "matrices, for scripts; progress still goes to stderr.",
+)
+
+
+def without_type_metavars(app: typer.Typer) -> None:
+    """Drop the ``<bool>``/``<str>``/``<list[str]>`` column from every command's help.
+
+    Typer shows an option's Python type unless the option has a metavar; the help text
+    already says what each option takes, so an empty metavar leaves only that.
+    """
+    apps = [app, *(group.typer_instance for group in app.registered_groups)]
+    for each in apps:
+        commands = [*each.registered_commands, each.registered_callback]
+        for command in filter(None, commands):
+            for parameter in inspect.signature(command.callback).parameters.values():
+                option = parameter.default
+                if isinstance(option, typer.models.OptionInfo) and option.metavar is None:
+                    option.metavar = ""

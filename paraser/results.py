@@ -320,3 +320,144 @@ def update_config(out: str | Path, **sections) -> None:
     record = json.loads(config_path(out).read_text())
     record.update(sections)
     write_config(out, record)
+
+
+# --- whose files are in a folder ---------------------------------------------------------
+
+#: Extensions of the figures paraser writes into ``figures/``.
+FIGURE_EXTENSIONS = (".png", ".pdf", ".svg")
+
+
+def _named_files() -> set[str]:
+    """Every file name this module gives a results folder (its ``*_FILE`` constants)."""
+    return {
+        value
+        for name, value in globals().items()
+        if name.endswith("_FILE") and isinstance(value, str)
+    }
+
+
+def is_paraser_output(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (inside ``folder``) is a file paraser writes into a results folder.
+
+    Only names this module gives out count, so a user's own file beside them is never one.
+    """
+    relative = path.relative_to(folder)
+    name = relative.name
+    if len(relative.parts) == 2 and relative.parts[0] == FIGURES_DIR:
+        return path.suffix in FIGURE_EXTENSIONS
+    if len(relative.parts) != 1:
+        return False
+    return (
+        name in _named_files()
+        or (name.startswith(f"{MATRIX_PREFIX}_") and path.suffix in (".csv", ".md"))
+        or (name.startswith("gains_") and name.endswith(".csv"))
+        or name.startswith(".tmp-")  # an interrupted atomic write
+    )
+
+
+def paraser_outputs(folder: str | Path) -> list[Path]:
+    """The files paraser wrote in a results folder (none when it does not exist), sorted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    candidates = [*folder.iterdir(), *(folder / FIGURES_DIR).glob("*")]
+    return sorted(p for p in candidates if p.is_file() and is_paraser_output(p, folder))
+
+
+def clear_outputs(folder: str | Path) -> list[Path]:
+    """Remove the files paraser wrote in ``folder``; return them.
+
+    A user's own files stay; an emptied ``figures/`` folder goes.
+    """
+    folder = Path(folder)
+    removed = paraser_outputs(folder)
+    for path in removed:
+        path.unlink()
+    figures = folder / FIGURES_DIR
+    if figures.is_dir() and not any(figures.iterdir()):
+        figures.rmdir()
+    return removed
+
+
+class ResultsFolderInUse(ValueError):
+    """``--out`` holds another run's outputs and neither ``--force`` nor ``--resume`` was given."""
+
+
+def claim_results_folder(
+    folder: str | Path,
+    *,
+    force: bool = False,
+    resume: bool = False,
+    differences: Callable[[dict], list[str]] | None = None,
+) -> bool:
+    """Check that a run may write into ``folder``; return whether its old outputs must go.
+
+    A folder without paraser outputs is free. One with outputs is refused unless
+    ``force`` (the caller clears them with :func:`clear_outputs` before it writes, so a
+    failed run leaves the old one whole) or ``resume`` with a ``config.json`` for which
+    ``differences(recorded)`` names no key (the same configuration continues).
+    """
+    if force and resume:
+        raise ValueError("--force and --resume exclude each other: choose one")
+    folder = Path(folder)
+    found = paraser_outputs(folder)
+    if not found:
+        return False
+    if force:
+        return True
+    if resume:
+        if not has_config(folder):
+            raise ResultsFolderInUse(
+                f"{folder}: cannot resume, it has paraser outputs but no {CONFIG_FILE} to "
+                "compare with; start afresh with --force or choose another --out"
+            )
+        differing = differences(read_config(folder)) if differences else []
+        if differing:
+            raise ResultsFolderInUse(
+                f"{folder}: cannot resume, its {CONFIG_FILE} records another configuration "
+                f"(differs in: {', '.join(differing)}); rerun with the same options, or "
+                "--force to replace that run, or choose another --out"
+            )
+        return False
+    names = ", ".join(str(p.relative_to(folder)) for p in found[:4])
+    more = f" and {len(found) - 4} more" if len(found) > 4 else ""
+    raise ResultsFolderInUse(
+        f"{folder} already holds the outputs of a paraser run ({names}{more}); results of "
+        "two runs in one folder would be mixed. Choose another --out, add --force to remove "
+        "that run's files first (your own files stay), or --resume to continue the same "
+        "configuration"
+    )
+
+
+#: Files a report reads and never writes: what runs and analyses (``paraser shift``,
+#: ``paraser importance``, ``--target-shots``) leave for ``paraser report``.
+REPORT_INPUTS = frozenset(
+    {
+        RESULTS_FILE, PREDICTIONS_FILE, FOLDS_FILE, REFERENCE_FILE, CONFIG_FILE,
+        FEWSHOT_CURVES_FILE, FEWSHOT_SHOTS_FILE, FEWSHOT_PREDICTIONS_FILE,
+        SHIFT_FILE, SHIFT_FEATURES_FILE, SHIFT_FAMILIES_FILE, CLASS_PRIORS_FILE,
+        SHIFT_CONFIG_FILE, IMPORTANCE_FILE, IMPORTANCE_CONFIG_FILE,
+    }
+)  # fmt: skip
+
+
+def remove_stale_outputs(folder: str | Path, written: list[Path]) -> list[Path]:
+    """Remove the derived files of ``folder`` that a report just did not write; return them.
+
+    A report regenerated after the run changed (a condition, a corpus, an analysis gone)
+    must not keep the old matrices, figures or sections beside the new ones. What runs and
+    analyses wrote (:data:`REPORT_INPUTS`) and a user's own files stay.
+    """
+    folder = Path(folder)
+    fresh = {Path(p).resolve() for p in written}
+    stale = [
+        p
+        for p in paraser_outputs(folder)
+        if p.name not in REPORT_INPUTS
+        and not p.name.startswith(".tmp-")  # possibly another writer's, in flight
+        and p.resolve() not in fresh
+    ]
+    for path in stale:
+        path.unlink()
+    return stale

@@ -123,7 +123,8 @@ def test_cli_augment_and_adapt_end_to_end_cached_and_reported(tone_corpus, tmp_p
     assert (cost.extracted > 0).all() and (cost.seconds_per_audio_second > 0).all()
     # Every test row is an original manifest row with its label; folds partition each corpus.
     assert_run_dir_invariants(out, corpora)
-    second = runner.invoke(app, args)
+    # The same configuration again into its folder: --resume (a plain rerun is refused).
+    second = runner.invoke(app, [*args, "--resume"])
     assert second.exit_code == 0, second.output
     config = json.loads((out / "config.json").read_text())
     assert all(c["extracted"] == 0 for c in config["augmentation"]["cost"])  # all cached

@@ -9,6 +9,7 @@ experiment uses (by default the four classes every shipped corpus has).
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -110,8 +111,14 @@ class LabelMap:
     def __post_init__(self) -> None:
         unknown = [c for c in self.classes if c not in CANONICAL_EMOTIONS]
         if unknown:
+            near = {
+                name: match[0]
+                for name in unknown
+                if (match := difflib.get_close_matches(name, CANONICAL_EMOTIONS, n=1))
+            }
+            hint = "".join(f" (did you mean '{v}' for '{k}'?)" for k, v in near.items())
             raise ValueError(
-                f"unknown class name(s) {unknown}; use the canonical vocabulary: "
+                f"unknown class name(s) {unknown}{hint}; use the canonical vocabulary: "
                 f"{', '.join(CANONICAL_EMOTIONS)}"
             )
 

@@ -7,6 +7,7 @@ to a manifest CSV works.  The registry folder is ``./corpora_manifests`` unless
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 
@@ -39,9 +40,14 @@ def resolve_corpus(spec: str | Path, directory: str | Path | None = None) -> tup
     registered = registered_corpora(directory)
     if text in registered:
         return text, registered[text]
-    known = ", ".join(registered) or "none"
+    near = difflib.get_close_matches(text, list(registered), n=1)
+    hint = f" (did you mean '{near[0]}'?)" if near else ""
+    # Run from another folder, the default ./corpora_manifests is empty: say where else to look.
+    known = ", ".join(registered) or (
+        "none; point --manifests-dir or PARASER_MANIFESTS at the folder of registered corpora"
+    )
     raise FileNotFoundError(
-        f"unknown corpus '{text}': not a manifest CSV and not registered in "
+        f"unknown corpus '{text}'{hint}: not a manifest CSV and not registered in "
         f"{manifest_dir(directory)}/ (registered: {known}). Register one with "
         f"'paraser corpus prepare NAME DIR' or pass a path to a manifest CSV."
     )

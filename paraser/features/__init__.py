@@ -22,7 +22,11 @@ from paraser.features.extract import (
     extract_features,
     load_features,
 )
-from paraser.features.opensmile_sets import BUILTIN_SETS, OpenSmileFeatureSet
+from paraser.features.opensmile_sets import (
+    BUILTIN_SETS,
+    PACKAGED_DIMENSIONS,
+    OpenSmileFeatureSet,
+)
 from paraser.features.registry import (
     FeatureSetError,
     FeatureSetSpec,
@@ -33,6 +37,7 @@ from paraser.features.store import CacheError, FeatureStore
 
 __all__ = [
     "BUILTIN_SETS",
+    "PACKAGED_DIMENSIONS",
     "DEFAULT_CACHE_DIR",
     "AugmentRecipe",
     "AugmentationError",

@@ -40,6 +40,9 @@ PACKAGED_CONFIGS: dict[str, str] = {
     # F0 (semitones, voiced frames), voicing probability, loudness, energy: 212 functionals.
     "prosody": "prosody.conf",
 }
+#: Their dimensionality, for listings only (not an extraction check: it would change the
+#: sets' provenance and with it every cached key).
+PACKAGED_DIMENSIONS: dict[str, int] = {"prosody": 212}
 
 _INCLUDE = re.compile(r"^\s*\\\{([^}]+)\}", re.MULTILINE)
 

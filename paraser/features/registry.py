@@ -9,6 +9,7 @@ built-in extractor, so importing any ``paraser.features`` module registers them 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -80,8 +81,11 @@ def resolve_feature_set(
     for family in _families():
         if family.claims(key):
             return family.resolve(key, model=model, device=device)
+    # The family name before any ``:LAYER``/``:POOLING`` is what a typo usually hits.
+    near = difflib.get_close_matches(key.split(":")[0], available_feature_sets(), n=1)
+    hint = f" (did you mean '{near[0]}'?)" if near else ""
     raise FeatureSetError(
-        f"unknown feature set '{spec}': use one of {', '.join(available_feature_sets())} "
+        f"unknown feature set '{spec}'{hint}: use one of {', '.join(available_feature_sets())} "
         f"{UNKNOWN_HINT}"
     )
 

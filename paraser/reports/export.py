@@ -66,6 +66,7 @@ from paraser.results import (
     load_reference,
     load_results,
     read_config,
+    remove_stale_outputs,
     write_figure,
     write_table_output,
     write_text_output,
@@ -310,6 +311,8 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     written += [documents[0], results_dir / REPORT_LATEX_FILE, documents[1]]
     for files, _ in sections:
         written += files
+    # Outputs of conditions, corpora or analyses no longer in the folder's run.
+    remove_stale_outputs(results_dir, written)
     return written
 
 

@@ -25,6 +25,8 @@ import pandas as pd
 from paraser.corpora import CANONICAL_EMOTIONS, LabelMap
 from paraser.experiments.protocols import SCORING_RULE
 from paraser.results import (
+    claim_results_folder,
+    clear_outputs,
     load_predictions,
     load_results,
     update_config,
@@ -268,6 +270,8 @@ def _run_audio(
         augment_copies=protocol.get("augment_copies", 2),
         jobs=jobs,
         progress=progress,
+        # reproduce() has claimed ``out`` (refused, cleared or resumed) before this.
+        force=True,
     )
     transfer_matrix(manifests, out=out, protocol=protocol.get("within", "stratified"), **common)
     if pool:
@@ -301,8 +305,14 @@ def reproduce(
     jobs: int = 1,
     n_boot: int = 1000,
     progress: Progress | None = None,
+    force: bool = False,
+    resume: bool = False,
 ) -> Reproduction:
-    """Run the protocol of config ``spec`` and write the full report to ``out``."""
+    """Run the protocol of config ``spec`` and write the full report to ``out``.
+
+    ``out`` holding another run's outputs is refused unless ``force`` (they are removed
+    first) or ``resume`` (the folder records a reproduction of the same config).
+    """
     from paraser.reports.export import published_comparison, write_report
 
     config = tomllib.loads(config_path(spec).read_text())
@@ -312,6 +322,12 @@ def reproduce(
     if missing:
         return Reproduction(name, missing=missing)
     out = Path(out or config.get("out", "reports/reproduction"))
+
+    def differences(recorded: dict) -> list[str]:
+        return [] if (recorded.get("reproduction") or {}).get("name") == name else ["name"]
+
+    if claim_results_folder(out, force=force, resume=resume, differences=differences):
+        clear_outputs(out)
     protocol = config["protocol"]
     label_map = _label_map(protocol.get("classes"))
     if config["data"].get("kind", "audio") == "tables":

@@ -10,15 +10,17 @@ researcher can run the same pipeline from Python::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from paraser.corpora import LabelMap, LoadedManifest
+from paraser.corpora import LabelMap, LoadedManifest, resolve_corpus
 from paraser.experiments import CorpusData, GridResult, make_protocol, run_grid
+from paraser.experiments.classifiers import resolve_classifier
 from paraser.experiments.fewshot import FewShotPlan
 from paraser.experiments.protocols import SCORING_RULE
 from paraser.experiments.transfer import AugmentedCopies, UnlabelledRows, skipped_directions
@@ -30,12 +32,16 @@ from paraser.features import (
 )
 from paraser.features.extract import corpus_cache_dir, hash_files
 from paraser.features.precomputed import is_table_corpus, load_table_corpus
-from paraser.features.registry import FeatureSetSpec, as_specs
+from paraser.features.registry import (
+    FeatureSetSpec,
+    as_specs,
+)
 from paraser.parallel import uses_backend
 from paraser.reports import write_matrices
-from paraser.results import write_config, write_run_tables
+from paraser.results import claim_results_folder, clear_outputs, write_config, write_run_tables
 from paraser.runs.extraction import Progress, load_corpora
 from paraser.runs.provenance import run_config, tuning_record
+from paraser.runs.validation import check_classes_present, validate_run_options
 
 
 @dataclass
@@ -125,11 +131,13 @@ def prepare_corpora(
     manifests_dir: str | Path | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    before_extraction: Callable[[list[LoadedManifest]], None] | None = None,
 ) -> PreparedCorpora:
     """Load corpora (manifests or feature-table folders), extract what the cache lacks, join.
 
     Feature-table corpora come first, then manifests, in the order given. ``specs`` are
     resolved feature sets (:func:`~paraser.features.extract.as_specs`).
+    ``before_extraction`` checks the loaded manifests before anything is extracted.
     """
     label_map = label_map or LabelMap()
     # A folder of pre-extracted feature tables is a corpus too, with nothing to extract.
@@ -158,6 +166,8 @@ def prepare_corpora(
         for m in manifests
         if m.n_dropped_unmapped
     ]
+    if before_extraction is not None:
+        before_extraction(manifests)
     extraction = []
     for manifest in manifests:
         callback = (
@@ -310,6 +320,8 @@ def transfer_matrix(
     scheduler: str | None = None,
     tune: bool = False,
     stratified_reference: str = "auto",
+    force: bool = False,
+    resume: bool = False,
 ) -> TransferRun:
     """Extract what is missing, run the within/transfer grid, write tidy results.
 
@@ -334,8 +346,18 @@ def transfer_matrix(
     ``backend``/``scheduler`` as for :func:`extract`.  ``classifiers`` are
     registered names or scikit-learn estimator objects; ``tune`` adds a nested,
     speaker-grouped hyperparameter search inside each training set.
+
+    ``out`` must hold no other run's outputs: ``force`` removes them (paraser's files only)
+    before the new ones are written, ``resume`` continues the same configuration (the one
+    ``out/config.json`` records); otherwise a folder with outputs is refused. Every name is
+    checked before any extraction starts.
     """
     out = Path(out)
+    validate_run_options(
+        classifiers=classifiers, protocol=protocol, normalisations=normalisations,
+        adaptations=adaptations, stratified_reference=stratified_reference, seeds=seeds,
+    )  # fmt: skip
+    within_protocol = make_protocol(protocol, folds)
     recipes = []
     if any(a != "none" for a in augmentations):
         from paraser.features.augment_recipes import parse_recipe
@@ -347,9 +369,32 @@ def transfer_matrix(
     # keys features by each spec's canonical name, as build_corpus_data does.
     specs = as_specs(feature_sets)
     label_map = label_map or LabelMap()
+    requested = {
+        "corpora": _corpus_names(corpora, manifests_dir),
+        "feature_sets": [spec.name for spec in specs],
+        "classifiers": [resolve_classifier(c).name for c in classifiers],
+        "label_map": label_map.to_dict(),
+        "protocol": within_protocol.name,
+        "seeds": list(seeds),
+        "normalisations": list(normalisations),
+        "adaptations": list(adaptations),
+        "augmentation": sorted(r.name for r in recipes),
+        "augment_copies": augment_copies if recipes else 0,
+        "within": within,
+        "pooled_sources": [list(g) for g in pooled_sources],
+        "leave_one_corpus_out": leave_one_corpus_out,
+        "stratified_reference": stratified_reference,
+        "tune": tune,
+        "few_shot": few_shot.to_dict() if few_shot is not None else None,
+    }
+    replace_old = claim_results_folder(
+        out, force=force, resume=resume,
+        differences=lambda recorded: _differences(requested, recorded),
+    )  # fmt: skip
     prepared = prepare_corpora(
         corpora, specs, cache_dir=cache_dir, label_map=label_map,
         manifests_dir=manifests_dir, jobs=jobs, progress=progress,
+        before_extraction=lambda manifests: check_classes_present(label_map, manifests),
     )  # fmt: skip
     manifests, extraction, notes = prepared.manifests, prepared.extraction, prepared.notes
     data, augmentation_cost = prepared.data, []
@@ -369,7 +414,6 @@ def transfer_matrix(
             )
             notes += augment_notes
     notes += skipped_directions(data)
-    within_protocol = make_protocol(protocol, folds)
     callback = (lambda d, t: progress("train and test", d, t)) if progress else None
     grid: GridResult = run_grid(
         data,
@@ -392,6 +436,8 @@ def transfer_matrix(
     if grid.results.empty:
         raise ValueError("nothing could be evaluated: " + ("; ".join(notes) or "no experiments"))
     out.mkdir(parents=True, exist_ok=True)
+    if replace_old:  # only now: a run that failed above leaves the old one whole
+        clear_outputs(out)
     write_run_tables(out, grid.results, grid.predictions, grid.folds, grid.reference)
     if few_shot is not None:
         from paraser.experiments.fewshot import write_few_shot
@@ -446,3 +492,40 @@ def transfer_matrix(
     write_config(out, config)
     write_matrices(out)
     return TransferRun(out, grid.results, grid.predictions, manifests, extraction, notes)
+
+
+def _corpus_names(corpora: Sequence[str | Path], manifests_dir: str | Path | None) -> list[str]:
+    """The names the corpora will have in config.json (manifests; feature tables by folder)."""
+    names = []
+    for corpus in corpora:
+        if is_table_corpus(corpus):
+            continue  # recorded under their own names in the data, not config.json's corpora
+        name, path = resolve_corpus(corpus, manifests_dir)
+        names.append(name or Path(path).stem)
+    return names
+
+
+def _differences(requested: dict, recorded: dict) -> list[str]:
+    """The keys in which a requested run differs from the one ``config.json`` records."""
+    augmentation = recorded.get("augmentation") or {}
+    tuning = recorded.get("tuning")
+    was = {
+        "corpora": list(recorded.get("corpora", {})),
+        "feature_sets": list(recorded.get("feature_sets", {})),
+        "classifiers": list(recorded.get("classifiers", [])),
+        "label_map": recorded.get("label_map"),
+        "protocol": recorded.get("protocol"),
+        "seeds": recorded.get("seeds"),
+        "normalisations": recorded.get("normalisations"),
+        "adaptations": recorded.get("adaptations"),
+        "augmentation": sorted(augmentation.get("recipes", {})),
+        "augment_copies": augmentation.get("copies", 0),
+        "within": recorded.get("within"),
+        "pooled_sources": recorded.get("pooled_sources"),
+        "leave_one_corpus_out": recorded.get("leave_one_corpus_out"),
+        "stratified_reference": recorded.get("stratified_reference"),
+        "tune": tuning is not None,
+        "few_shot": recorded.get("few_shot"),
+    }
+    requested = json.loads(json.dumps(requested))  # tuples as lists, as config.json has them
+    return [key for key, value in requested.items() if was[key] != value]
