@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(PARASER) demo --jobs $(JOBS)
+	$(PARASER) demo --force --jobs $(JOBS)
 
 test: setup
 	$(VENV)/bin/pytest -q
@@ -70,19 +70,19 @@ fault-drill: setup
 # Syed et al. (2020) on their Urdu-Sindhi feature tables (PARASER_URDU_SINDHI or
 # data/urdu_sindhi/); without them it prints where to get them and exits 0.
 reproduce-paper: setup
-	$(PARASER) reproduce paper_syed2020 --jobs $(JOBS)
+	$(PARASER) reproduce paper_syed2020 --force --jobs $(JOBS)
 
 # The same protocol on EmoDB, EMOVO, URDU and TurEV-DB in $(PARASER_DATA); report in
 # reports/multilingual (long: five feature sets incl. ComParE on ~3,000 files).
 reproduce-multilingual: setup
-	PARASER_DATA=$(PARASER_DATA) $(PARASER) reproduce multilingual --jobs $(JOBS)
+	PARASER_DATA=$(PARASER_DATA) $(PARASER) reproduce multilingual --force --jobs $(JOBS)
 
 CORPORA ?= emodb,emovo,turev,urdu
 
 # Why transfer fails and what recovers it (issue 9): shift diagnostics, their correlation with
 # the UAR drop, and unsupervised adaptation with paired gains, in one report (~4 min, 2 cores).
 study-adaptation: setup
-	$(PARASER) transfer-matrix --corpora $(CORPORA) --features egemaps,is10 --classifiers svm \
+	$(PARASER) transfer-matrix --force --corpora $(CORPORA) --features egemaps,is10 --classifiers svm \
 		--adapt none,corpus-norm,speaker-norm,coral,importance,prior-em --jobs $(JOBS) \
 		--out reports/adaptation
 	$(PARASER) shift --corpora $(CORPORA) --features egemaps,is10 --jobs $(JOBS) \
@@ -92,7 +92,7 @@ study-adaptation: setup
 # Does augmentation close the transfer gap (issue 10): four recipes, pooled and
 # leave-one-corpus-out sources, paired gains and extraction cost (~6 min cold, 2 cores).
 study-augmentation: setup
-	$(PARASER) transfer-matrix --corpora $(CORPORA) --features egemaps --classifiers svm \
+	$(PARASER) transfer-matrix --force --corpora $(CORPORA) --features egemaps --classifiers svm \
 		--augment none,noise:snr=5-20,tempo:0.9-1.1,pitch:-2..2,channel:tel --augment-copies 1 \
 		--pool emodb+emovo --loco --jobs $(JOBS) --out reports/augmentation
 	$(PARASER) report reports/augmentation
@@ -104,11 +104,11 @@ SHOT_DRAWS ?= 5
 # arousal task (the four categorical corpora + BAVED) and on the categorical task (the four),
 # eGeMAPS + SVM, in one report: reports/few-shot/report.md (~15 min on 2 cores).
 study-few-shot: setup
-	$(PARASER) transfer-matrix --corpora $(CORPORA),baved --task arousal --features egemaps \
+	$(PARASER) transfer-matrix --force --corpora $(CORPORA),baved --task arousal --features egemaps \
 		--classifiers svm --target-shots $(SHOTS) --shot-draws $(SHOT_DRAWS) --jobs $(JOBS) \
 		--out reports/few-shot/arousal
 	$(PARASER) report reports/few-shot/arousal
-	$(PARASER) transfer-matrix --corpora $(CORPORA) --features egemaps --classifiers svm \
+	$(PARASER) transfer-matrix --force --corpora $(CORPORA) --features egemaps --classifiers svm \
 		--target-shots $(SHOTS) --shot-draws $(SHOT_DRAWS) --jobs $(JOBS) \
 		--out reports/few-shot/categorical
 	$(PARASER) report reports/few-shot/categorical
@@ -117,7 +117,7 @@ study-few-shot: setup
 # Pooled RAVDESS + SAVEE with augmentation beside the published 66.7 % / 0.631 (issue 10),
 # from ravdess/ and savee/ in $(PARASER_DATA); without them it says where to put them, exit 0.
 reproduce-pooled: setup
-	PARASER_DATA=$(PARASER_DATA) $(PARASER) reproduce pooled_ravdess_savee --jobs $(JOBS)
+	PARASER_DATA=$(PARASER_DATA) $(PARASER) reproduce pooled_ravdess_savee --force --jobs $(JOBS)
 
 clean:
 	rm -rf demo_data reports/demo features_cache/synth_*
