@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import html
+import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ from paraser.reports.tables import (
     SCORING_NOTE,
     Condition,
     conditions,
+    corpus_order,
     is_optimistic,
     marks,
     matrix_order,
@@ -26,6 +29,9 @@ from paraser.reports.tables import (
 )
 from paraser.results import CONFIG_COLUMNS
 
+if TYPE_CHECKING:  # matplotlib only when figures are drawn
+    from paraser.reports.plots import FigureImages
+
 
 def _ci_text(row) -> str:
     return f"{row.uar:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]" + marks(
@@ -33,12 +39,34 @@ def _ci_text(row) -> str:
     )
 
 
-def ci_matrix(cells: pd.DataFrame) -> pd.DataFrame:
-    """One configuration's cells as a source x target matrix of 'UAR [low, high]' text."""
-    text = cells.assign(cell=[_ci_text(r) for r in cells.itertuples(index=False)]).pivot(
-        index="source", columns="target", values="cell"
-    )
-    rows, columns = matrix_order(text.index, text.columns)
+def with_ceiling(all_cells: pd.DataFrame, config: Condition, cells: pd.DataFrame) -> pd.DataFrame:
+    """An adapted configuration's cells with its ceiling on the diagonal.
+
+    Adaptation never touches the within diagonal; the unadapted within cells of the same
+    configuration stand there, marked by a true ``ceiling`` column (shown in brackets).
+    """
+    if config.adaptation == "none":
+        return cells
+    ceiling = config._replace(adaptation="none").select(all_cells)
+    ceiling = ceiling[ceiling.kind == "within"]
+    if ceiling.empty:
+        return cells
+    return pd.concat([cells, ceiling.assign(ceiling=True)], ignore_index=True)
+
+
+def ci_matrix(cells: pd.DataFrame, order=()) -> pd.DataFrame:
+    """One configuration's cells as a source x target matrix of 'UAR [low, high]' text;
+    ceiling cells (:func:`with_ceiling`) as '(UAR)'."""
+    ceilings = cells["ceiling"] if "ceiling" in cells else pd.Series(False, index=cells.index)
+    text = cells.assign(
+        cell=[
+            f"({r.uar:.3f})" + marks(r.collapsed, is_optimistic(r.kind, r.protocol))
+            if ceiling is True
+            else _ci_text(r)
+            for r, ceiling in zip(cells.itertuples(index=False), ceilings)
+        ]
+    ).pivot(index="source", columns="target", values="cell")
+    rows, columns = matrix_order(text.index, text.columns, order)
     return text.reindex(index=rows, columns=columns).fillna("–")
 
 
@@ -122,28 +150,100 @@ def comparison_table(comparisons: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def latex_table(frame: pd.DataFrame, caption: str, label: str) -> str:
-    """A booktabs table (``\\toprule``/``\\midrule``/``\\bottomrule``)."""
-    # Missing values (a ceiling where none exists) stay missing under astype(str) in pandas 3.
-    escaped = frame.apply(
-        lambda col: col.map(lambda v: _latex_escape("–" if pd.isna(v) else str(v)))
+#: A cell that reads as a number (a UAR, "0.860 [0.801, 0.912]†", "+0.012", "3 of 4", "–"):
+#: its column is right-aligned in every format.
+_NUMERIC_CELL = re.compile(r"^\(?[-+−]?(\d|–$|<0\.)")
+
+
+def is_numeric_column(values) -> bool:
+    """True when every non-missing cell of a column reads as a number (or is '–')."""
+    shown = [str(v) for v in values if not pd.isna(v)]
+    return bool(shown) and all(_NUMERIC_CELL.match(v) for v in shown)
+
+
+def column_alignment(frame: pd.DataFrame) -> list[str]:
+    """``"l"`` for text columns, ``"r"`` for numeric ones: one spec for LaTeX and Markdown."""
+    return ["r" if is_numeric_column(frame[c]) else "l" for c in frame.columns]
+
+
+def latex_table(
+    frame: pd.DataFrame,
+    caption: str,
+    label: str,
+    *,
+    diagonal: bool = False,
+    notes: list[str] = (),
+    wide: bool = False,
+) -> str:
+    """A booktabs table: text columns ``l``, numeric columns ``r``.
+
+    The tabular is shrunk to the line width only when it is wider than the line (one- and
+    two-column articles alike, with ``graphicx`` alone); ``diagonal`` sets a matrix's
+    diagonal (row label equal to column header) in italics; ``notes`` (already LaTeX) end the
+    caption, for the footnote marks the cells carry; ``wide`` makes it a ``table*`` (both
+    columns of a two-column article).
+    """
+    environment = "table*" if wide else "table"
+    align = column_alignment(frame)
+    header = [_latex_escape(str(c)) for c in frame.columns]
+    rows = []
+    for values in frame.itertuples(index=False):
+        cells = [_latex_escape("–" if pd.isna(v) else str(v)) for v in values]
+        if diagonal:
+            cells = [
+                rf"\textit{{{cell}}}" if i > 0 and frame.columns[i] == values[0] else cell
+                for i, cell in enumerate(cells)
+            ]
+        rows.append(" & ".join(cells) + r" \\")
+    full_caption = " ".join([caption, *notes])
+    return "\n".join(
+        [
+            rf"\begin{{{environment}}}[htbp]",
+            r"\centering",
+            rf"\caption{{{full_caption}}}",
+            rf"\label{{{label}}}",
+            # Box 0 holds the tabular so its width can be compared with the line's.
+            r"\sbox0{%",
+            rf"\begin{{tabular}}{{{''.join(align)}}}",
+            r"\toprule",
+            " & ".join(header) + r" \\",
+            r"\midrule",
+            *rows,
+            r"\bottomrule",
+            r"\end{tabular}}%",
+            r"\ifdim\wd0>\linewidth\resizebox{\linewidth}{!}{\usebox0}\else\usebox0\fi",
+            rf"\end{{{environment}}}",
+        ]
     )
-    escaped.columns = [_latex_escape(str(c)) for c in escaped.columns]
-    return escaped.style.hide(axis="index").to_latex(
-        hrules=True,
-        caption=caption,
-        label=label,
-        position="htbp",
-        column_format="l" * frame.shape[1],
-    )
+
+
+#: What each character means to TeX, as text; one pass, so a replacement is never re-escaped.
+_LATEX_TEXT = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "±": r"$\pm$",
+    "†": r"$^\dagger$",
+    "‡": r"$^\ddagger$",
+    "−": "--",
+    "–": "--",
+    "→": r"$\to$",
+    "->": r"$\to$",
+    "²": r"$^2$",
+}
+_LATEX_SPECIAL = re.compile("|".join(re.escape(k) for k in sorted(_LATEX_TEXT, key=len)[::-1]))
 
 
 def _latex_escape(text: str) -> str:
-    for char, repl in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
-                       ("#", r"\#"), ("±", r"$\pm$"), ("†", r"$^\dagger$"), ("−", "--"),
-                       ("–", "--"), ("->", r"$\to$")):  # fmt: skip
-        text = text.replace(char, repl)
-    return text
+    """``text`` as LaTeX prints it verbatim (TeX's ten special characters and our marks)."""
+    return _LATEX_SPECIAL.sub(lambda m: _LATEX_TEXT[m.group(0)], text)
 
 
 def _markdown(frame: pd.DataFrame) -> str:
@@ -262,49 +362,98 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
+#: Tables with more columns than this span both columns of a two-column article
+#: (``table*``; the same as ``table`` in a one-column one).
+_WIDE_COLUMNS = 5
+
+
+def _matrix_notes(cells: pd.DataFrame) -> list[str]:
+    """The caption sentences that explain the marks a matrix's cells carry."""
+    notes = []
+    if "ceiling" in cells and (cells["ceiling"] == True).any():  # noqa: E712 (object column)
+        notes.append(
+            "Diagonal in brackets: the unadapted within-corpus UAR, the ceiling (adaptation "
+            "never touches the within diagonal)."
+        )
+    if bool(cells["collapsed"].astype(bool).any()):
+        notes.append(
+            r"$^\dagger$ collapsed: 90\% or more of the predictions fell in one class; not a "
+            "finding."
+        )
+    if any(map(is_optimistic, cells["kind"], cells["protocol"])):
+        notes.append(
+            r"$^\ddagger$ within-corpus folds share speakers (stratified, a fallback where "
+            "speaker-independent folds were impossible): optimistic, not comparable with the "
+            "speaker-independent cells."
+        )
+    return notes
+
+
 def render_latex(report: Report) -> str:
+    """``tables.tex``: every table fits a one- and a two-column article (wide ones span both
+    columns and shrink to the text width only when wider)."""
+
+    def table(frame: pd.DataFrame, caption: str, label: str, **options) -> str:
+        return latex_table(frame, caption, label, wide=frame.shape[1] > _WIDE_COLUMNS, **options)
+
+    order = corpus_order(report.config)
     parts = [
-        "% paraser report tables; needs \\usepackage{booktabs}",
-        latex_table(
+        "% paraser report tables; needs \\usepackage{booktabs,graphicx}",
+        table(
             protocol_summary_table(report.by_protocol).drop(columns="targets"),
             "Mean UAR per configuration and protocol family (never averaged across families).",
             "tab:protocols",
         ),
-        latex_table(
-            summary_table(report.summary),
-            "Feature-set ranking within corpus and under transfer (mean UAR, 95\\% "
-            "speaker-bootstrap CI; within: speaker-independent corpora only).",
-            "tab:inversion",
-        ),
     ]
-    if len(report.comparisons):
+    for config, cells in config_sections(report):
+        cells = with_ceiling(report.cells, config, cells)
+        matrix = ci_matrix(cells, order).reset_index().rename(columns={"source": "source / target"})
         parts.append(
-            latex_table(
-                comparison_table(report.comparisons),
-                "Best feature set against the others: paired UAR difference (speaker jackknife).",
-                "tab:comparisons",
+            table(
+                matrix,
+                f"UAR [95\\% CI], {_latex_escape(config.title)}; rows: source, columns: target; "
+                "diagonal (italics): within-corpus UAR over pooled out-of-fold predictions.",
+                f"tab:{config.stem}".replace("_", "-"),
+                diagonal=True,
+                notes=_matrix_notes(cells),
             )
         )
     for factor, gains in report.gains.items():
         averages = gains_table(gains[gains.source == "average"]).drop(columns="cell")
         parts.append(
-            latex_table(
+            table(
                 averages,
                 f"{_GAIN_TITLES[factor]}: mean over cells, paired speaker-jackknife 95\\% CI.",
                 f"tab:gains-{factor}",
             )
         )
-    for config, cells in config_sections(report):
-        matrix = ci_matrix(cells).reset_index().rename(columns={"source": "source / target"})
+    if shows_inversion(report):
         parts.append(
-            latex_table(
-                matrix,
-                f"UAR [95\\% CI], {_latex_escape(config.title)}; rows: source, columns: target; "
-                "diagonal: within-corpus UAR over pooled out-of-fold predictions.",
-                f"tab:{config.stem}".replace("_", "-"),
+            table(
+                summary_table(report.summary),
+                "Feature-set ranking within corpus and under transfer (mean UAR, 95\\% "
+                "speaker-bootstrap CI; within: speaker-independent corpora only).",
+                "tab:inversion",
+            )
+        )
+    if len(report.comparisons):
+        parts.append(
+            table(
+                comparison_table(report.comparisons),
+                "Best feature set against the others: paired UAR difference (speaker jackknife).",
+                "tab:comparisons",
             )
         )
     return "\n\n".join(parts) + "\n"
+
+
+#: A ranking inversion needs at least this many feature sets to be more than a swap.
+INVERSION_MIN_FEATURE_SETS = 3
+
+
+def shows_inversion(report: Report) -> bool:
+    """Whether the report has a feature-ranking inversion to show (three or more sets)."""
+    return report.results["feature_set"].nunique() >= INVERSION_MIN_FEATURE_SETS
 
 
 def _html_table(frame: pd.DataFrame) -> str:
@@ -324,10 +473,10 @@ figcaption{font-size:12px;color:#555}
 """
 
 
-def render_html(report: Report, figures: dict[str, tuple[str, bytes]]) -> str:
+def render_html(report: Report, figures: dict[str, tuple[str, FigureImages]]) -> str:
     def image(name: str) -> str:
-        caption, png = figures[name]
-        data = base64.b64encode(png).decode()
+        caption, images = figures[name]
+        data = base64.b64encode(images.screen).decode()
         return (
             f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"

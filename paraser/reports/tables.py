@@ -145,11 +145,25 @@ def cell_summary(results: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
-def matrix_order(sources, targets) -> tuple[list[str], list[str]]:
-    """Single corpora on both axes, in the same order; pooled sources as extra rows."""
-    singles = sorted(set(targets) | (set(sources) & set(targets)))
-    pooled = sorted(set(sources) - set(singles))
+def matrix_order(sources, targets, order=()) -> tuple[list[str], list[str]]:
+    """Single corpora on both axes, in the same order; pooled sources as extra rows.
+
+    ``order`` is the run's ``--corpora`` order (:func:`corpus_order`): corpora follow it, so
+    a matrix reads as the command was written; corpora it does not name follow, sorted.
+    """
+    rank = {name: i for i, name in enumerate(order)}
+
+    def key(name: str) -> tuple:
+        return (rank.get(name, len(rank)), name)
+
+    singles = sorted(set(targets) | (set(sources) & set(targets)), key=key)
+    pooled = sorted(set(sources) - set(singles), key=key)
     return singles + pooled, singles
+
+
+def corpus_order(config: dict) -> list[str]:
+    """The corpora of a run in ``--corpora`` order, as ``config.json`` records them."""
+    return list(config.get("corpora", {}))
 
 
 def uar_matrix(results: pd.DataFrame, config: Condition) -> pd.DataFrame:
