@@ -8,6 +8,7 @@ The renders themselves need no browser or TeX; one test compiles ``tables.tex`` 
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -20,7 +21,8 @@ from test_reports import INVERTED, fabricate_run
 from typer.testing import CliRunner
 
 from paraser.cli import app
-from paraser.reports.render import column_alignment, latex_table
+from paraser.reports.render import latex_table
+from paraser.reports.tables import column_alignment, markdown_table
 
 NASTY = "a$b{c}d~e^f&g%h#i_j\\k"
 
@@ -108,3 +110,25 @@ def test_tables_compile_without_an_overfull_box(run, tmp_path, options):
     log = (tmp_path / "paper.log").read_text(errors="replace")
     assert done.returncode == 0, log[-2000:]
     assert "Overfull \\hbox" not in log
+
+
+def test_markdown_aligns_text_left_numbers_right_with_three_decimals():
+    frame = pd.DataFrame({"source": ["emodb", "urdu"], "uar": [0.86, 0.5], "n": [3, 12]})
+    header, rule, first, _ = markdown_table(frame).splitlines()
+    assert rule.replace(" ", "").startswith("|:-") and rule.replace(" ", "").endswith("-:|")
+    assert "0.860" in first and "0.86 " not in first
+    assert first.startswith("| emodb ")
+
+
+def test_matrices_follow_the_corpora_order_of_the_run(tmp_path):
+    out = fabricate_run(tmp_path / "run", INVERTED)
+    config = json.loads((out / "config.json").read_text())
+    config["corpora"] = {name: {} for name in ("c", "a", "b")}  # as --corpora c,a,b wrote it
+    (out / "config.json").write_text(json.dumps(config))
+    result = CliRunner().invoke(app, ["report", str(out), "--n-boot", "100"])
+    assert result.exit_code == 0, result.output
+    matrix = pd.read_csv(next(out.glob("matrix_*_svm.csv")), index_col="source")
+    assert list(matrix.index) == list(matrix.columns) == ["c", "a", "b"]
+    header = next(line for line in (out / "report.md").read_text().splitlines()
+                  if line.startswith("| source"))  # fmt: skip
+    assert [c.strip() for c in header.strip("|").split("|")][1:] == ["c", "a", "b"]

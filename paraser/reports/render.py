@@ -19,9 +19,11 @@ from paraser.reports.tables import (
     OPTIMISTIC_MARK,
     SCORING_NOTE,
     Condition,
+    column_alignment,
     conditions,
     corpus_order,
     is_optimistic,
+    markdown_table,
     marks,
     matrix_order,
     protocol_statement,
@@ -86,11 +88,12 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
             "source": cells.source,
             "target": cells.target,
             "UAR [95% CI]": [_ci_text(r) for r in cells.itertuples(index=False)],
-            "seeds mean ± sd": [
-                f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f}"
-                for m, s in zip(cells.uar_seed_mean, cells.uar_seed_sd)
+            "mean ± sd over seeds": [
+                # One seed has no spread: the sd is written as missing, never dropped.
+                f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f} ± – ({n} seed)"
+                for m, s, n in zip(cells.uar_seed_mean, cells.uar_seed_sd, cells.n_seeds)
             ],
-            "chance": cells.chance.round(3),
+            "chance": cells.chance.map(lambda v: f"{v:.3f}"),
             "p > chance (Holm)": [_fmt_p(p) for p in cells.p_above_chance_holm],
             "CI unit": [f"{u} ({n})" for u, n in zip(cells.ci_unit, cells.n_units)],
         }
@@ -148,22 +151,6 @@ def comparison_table(comparisons: pd.DataFrame) -> pd.DataFrame:
             "p (Holm)": [_fmt_p(p) for p in comparisons.p_holm],
         }
     )
-
-
-#: A cell that reads as a number (a UAR, "0.860 [0.801, 0.912]†", "+0.012", "3 of 4", "–"):
-#: its column is right-aligned in every format.
-_NUMERIC_CELL = re.compile(r"^\(?[-+−]?(\d|–$|<0\.)")
-
-
-def is_numeric_column(values) -> bool:
-    """True when every non-missing cell of a column reads as a number (or is '–')."""
-    shown = [str(v) for v in values if not pd.isna(v)]
-    return bool(shown) and all(_NUMERIC_CELL.match(v) for v in shown)
-
-
-def column_alignment(frame: pd.DataFrame) -> list[str]:
-    """``"l"`` for text columns, ``"r"`` for numeric ones: one spec for LaTeX and Markdown."""
-    return ["r" if is_numeric_column(frame[c]) else "l" for c in frame.columns]
 
 
 def latex_table(
@@ -247,7 +234,7 @@ def _latex_escape(text: str) -> str:
 
 
 def _markdown(frame: pd.DataFrame) -> str:
-    return frame.to_markdown(index=False) if len(frame) else "_none_"
+    return markdown_table(frame) if len(frame) else "_none_"
 
 
 def config_sections(report: Report):
@@ -309,57 +296,115 @@ def _label_lines(config: dict) -> list[str]:
     return [statement, ""] if statement else []
 
 
+_SCORING_EXPLANATION = (
+    f"UAR [95% CI]: within-corpus cells {SCORING_NOTE}; the interval is a "
+    "delete-one-speaker jackknife (t with G-1 df over the G test speakers) where the "
+    "predictions carry speaker ids, else over utterances. p > chance: one-sided test of "
+    "UAR against the UAR that predictions unrelated to the labels would score (same "
+    "marginals), with the same speaker jackknife standard error, Holm-corrected over all "
+    "cells. Within-corpus summaries are computed per protocol family, never across."
+)
+
+
+def collapsed_cells(report: Report) -> list[str]:
+    """One line per collapsed cell, naming its whole configuration (the adaptation or
+    normalisation that produced it too)."""
+    lines = []
+    for row in report.cells[report.cells.collapsed.astype(bool)].itertuples(index=False):
+        config = Condition(*(getattr(row, c) for c in CONFIG_COLUMNS))
+        lines.append(
+            f"{config.title}: {row.source} → {row.target}, {row.dominant_share:.0%} of "
+            f"predictions in one class (UAR {row.uar:.3f})"
+        )
+    return lines
+
+
+def inversion_absent(report: Report) -> str:
+    """Why the report has no feature-ranking inversion section."""
+    n = report.results["feature_set"].nunique()
+    return (
+        f"The feature-ranking inversion cannot be assessed: the run has {n} feature set"
+        f"{'' if n == 1 else 's'}, and a ranking needs at least {INVERSION_MIN_FEATURE_SETS} "
+        "to invert more than a single swap."
+    )
+
+
+def matrix_sections(report: Report):
+    """(configuration, its cells with the ceiling, its UAR [CI] matrix) in report order."""
+    order = corpus_order(report.config)
+    for config, cells in config_sections(report):
+        cells = with_ceiling(report.cells, config, cells)
+        # A plain frame: its first column the source, no axis names for pandas to print.
+        matrix = ci_matrix(cells, order).rename_axis(index="source", columns=None)
+        yield config, cells, matrix
+
+
 def render_markdown(report: Report) -> str:
+    """``report.md``, ordered as a paper reads: setup, matrices, within, factors, ranking,
+    long tables."""
+    notes = report.config.get("notes", [])
+    collapsed = collapsed_cells(report)
     lines = [
         "# paraser report",
+        "",
+        "## Setup",
         "",
         protocol_statement(report.results),
         "",
         *_label_lines(report.config),
-        f"UAR [95% CI]: within-corpus cells {SCORING_NOTE}; the interval is a "
-        "delete-one-speaker jackknife (t with G-1 df over the G test speakers) where the "
-        "predictions carry speaker ids, else over utterances. p > chance: one-sided test of "
-        "UAR against the UAR that predictions unrelated to the labels would score (same "
-        "marginals), with the same speaker jackknife standard error, Holm-corrected over all "
-        "cells. Within-corpus summaries are computed per protocol family, never across.",
+        _SCORING_EXPLANATION,
         "",
-        *reference_markdown(report.reference),
-        "## Summary by protocol",
+    ]
+    if notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
+    lines += ["## Transfer matrices (UAR [95% CI]; rows: source, columns: target)", ""]
+    for config, _, matrix in matrix_sections(report):
+        lines += [f"### {config.title}", "", _markdown(matrix.reset_index()), ""]
+    if collapsed:
+        lines += ["Collapsed cells (not findings):", "", *[f"- {c}" for c in collapsed], ""]
+    lines += [
+        "## Within-corpus results",
+        "",
+        *[line.replace("## ", "### ", 1) for line in reference_markdown(report.reference)],
+        "### Summary by protocol",
         "",
         _markdown(protocol_summary_table(report.by_protocol)),
         "",
-        "## Feature-ranking inversion",
-        "",
-        *[f"- {sentence}" for sentence in report.sentences.values()],
-        "",
-        report.verdict,
-        "",
-        _markdown(summary_table(report.summary)),
-        "",
-        "## Best feature set against the others (paired, same utterances, cells weigh equally)",
-        "",
-        _markdown(comparison_table(report.comparisons)),
-        "",
-        *_published_markdown(report.published),
     ]
     for title, sentences, table, extra in _gain_sections(report):
         lines += [f"## {title}", "", _GAIN_EXPLANATION, "", *[f"- {s}" for s in sentences], ""]
         if len(extra):
             lines += ["Extraction cost of the augmented copies:", "", _markdown(extra), ""]
-        lines += [_markdown(table), ""]
-    for config, cells in config_sections(report):
+        lines += [_markdown(table[table.cell == "average"]), ""]
+    lines += ["## Feature-ranking inversion", ""]
+    if shows_inversion(report):
         lines += [
-            f"## {config.title}",
+            *[f"- {sentence}" for sentence in report.sentences.values()],
             "",
-            ci_matrix(cells).to_markdown(stralign="right"),
+            report.verdict,
             "",
-            *_label_lines(report.config),
+            _markdown(summary_table(report.summary)),
+            "",
         ]
+    else:
+        lines += [inversion_absent(report), ""]
+    lines += [
+        "## Best feature set against the others (paired, same utterances, cells weigh equally)",
+        "",
+        _markdown(comparison_table(report.comparisons)),
+        "",
+        *_published_markdown(report.published),
+        DETAILS_HEADING,
+        "",
+    ]
+    for title, _, table, _ in _gain_sections(report):
+        lines += [f"### {title}: every cell", "", _markdown(table[table.cell != "average"]), ""]
     lines += ["## All cells", "", _markdown(cell_table(report.cells)), ""]
-    notes = report.config.get("notes", [])
-    if notes:
-        lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
     return "\n".join(lines)
+
+
+#: The heading of the long tables at the end of ``report.md`` (analysis sections go before).
+DETAILS_HEADING = "## Detailed tables"
 
 
 #: Tables with more columns than this span both columns of a two-column article
@@ -396,7 +441,6 @@ def render_latex(report: Report) -> str:
     def table(frame: pd.DataFrame, caption: str, label: str, **options) -> str:
         return latex_table(frame, caption, label, wide=frame.shape[1] > _WIDE_COLUMNS, **options)
 
-    order = corpus_order(report.config)
     parts = [
         "% paraser report tables; needs \\usepackage{booktabs,graphicx}",
         table(
@@ -405,9 +449,8 @@ def render_latex(report: Report) -> str:
             "tab:protocols",
         ),
     ]
-    for config, cells in config_sections(report):
-        cells = with_ceiling(report.cells, config, cells)
-        matrix = ci_matrix(cells, order).reset_index().rename(columns={"source": "source / target"})
+    for config, cells, matrix in matrix_sections(report):
+        matrix = matrix.reset_index().rename(columns={"source": "source / target"})
         parts.append(
             table(
                 matrix,
@@ -467,6 +510,7 @@ body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#22
 table.t{border-collapse:collapse;font-size:13px;margin:1em 0}
 table.t th,table.t td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
 table.t th{border-bottom:2px solid #444}
+table.t td:first-child,table.t th:first-child{text-align:left}
 figure{display:inline-block;margin:0.5em;vertical-align:top}
 figcaption{font-size:12px;color:#555}
 .quote{background:#f4f6fa;border-left:4px solid #4a6fa5;padding:0.6em 1em}
@@ -474,6 +518,8 @@ figcaption{font-size:12px;color:#555}
 
 
 def render_html(report: Report, figures: dict[str, tuple[str, FigureImages]]) -> str:
+    """``report.html``, in the order of ``report.md``, with the figures after their tables."""
+
     def image(name: str) -> str:
         caption, images = figures[name]
         data = base64.b64encode(images.screen).decode()
@@ -482,41 +528,57 @@ def render_html(report: Report, figures: dict[str, tuple[str, FigureImages]]) ->
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
 
+    notes = report.config.get("notes", [])
+    collapsed = collapsed_cells(report)
     body = [
         "<h1>paraser report</h1>",
+        "<h2>Setup</h2>",
         f"<p>{html.escape(protocol_statement(report.results))}</p>",
-        *(
-            [
-                "<h2>Within-corpus: speaker-independent against stratified (speakers shared)</h2>",
-                _html_table(report.reference),
-            ]
-            if len(report.reference)
-            else []
-        ),
-        "<h2>Summary by protocol</h2>",
-        _html_table(protocol_summary_table(report.by_protocol)),
-        "<h2>Feature-ranking inversion</h2>",
-        *[f'<p class="quote">{html.escape(s)}</p>' for s in report.sentences.values()],
-        f"<p><strong>{html.escape(report.verdict)}</strong></p>",
+        *[f"<p>{html.escape(line)}</p>" for line in _label_lines(report.config) if line],
+        f"<p>{html.escape(_SCORING_EXPLANATION)}</p>",
     ]
-    if "ranks" in figures:
-        body.append(image("ranks"))
+    if notes:
+        body += ["<h2>Notes</h2><ul>", *[f"<li>{html.escape(n)}</li>" for n in notes], "</ul>"]
+    body.append("<h2>Transfer matrices (UAR [95% CI]; rows: source, columns: target)</h2>")
+    for config, _, matrix in matrix_sections(report):
+        body += [f"<h3>{html.escape(config.title)}</h3>", _html_table(matrix.reset_index())]
+    if collapsed:
+        body += ["<p>Collapsed cells (not findings):</p><ul>"]
+        body += [f"<li>{html.escape(c)}</li>" for c in collapsed] + ["</ul>"]
+    body.append("<h3>Heatmaps</h3>")
+    body += [image(n) for n in figures if n.startswith("heatmap_")]
+    body.append("<h2>Within-corpus results</h2>")
+    if len(report.reference):
+        body += [
+            "<h3>Speaker-independent against stratified (speakers shared)</h3>",
+            _html_table(report.reference),
+        ]
     body += [
-        _html_table(summary_table(report.summary)),
-        "<h2>Best feature set against the others</h2>",
-        _html_table(comparison_table(report.comparisons)),
+        "<h3>Summary by protocol</h3>",
+        _html_table(protocol_summary_table(report.by_protocol)),
     ]
-    if report.published is not None and len(report.published):
-        body += ["<h2>Published numbers beside ours</h2>", _html_table(report.published.round(4))]
     for title, sentences, table, extra in _gain_sections(report):
         body += [f"<h2>{html.escape(title)}</h2>", f"<p>{html.escape(_GAIN_EXPLANATION)}</p>"]
         body += [f'<p class="quote">{html.escape(s)}</p>' for s in sentences]
         if len(extra):
             body += ["<p>Extraction cost of the augmented copies:</p>", _html_table(extra)]
-        body.append(_html_table(table))
-    body.append("<h2>Transfer matrices</h2>")
-    body += [image(n) for n in figures if n.startswith("heatmap_")]
-    body.append("<h2>Per-class recall and confusion matrices</h2>")
+        body.append(_html_table(table[table.cell == "average"]))
+    body.append("<h2>Feature-ranking inversion</h2>")
+    if shows_inversion(report):
+        body += [f'<p class="quote">{html.escape(s)}</p>' for s in report.sentences.values()]
+        body.append(f"<p><strong>{html.escape(report.verdict)}</strong></p>")
+        if "ranks" in figures:
+            body.append(image("ranks"))
+        body.append(_html_table(summary_table(report.summary)))
+    else:
+        body.append(f"<p>{html.escape(inversion_absent(report))}</p>")
+    body += [
+        "<h2>Best feature set against the others</h2>",
+        _html_table(comparison_table(report.comparisons)),
+    ]
+    if report.published is not None and len(report.published):
+        body += ["<h2>Published numbers beside ours</h2>", _html_table(report.published.round(4))]
+    body += [DETAILS_HTML_HEADING, "<h3>Per-class recall and confusion matrices</h3>"]
     for config, _ in config_sections(report):
         stem = config.stem
         body += [
@@ -525,14 +587,20 @@ def render_html(report: Report, figures: dict[str, tuple[str, FigureImages]]) ->
             image(f"confusion_{stem}") if f"confusion_{stem}" in figures else "",
             "</details>",
         ]
+    for title, _, table, _ in _gain_sections(report):
+        body += [
+            f"<h3>{html.escape(title)}: every cell</h3>",
+            _html_table(table[table.cell != "average"]),
+        ]
     body += ["<h2>All cells</h2>", _html_table(cell_table(report.cells))]
-    notes = report.config.get("notes", [])
-    if notes:
-        body += ["<h2>Notes</h2><ul>", *[f"<li>{html.escape(n)}</li>" for n in notes], "</ul>"]
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>paraser report'
         f"</title><style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
+
+
+#: The heading of the long tables at the end of ``report.html`` (analysis sections go before).
+DETAILS_HTML_HEADING = "<h2>Detailed tables</h2>"
 
 
 def protocol_summary_table(table: pd.DataFrame) -> pd.DataFrame:
