@@ -192,13 +192,27 @@ def gains_file(factor: str) -> str:
     return f"gains_{factor}.csv"
 
 
-def write_figure(directory: str | Path, stem: str, png: bytes) -> Path:
-    """A figure of a results folder, ``figures/<stem>.png``, atomically."""
+def write_figure(directory: str | Path, stem: str, png: bytes, pdf: bytes | None = None) -> Path:
+    """A figure of a results folder: ``figures/<stem>.png`` and, when given, the vector
+    ``figures/<stem>.pdf`` beside it (each atomically); returns the PNG's path.
+
+    A PDF left from an earlier report of the same figure is removed when none is given, so
+    the two never disagree.
+    """
     folder = Path(directory) / FIGURES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}.png"
     atomic_write(path, lambda tmp: tmp.write_bytes(png))
+    vector = folder / f"{stem}.pdf"
+    if pdf is not None:
+        atomic_write(vector, lambda tmp: tmp.write_bytes(pdf))
+    else:
+        vector.unlink(missing_ok=True)
     return path
+
+
+#: The formats :func:`write_figure` writes, for removing the figures of an earlier report.
+FIGURE_SUFFIXES = (".png", ".pdf")
 
 
 # --- the run tables -----------------------------------------------------------------------

@@ -6,10 +6,11 @@
   screen) and ``report_full.png`` (whole page);
 * ``tables.tex`` is compiled inside a one-column and a two-column ``article``; every
   overfull box is listed (table, width) and the PDFs are rasterised page by page;
-* every figure is listed with its format, pixel size and resolution.
+* every figure is listed with its format, pixel size and resolution; a PNG under
+  300 dpi or without its vector PDF beside it is flagged.
 
-Exit status 1 when a render or compile fails or a box is overfull, so layout
-regressions are seen. Needs ``chromium``, ``pdflatex`` (with booktabs and
+Exit status 1 when a render or compile fails, a box is overfull or a figure is not
+print-ready, so layout regressions are seen. Needs ``chromium``, ``pdflatex`` (with booktabs and
 siunitx) and ``pdftoppm`` (Debian: chromium texlive-latex-extra texlive-science
 poppler-utils); a missing tool is named and its check skipped.
 """
@@ -88,21 +89,34 @@ def compile_tables(tables: Path, out: Path) -> bool:
     return ok
 
 
-def list_figures(figures: Path) -> None:
+#: What a journal asks of a raster figure (each also comes as a vector PDF beside it).
+PRINT_DPI = 300
+
+
+def list_figures(figures: Path) -> bool:
+    """List every figure; False when a PNG is under :data:`PRINT_DPI` or has no PDF beside it."""
     if not figures.is_dir():
         print(f"  {figures}: no figures")
-        return
+        return True
     try:
         from PIL import Image
     except ImportError:  # pragma: no cover - matplotlib brings Pillow
         Image = None
+    ok = True
     for path in sorted(figures.iterdir()):
         detail = path.suffix.lstrip(".")
         if Image is not None and path.suffix == ".png":
             with Image.open(path) as image:
-                dpi = image.info.get("dpi", ("?",))[0]
-                detail = f"png {image.width}x{image.height} px, {dpi} dpi"
+                dpi = float(image.info.get("dpi", (0,))[0])
+                detail = f"png {image.width}x{image.height} px, {dpi:.0f} dpi"
+            problems = [f"under {PRINT_DPI} dpi"] if round(dpi) < PRINT_DPI else []
+            if not path.with_suffix(".pdf").is_file():
+                problems.append("no PDF beside it")
+            if problems:
+                ok = False
+                detail += " -- NOT PRINT-READY: " + ", ".join(problems)
         print(f"  {path.name}: {detail}")
+    return ok
 
 
 def main() -> int:
@@ -116,9 +130,9 @@ def main() -> int:
     print("tables.tex:")
     latex_ok = compile_tables(args.results / "tables.tex", args.out)
     print("figures:")
-    list_figures(args.results / "figures")
+    figures_ok = list_figures(args.results / "figures")
     print(f"images in {args.out}/")
-    return 0 if html_ok and latex_ok else 1
+    return 0 if html_ok and latex_ok and figures_ok else 1
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def markdown_tables(text: str) -> list[tuple[str, pd.DataFrame]]:
 def latex_tables(text: str) -> list[tuple[str, pd.DataFrame]]:
     """(caption, table) for every booktabs tabular in a LaTeX text."""
     tables = []
-    for table in re.findall(r"\\begin\{table\}.*?\\end\{table\}", text, flags=re.S):
+    for table in re.findall(r"\\begin\{table\*?\}.*?\\end\{table\*?\}", text, flags=re.S):
         caption = re.search(r"\\caption\{(.*)\}", table)
         body = re.search(r"\\toprule\n(.*?)\\bottomrule", table, flags=re.S).group(1)
         lines = [ln for ln in body.splitlines() if ln.strip() and ln.strip() != "\\midrule"]

@@ -7,8 +7,9 @@ compares every file written against ``tests/golden/``. Only what records a time,
 an absolute path is masked: the clock is frozen for the run, version/time keys of JSON files
 are replaced by ``<masked>``, and the temporary folder becomes ``<ROOT>``.
 
-Parquet files are compared through their CSV rendering and PNG figures through a hash of
-their chunks without the text metadata (matplotlib writes its version there).
+Parquet files are compared through their CSV rendering, PNG figures through a hash of
+their chunks without the text metadata (matplotlib writes its version there) and PDF figures
+through a hash of their bytes.
 
 After an intentional change to the outputs, regenerate the goldens and review the diff::
 
@@ -80,6 +81,8 @@ def _canonical(path: Path, root: Path) -> tuple[str, str]:
     """(golden file name, comparable text) of one output file."""
     if path.suffix == ".png":
         return path.name + ".sha256", _png_digest(path.read_bytes()) + "\n"
+    if path.suffix == ".pdf":  # written without a date or library version: bytes compare
+        return path.name + ".sha256", hashlib.sha256(path.read_bytes()).hexdigest() + "\n"
     if path.suffix == ".parquet":
         buffer = io.StringIO()
         pd.read_parquet(path).to_csv(buffer, index=False, lineterminator="\n")

@@ -2,8 +2,9 @@
 
 The full report (:func:`paraser.reports.export.write_report`) is the main text plus the
 sections of the analyses a results folder holds (domain shift, few-shot curves, feature
-importance), each between its own markers, before "All cells". A later analysis run into a
-folder that already has a report adds (or replaces) its section with :func:`add_section`.
+importance), each between its own markers, before the long tables ("Detailed tables"). A
+later analysis run into a folder that already has a report adds (or replaces) its section
+with :func:`add_section`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from paraser.results import REPORT_HTML_FILE, REPORT_MARKDOWN_FILE, atomic_write
 
 #: Where a section goes in each document: before the first anchor found, else at the end.
 ANCHORS = {
-    REPORT_MARKDOWN_FILE: ("## All cells",),
-    REPORT_HTML_FILE: ("<h2>All cells</h2>", "</body>"),
+    REPORT_MARKDOWN_FILE: ("## Detailed tables", "## All cells"),
+    REPORT_HTML_FILE: ("<h2>Detailed tables</h2>", "<h2>All cells</h2>", "</body>"),
 }
 
 

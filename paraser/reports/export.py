@@ -53,6 +53,7 @@ from paraser.results import (
     CONFIG_COLUMNS,
     CONFUSION_FILE,
     FACTOR_DEFAULTS,
+    FIGURE_SUFFIXES,
     FIGURES_DIR,
     INVERSION_FILE,
     PER_CLASS_RECALL_FILE,
@@ -296,9 +297,13 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     written += [write_table_output(results_dir, name, frame) for name, frame in csvs.items()]
     figures = report_figures(report)
     # Figures of configurations no longer in the run must not linger.
-    for stale in (results_dir / FIGURES_DIR).glob("*.png"):
-        stale.unlink()
-    written += [write_figure(results_dir, name, png) for name, (_, png) in figures.items()]
+    for stale in (results_dir / FIGURES_DIR).glob("*"):
+        if stale.suffix in FIGURE_SUFFIXES:
+            stale.unlink()
+    written += [
+        write_figure(results_dir, name, images.png, images.pdf)
+        for name, (_, images) in figures.items()
+    ]
     write_text_output(results_dir, REPORT_LATEX_FILE, render_latex(report))
     sections = _sections(results_dir, n_boot=n_boot, seed=seed)
     documents = write_report_documents(

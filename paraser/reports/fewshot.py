@@ -25,6 +25,7 @@ import re
 import warnings
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -53,6 +54,9 @@ DIRECTION_KEYS = [*CONFIG_KEYS, "source", "target"]
 FRACTIONS = (0.8, 0.9)
 _START, _END = "<!-- paraser:fewshot:start -->", "<!-- paraser:fewshot:end -->"
 _STRATEGY_ORDER = ["zero-shot", "target-only", "pooled", "feature-augment", "ceiling"]
+
+if TYPE_CHECKING:  # matplotlib only when figures are drawn
+    from paraser.reports.plots import FigureImages
 
 
 def _unit_weights(units: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
@@ -251,7 +255,7 @@ def _stem(key) -> str:
     return "fewshot_" + re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(key))
 
 
-def curve_figure(curves: pd.DataFrame, title: str) -> bytes:
+def curve_figure(curves: pd.DataFrame, title: str) -> FigureImages:
     """UAR vs shots per direction (and the average): strategies with CIs, references dashed."""
     from paraser.reports import plots
 
@@ -293,7 +297,7 @@ def curve_figure(curves: pd.DataFrame, title: str) -> bytes:
     axes[0, 0].legend(fontsize=6, loc="lower right")
     fig.suptitle(f"Few-shot target curves: {title} (x: labelled target utterances per class)")
     fig.tight_layout()
-    return plots._png(fig)
+    return plots.render(fig)
 
 
 def _with_grid_within(table: pd.DataFrame, results_dir: Path) -> pd.DataFrame:
@@ -462,7 +466,7 @@ def _select(frame: pd.DataFrame, key) -> pd.DataFrame:
     return frame[mask]
 
 
-def _render(blocks, figures: dict[str, bytes]) -> tuple[str, str]:
+def _render(blocks, figures: dict[str, FigureImages]) -> tuple[str, str]:
     """(Markdown, HTML) of the section."""
     markdown, page = [], []
     for kind, payload in blocks:
@@ -481,7 +485,7 @@ def _render(blocks, figures: dict[str, bytes]) -> tuple[str, str]:
         elif kind == "figure":
             stem, name = payload
             markdown.append(f"![Few-shot curves: {name}](figures/{stem}.png)\n")
-            data = base64.b64encode(figures[stem]).decode()
+            data = base64.b64encode(figures[stem].screen).decode()
             image = f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
             page.append(f"<figure>{image}</figure>")
     return "\n".join(markdown), "\n".join(page)
@@ -512,7 +516,8 @@ def fewshot_section(
     figures = {}
     for key, group in curves.groupby(CONFIG_KEYS, sort=True):
         figures[_stem(key)] = curve_figure(group, _config_name(key))
-        written.append(write_figure(directory, _stem(key), figures[_stem(key)]))
+        images = figures[_stem(key)]
+        written.append(write_figure(directory, _stem(key), images.png, images.pdf))
     markdown, section_html = _render(_blocks(directory, curves, to_ceiling, tests), figures)
     written.append(write_text_output(directory, FEWSHOT_MARKDOWN_FILE, markdown + "\n"))
     return written, Section((_START, _END), markdown, section_html)

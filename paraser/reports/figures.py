@@ -3,28 +3,35 @@ matrix, and the ranks figure (drawn by :mod:`paraser.reports.plots`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from paraser.reports.document import Report
 from paraser.reports.inversion import (
     ALL,
 )
-from paraser.reports.render import config_sections
+from paraser.reports.render import config_sections, with_ceiling
 from paraser.reports.stats import (
     confusion_matrix,
 )
 from paraser.reports.tables import (
     Condition,
     baseline,
+    corpus_order,
 )
 from paraser.results import (
     CONFIG_COLUMNS,
 )
 
+if TYPE_CHECKING:  # matplotlib only when figures are drawn
+    from paraser.reports.plots import FigureImages
 
-def report_figures(report: Report) -> dict[str, tuple[str, bytes]]:
-    """name -> (caption, PNG), in page order."""
+
+def report_figures(report: Report) -> dict[str, tuple[str, FigureImages]]:
+    """name -> (caption, images), in page order."""
     from paraser.reports import plots  # matplotlib only when figures are drawn
 
-    figures: dict[str, tuple[str, bytes]] = {}
+    order = corpus_order(report.config)
+    figures: dict[str, tuple[str, FigureImages]] = {}
     if len(report.summary):
         figures["ranks"] = (
             "Within-corpus rank vs transfer rank of each feature set (mean UAR beside it)",
@@ -32,10 +39,16 @@ def report_figures(report: Report) -> dict[str, tuple[str, bytes]]:
         )
     for config, cells in config_sections(report):
         stem, title = config.stem, config.title
-        figures[f"heatmap_{stem}"] = (f"UAR: {title}", plots.transfer_heatmap(cells, title))
+        caption = f"UAR: {title}; diagonal framed: within-corpus"
+        if config.adaptation != "none":
+            caption += ", here the unadapted within-corpus ceiling in brackets"
+        figures[f"heatmap_{stem}"] = (
+            caption,
+            plots.transfer_heatmap(with_ceiling(report.cells, config, cells), title, order),
+        )
         figures[f"recall_{stem}"] = (
             f"Per-class recall: {title}",
-            plots.recall_heatmap(config.select(report.recall), f"Per-class recall: {title}"),
+            plots.recall_heatmap(config.select(report.recall), f"Per-class recall: {title}", order),
         )
     # Confusion grids (one matrix per cell) are the slowest figures: drawn for the feature
     # sets that win within or under transfer per classifier; confusion.csv has them all.
@@ -43,12 +56,12 @@ def report_figures(report: Report) -> dict[str, tuple[str, bytes]]:
         stem, title = config.stem, config.title
         predictions = config.select(report.predictions)
         matrices = {
-            (s if s == t else f"{s}->{t}"): confusion_matrix(group)
+            (s, t): confusion_matrix(group)
             for (s, t), group in predictions.groupby(["source", "target"])
         }
         figures[f"confusion_{stem}"] = (
             f"Confusion matrices: {title}",
-            plots.confusion_grid(matrices, f"Confusion: {title}"),
+            plots.confusion_grid(matrices, f"Confusion: {title}", order),
         )
     return figures
 

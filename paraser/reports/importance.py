@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,9 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "survives": "True when the transfer CI lies above 0: the family still carries emotion "
     "across corpora",
 }
+
+if TYPE_CHECKING:  # matplotlib only when figures are drawn
+    from paraser.reports.plots import FigureImages
 
 
 def family_summary(importance: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -133,9 +137,9 @@ def headline(summary: pd.DataFrame, threshold: float = 0.01) -> list[str]:
     return sentences
 
 
-def importance_figure(summary: pd.DataFrame, feature_set: str) -> bytes:
+def importance_figure(summary: pd.DataFrame, feature_set: str) -> FigureImages:
     """Families x (within, transfer) per classifier: mean UAR lost when permuted."""
-    from paraser.reports.plots import _png, plt
+    from paraser.reports.plots import plt, render
 
     group = summary[summary["feature_set"] == feature_set]
     families = sorted(group["family"].unique())
@@ -159,7 +163,7 @@ def importance_figure(summary: pd.DataFrame, feature_set: str) -> bytes:
     ax.set_yticks(range(len(families)), families)
     ax.set_title(f"{feature_set}: UAR lost when a family is permuted")
     fig.colorbar(image, ax=ax, shrink=0.8)
-    return _png(fig)
+    return render(fig)
 
 
 def write_importance_section(directory: str | Path) -> list[Path]:
@@ -179,7 +183,10 @@ def importance_section(directory: str | Path) -> tuple[list[Path], Section | Non
     summary = family_summary(importance)
     written = [write_table_output(directory, IMPORTANCE_FAMILIES_FILE, summary)]
     figures = {s: importance_figure(summary, s) for s in sorted(summary["feature_set"].unique())}
-    written += [write_figure(directory, f"importance_{name}", png) for name, png in figures.items()]
+    written += [
+        write_figure(directory, f"importance_{name}", images.png, images.pdf)
+        for name, images in figures.items()
+    ]
     first = importance.iloc[0]
     bounds = zip(summary.transfer_ci_low, summary.transfer_ci_high)
     columns = [
@@ -210,8 +217,8 @@ def importance_section(directory: str | Path) -> tuple[list[Path], Section | Non
     )
     section_html = _html(blocks, {}) + "".join(
         f'<figure><img alt="{html.escape(s)}: importance per family" src="data:image/png;base64,'
-        f'{base64.b64encode(png).decode()}"></figure>'
-        for s, png in figures.items()
+        f'{base64.b64encode(images.screen).decode()}"></figure>'
+        for s, images in figures.items()
     )
     written.append(write_text_output(directory, IMPORTANCE_MARKDOWN_FILE, markdown))
     return written, Section(_MARKERS, markdown, section_html)

@@ -1,8 +1,16 @@
-"""Report figures (matplotlib, Agg backend): each function returns PNG bytes."""
+"""Report figures (matplotlib, Agg backend): each function returns :class:`FigureImages`.
+
+A journal wants vector figures or raster ones of at least 300 dpi; a self-contained HTML page
+wants small ones. Every figure is therefore rendered three times from the same drawing: a PDF
+(vector), a 300-dpi PNG (both written to ``figures/``) and a screen-resolution PNG that
+``report.html`` embeds, so the page stays a few megabytes however many figures it has.
+Colour maps are perceptually uniform and colour-blind safe (viridis, cividis).
+"""
 
 from __future__ import annotations
 
 import io
+from typing import NamedTuple
 
 import matplotlib
 
@@ -13,24 +21,55 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from paraser.reports.tables import (  # noqa: E402
+    COLLAPSE_MARK,
     OPTIMISTIC_MARK,
     is_optimistic,
     marks,
     matrix_order,
 )
 
+#: Resolution of the PNG files in ``figures/`` (journals ask for 300 dpi or more).
+PRINT_DPI = 300
+#: Resolution of the PNGs embedded in ``report.html``.
+SCREEN_DPI = 90
+#: No creation date or library version in the PDF: the same run gives the same bytes.
+_PDF_METADATA = {"Creator": "paraser", "Producer": None, "CreationDate": None}
 
-def _png(fig) -> bytes:
-    buffer = io.BytesIO()
-    # No bbox_inches="tight": it renders every figure twice (text layout dominates).
-    fig.savefig(buffer, format="png", dpi=90)
+
+class FigureImages(NamedTuple):
+    """One figure as written (``png`` at :data:`PRINT_DPI`, ``pdf``) and as embedded."""
+
+    screen: bytes
+    png: bytes
+    pdf: bytes
+
+
+def render(fig) -> FigureImages:
+    """The figure in every format; closes it."""
+
+    def save(**options) -> FigureImages:
+        buffer = io.BytesIO()
+        # No bbox_inches="tight": it renders every figure twice (text layout dominates).
+        fig.savefig(buffer, **options)
+        return buffer.getvalue()
+
+    images = FigureImages(
+        screen=save(format="png", dpi=SCREEN_DPI),
+        png=save(format="png", dpi=PRINT_DPI),
+        pdf=save(format="pdf", metadata=_PDF_METADATA),
+    )
     plt.close(fig)
-    return buffer.getvalue()
+    return images
 
 
-def transfer_heatmap(cells: pd.DataFrame, title: str) -> bytes:
-    """UAR matrix of one configuration: rows source, columns target; CIs and collapse in cells."""
-    sources, targets = matrix_order(cells.source, cells.target)
+def transfer_heatmap(cells: pd.DataFrame, title: str, order=()) -> FigureImages:
+    """UAR matrix of one configuration: rows source, columns target; CIs and marks in cells.
+
+    The diagonal (within-corpus, the ceiling of its column) is framed. Rows with a true
+    ``ceiling`` column are an adapted matrix's ceiling: the unadapted within UAR, shown in
+    brackets on the diagonal, as in the tables.
+    """
+    sources, targets = matrix_order(cells.source, cells.target, order)
     lookup = {(r.source, r.target): r for r in cells.itertuples(index=False)}
     values = np.full((len(sources), len(targets)), np.nan)
     for i, s in enumerate(sources):
@@ -38,33 +77,48 @@ def transfer_heatmap(cells: pd.DataFrame, title: str) -> bytes:
             if (s, t) in lookup:
                 values[i, j] = lookup[(s, t)].uar
     fig, ax = plt.subplots(
-        figsize=(1.3 * len(targets) + 2.2, 1.0 * len(sources) + 1.4), layout="constrained"
+        figsize=(1.3 * len(targets) + 2.2, 1.0 * len(sources) + 1.6), layout="constrained"
     )
     image = ax.imshow(values, vmin=0, vmax=1, cmap="viridis")
+    optimistic_shown = False
     for i, s in enumerate(sources):
         for j, t in enumerate(targets):
             row = lookup.get((s, t))
             if row is None:
                 continue
             optimistic = is_optimistic(row.kind, row.protocol) if hasattr(row, "kind") else False
-            text = f"{row.uar:.2f}" + marks(row.collapsed, optimistic)
-            if hasattr(row, "ci_low") and np.isfinite(row.ci_low):
-                text += f"\n[{row.ci_low:.2f},{row.ci_high:.2f}]"
+            optimistic_shown |= optimistic
+            ceiling = getattr(row, "ceiling", False) is True
+            text = (f"({row.uar:.2f})" if ceiling else f"{row.uar:.2f}") + marks(
+                row.collapsed, optimistic
+            )
+            if not ceiling and hasattr(row, "ci_low") and np.isfinite(row.ci_low):
+                text += f"\n[{row.ci_low:.2f}, {row.ci_high:.2f}]"
             ax.text(j, i, text, ha="center", va="center", fontsize=7,
                     color="white" if row.uar < 0.6 else "black")  # fmt: skip
+            if s == t:
+                ax.add_patch(
+                    plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black",
+                                  linewidth=1.5, linestyle="--" if optimistic else "-")
+                )  # fmt: skip
     ax.set_xticks(range(len(targets)), targets, rotation=30, ha="right")
     ax.set_yticks(range(len(sources)), sources)
-    if "kind" in cells and any(map(is_optimistic, cells["kind"], cells["protocol"])):
-        fig.text(0.01, 0.0, f"{OPTIMISTIC_MARK} speakers shared by training and test folds "
-                 "(stratified): optimistic", fontsize=6, va="bottom")  # fmt: skip
+    notes = ["framed: within-corpus (the column's ceiling)"]
+    if "ceiling" in cells and (cells["ceiling"] == True).any():  # noqa: E712 (object column)
+        notes = ["(brackets): unadapted within-corpus ceiling"]
+    if optimistic_shown:
+        notes.append(f"{OPTIMISTIC_MARK} dashed: folds share speakers (optimistic)")
+    if bool(cells["collapsed"].any()):
+        notes.append(f"{COLLAPSE_MARK} collapsed (not a finding)")
+    fig.text(0.01, 0.0, "; ".join(notes), fontsize=6, va="bottom")
     ax.set_xlabel("target (test)")
     ax.set_ylabel("source (train)")
     ax.set_title(title, fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.04, label="UAR")
-    return _png(fig)
+    return render(fig)
 
 
-def rank_chart(summary: pd.DataFrame) -> bytes:
+def rank_chart(summary: pd.DataFrame) -> FigureImages:
     """Slope chart per scope: each feature set's within-corpus rank vs its transfer rank."""
     scopes = list(dict.fromkeys(summary["scope"]))
     fig, axes = plt.subplots(
@@ -89,50 +143,72 @@ def rank_chart(summary: pd.DataFrame) -> bytes:
             ax.set_ylabel("rank (1 = best mean UAR)")
         tau = group["kendall_tau"].iloc[0] if len(group) else np.nan
         ax.set_title(f"{scope}\nKendall's tau = {tau:.2f}", fontsize=9)
-    return _png(fig)
+    return render(fig)
 
 
-def recall_heatmap(recall: pd.DataFrame, title: str) -> bytes:
-    """Per-class recall: rows cells (source->target), columns classes."""
-    table = recall.assign(cell=recall["source"] + "->" + recall["target"]).pivot_table(
-        index="cell", columns="class", values="recall"
-    )
+def recall_heatmap(recall: pd.DataFrame, title: str, order=()) -> FigureImages:
+    """Per-class recall: rows cells (source → target), columns classes (full names)."""
+    sources, _ = matrix_order(recall["source"], recall["target"], order)
+    rank = {name: i for i, name in enumerate(sources)}
+    recall = recall.assign(cell=recall["source"] + " → " + recall["target"])
+    table = recall.pivot_table(index="cell", columns="class", values="recall")
+    cells = recall.drop_duplicates("cell").set_index("cell")
+    table = table.loc[
+        sorted(table.index, key=lambda c: (rank[cells.source[c]], rank.get(cells.target[c], 0)))
+    ]
     fig, ax = plt.subplots(
-        figsize=(1.0 * table.shape[1] + 3.0, 0.32 * table.shape[0] + 1.6), layout="constrained"
+        figsize=(1.0 * table.shape[1] + 3.0, 0.32 * table.shape[0] + 1.8), layout="constrained"
     )
-    image = ax.imshow(table.to_numpy(), vmin=0, vmax=1, cmap="magma", aspect="auto")
+    image = ax.imshow(table.to_numpy(), vmin=0, vmax=1, cmap="cividis", aspect="auto")
     for i in range(table.shape[0]):
         for j in range(table.shape[1]):
             value = table.iat[i, j]
             if np.isfinite(value):
                 ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
                         color="white" if value < 0.5 else "black")  # fmt: skip
-    ax.set_xticks(range(table.shape[1]), table.columns)
+    ax.set_xticks(range(table.shape[1]), table.columns, rotation=30, ha="right")
     ax.set_yticks(range(table.shape[0]), table.index, fontsize=7)
     ax.set_title(title, fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.04, label="recall")
-    return _png(fig)
+    return render(fig)
 
 
-def confusion_grid(matrices: dict[str, pd.DataFrame], title: str) -> bytes:
-    """Row-normalised confusion matrices side by side (true rows, predicted columns)."""
-    n = len(matrices)
-    columns = min(4, n)
-    rows = int(np.ceil(n / columns))
+def confusion_grid(
+    matrices: dict[tuple[str, str], pd.DataFrame], title: str, order=()
+) -> FigureImages:
+    """Row-normalised confusion matrices (true rows, predicted columns) on a source × target
+    grid: a panel's row is its training corpus, its column the test corpus; the diagonal is
+    within-corpus. Class names are written in full."""
+    sources, targets = matrix_order([s for s, _ in matrices], [t for _, t in matrices], order)
+    longest = max((len(str(c)) for m in matrices.values() for c in m.columns), default=4)
+    side = 2.6 + 0.04 * longest  # room for the class names on both axes
     fig, axes = plt.subplots(
-        rows, columns, figsize=(3.0 * columns, 2.9 * rows), squeeze=False, layout="constrained"
+        len(sources), len(targets), figsize=(side * len(targets), side * len(sources)),
+        squeeze=False, layout="constrained",
+    )  # fmt: skip
+    image = None
+    for i, source in enumerate(sources):
+        for j, target in enumerate(targets):
+            ax = axes[i, j]
+            matrix = matrices.get((source, target))
+            if matrix is None:
+                ax.axis("off")
+                continue
+            image = ax.imshow(matrix.to_numpy(), vmin=0, vmax=1, cmap="cividis")
+            for a in range(matrix.shape[0]):
+                for b in range(matrix.shape[1]):
+                    value = matrix.iat[a, b]
+                    ax.text(b, a, f"{value:.2f}", ha="center", va="center", fontsize=6,
+                            color="white" if value < 0.5 else "black")  # fmt: skip
+            ax.set_xticks(range(matrix.shape[1]), list(matrix.columns), fontsize=6,
+                          rotation=45, ha="right")  # fmt: skip
+            ax.set_yticks(range(matrix.shape[0]), list(matrix.index), fontsize=6)
+            name = f"{source} (within)" if source == target else f"{source} → {target}"
+            ax.set_title(name, fontsize=8, fontweight="bold" if source == target else "normal")
+    if image is not None:
+        fig.colorbar(image, ax=axes, fraction=0.02, label="share of the true class")
+    fig.suptitle(
+        title + " (panel rows: source, columns: target; in a panel, rows true, columns predicted)",
+        fontsize=9,
     )
-    for ax in axes.ravel()[n:]:
-        ax.axis("off")
-    for ax, (name, matrix) in zip(axes.ravel(), matrices.items()):
-        ax.imshow(matrix.to_numpy(), vmin=0, vmax=1, cmap="Blues")
-        for i in range(matrix.shape[0]):
-            for j in range(matrix.shape[1]):
-                value = matrix.iat[i, j]
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6,
-                        color="white" if value > 0.5 else "black")  # fmt: skip
-        ax.set_xticks(range(matrix.shape[1]), [c[:4] for c in matrix.columns], fontsize=7)
-        ax.set_yticks(range(matrix.shape[0]), [c[:4] for c in matrix.index], fontsize=7)
-        ax.set_title(name, fontsize=8)
-    fig.suptitle(title + " (rows: true, columns: predicted)", fontsize=9)
-    return _png(fig)
+    return render(fig)

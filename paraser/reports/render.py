@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import html
+import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,14 +19,20 @@ from paraser.reports.tables import (
     OPTIMISTIC_MARK,
     SCORING_NOTE,
     Condition,
+    column_alignment,
     conditions,
+    corpus_order,
     is_optimistic,
+    markdown_table,
     marks,
     matrix_order,
     protocol_statement,
     reference_markdown,
 )
 from paraser.results import CONFIG_COLUMNS
+
+if TYPE_CHECKING:  # matplotlib only when figures are drawn
+    from paraser.reports.plots import FigureImages
 
 
 def _ci_text(row) -> str:
@@ -33,12 +41,34 @@ def _ci_text(row) -> str:
     )
 
 
-def ci_matrix(cells: pd.DataFrame) -> pd.DataFrame:
-    """One configuration's cells as a source x target matrix of 'UAR [low, high]' text."""
-    text = cells.assign(cell=[_ci_text(r) for r in cells.itertuples(index=False)]).pivot(
-        index="source", columns="target", values="cell"
-    )
-    rows, columns = matrix_order(text.index, text.columns)
+def with_ceiling(all_cells: pd.DataFrame, config: Condition, cells: pd.DataFrame) -> pd.DataFrame:
+    """An adapted configuration's cells with its ceiling on the diagonal.
+
+    Adaptation never touches the within diagonal; the unadapted within cells of the same
+    configuration stand there, marked by a true ``ceiling`` column (shown in brackets).
+    """
+    if config.adaptation == "none":
+        return cells
+    ceiling = config._replace(adaptation="none").select(all_cells)
+    ceiling = ceiling[ceiling.kind == "within"]
+    if ceiling.empty:
+        return cells
+    return pd.concat([cells, ceiling.assign(ceiling=True)], ignore_index=True)
+
+
+def ci_matrix(cells: pd.DataFrame, order=()) -> pd.DataFrame:
+    """One configuration's cells as a source x target matrix of 'UAR [low, high]' text;
+    ceiling cells (:func:`with_ceiling`) as '(UAR)'."""
+    ceilings = cells["ceiling"] if "ceiling" in cells else pd.Series(False, index=cells.index)
+    text = cells.assign(
+        cell=[
+            f"({r.uar:.3f})" + marks(r.collapsed, is_optimistic(r.kind, r.protocol))
+            if ceiling is True
+            else _ci_text(r)
+            for r, ceiling in zip(cells.itertuples(index=False), ceilings)
+        ]
+    ).pivot(index="source", columns="target", values="cell")
+    rows, columns = matrix_order(text.index, text.columns, order)
     return text.reindex(index=rows, columns=columns).fillna("–")
 
 
@@ -58,11 +88,12 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
             "source": cells.source,
             "target": cells.target,
             "UAR [95% CI]": [_ci_text(r) for r in cells.itertuples(index=False)],
-            "seeds mean ± sd": [
-                f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f}"
-                for m, s in zip(cells.uar_seed_mean, cells.uar_seed_sd)
+            "mean ± sd over seeds": [
+                # One seed has no spread: the sd is written as missing, never dropped.
+                f"{m:.3f} ± {s:.3f}" if np.isfinite(s) else f"{m:.3f} ± – ({n} seed)"
+                for m, s, n in zip(cells.uar_seed_mean, cells.uar_seed_sd, cells.n_seeds)
             ],
-            "chance": cells.chance.round(3),
+            "chance": cells.chance.map(lambda v: f"{v:.3f}"),
             "p > chance (Holm)": [_fmt_p(p) for p in cells.p_above_chance_holm],
             "CI unit": [f"{u} ({n})" for u, n in zip(cells.ci_unit, cells.n_units)],
         }
@@ -122,32 +153,88 @@ def comparison_table(comparisons: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def latex_table(frame: pd.DataFrame, caption: str, label: str) -> str:
-    """A booktabs table (``\\toprule``/``\\midrule``/``\\bottomrule``)."""
-    # Missing values (a ceiling where none exists) stay missing under astype(str) in pandas 3.
-    escaped = frame.apply(
-        lambda col: col.map(lambda v: _latex_escape("–" if pd.isna(v) else str(v)))
+def latex_table(
+    frame: pd.DataFrame,
+    caption: str,
+    label: str,
+    *,
+    diagonal: bool = False,
+    notes: list[str] = (),
+    wide: bool = False,
+) -> str:
+    """A booktabs table: text columns ``l``, numeric columns ``r``.
+
+    The tabular is shrunk to the line width only when it is wider than the line (one- and
+    two-column articles alike, with ``graphicx`` alone); ``diagonal`` sets a matrix's
+    diagonal (row label equal to column header) in italics; ``notes`` (already LaTeX) end the
+    caption, for the footnote marks the cells carry; ``wide`` makes it a ``table*`` (both
+    columns of a two-column article).
+    """
+    environment = "table*" if wide else "table"
+    align = column_alignment(frame)
+    header = [_latex_escape(str(c)) for c in frame.columns]
+    rows = []
+    for values in frame.itertuples(index=False):
+        cells = [_latex_escape("–" if pd.isna(v) else str(v)) for v in values]
+        if diagonal:
+            cells = [
+                rf"\textit{{{cell}}}" if i > 0 and frame.columns[i] == values[0] else cell
+                for i, cell in enumerate(cells)
+            ]
+        rows.append(" & ".join(cells) + r" \\")
+    full_caption = " ".join([caption, *notes])
+    return "\n".join(
+        [
+            rf"\begin{{{environment}}}[htbp]",
+            r"\centering",
+            rf"\caption{{{full_caption}}}",
+            rf"\label{{{label}}}",
+            # Box 0 holds the tabular so its width can be compared with the line's.
+            r"\sbox0{%",
+            rf"\begin{{tabular}}{{{''.join(align)}}}",
+            r"\toprule",
+            " & ".join(header) + r" \\",
+            r"\midrule",
+            *rows,
+            r"\bottomrule",
+            r"\end{tabular}}%",
+            r"\ifdim\wd0>\linewidth\resizebox{\linewidth}{!}{\usebox0}\else\usebox0\fi",
+            rf"\end{{{environment}}}",
+        ]
     )
-    escaped.columns = [_latex_escape(str(c)) for c in escaped.columns]
-    return escaped.style.hide(axis="index").to_latex(
-        hrules=True,
-        caption=caption,
-        label=label,
-        position="htbp",
-        column_format="l" * frame.shape[1],
-    )
+
+
+#: What each character means to TeX, as text; one pass, so a replacement is never re-escaped.
+_LATEX_TEXT = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "±": r"$\pm$",
+    "†": r"$^\dagger$",
+    "‡": r"$^\ddagger$",
+    "−": "--",
+    "–": "--",
+    "→": r"$\to$",
+    "->": r"$\to$",
+    "²": r"$^2$",
+}
+_LATEX_SPECIAL = re.compile("|".join(re.escape(k) for k in sorted(_LATEX_TEXT, key=len)[::-1]))
 
 
 def _latex_escape(text: str) -> str:
-    for char, repl in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
-                       ("#", r"\#"), ("±", r"$\pm$"), ("†", r"$^\dagger$"), ("−", "--"),
-                       ("–", "--"), ("->", r"$\to$")):  # fmt: skip
-        text = text.replace(char, repl)
-    return text
+    """``text`` as LaTeX prints it verbatim (TeX's ten special characters and our marks)."""
+    return _LATEX_SPECIAL.sub(lambda m: _LATEX_TEXT[m.group(0)], text)
 
 
 def _markdown(frame: pd.DataFrame) -> str:
-    return frame.to_markdown(index=False) if len(frame) else "_none_"
+    return markdown_table(frame) if len(frame) else "_none_"
 
 
 def config_sections(report: Report):
@@ -209,102 +296,207 @@ def _label_lines(config: dict) -> list[str]:
     return [statement, ""] if statement else []
 
 
+_SCORING_EXPLANATION = (
+    f"UAR [95% CI]: within-corpus cells {SCORING_NOTE}; the interval is a "
+    "delete-one-speaker jackknife (t with G-1 df over the G test speakers) where the "
+    "predictions carry speaker ids, else over utterances. p > chance: one-sided test of "
+    "UAR against the UAR that predictions unrelated to the labels would score (same "
+    "marginals), with the same speaker jackknife standard error, Holm-corrected over all "
+    "cells. Within-corpus summaries are computed per protocol family, never across."
+)
+
+
+def collapsed_cells(report: Report) -> list[str]:
+    """One line per collapsed cell, naming its whole configuration (the adaptation or
+    normalisation that produced it too)."""
+    lines = []
+    for row in report.cells[report.cells.collapsed.astype(bool)].itertuples(index=False):
+        config = Condition(*(getattr(row, c) for c in CONFIG_COLUMNS))
+        lines.append(
+            f"{config.title}: {row.source} → {row.target}, {row.dominant_share:.0%} of "
+            f"predictions in one class (UAR {row.uar:.3f})"
+        )
+    return lines
+
+
+def inversion_absent(report: Report) -> str:
+    """Why the report has no feature-ranking inversion section."""
+    n = report.results["feature_set"].nunique()
+    return (
+        f"The feature-ranking inversion cannot be assessed: the run has {n} feature set"
+        f"{'' if n == 1 else 's'}, and a ranking needs at least {INVERSION_MIN_FEATURE_SETS} "
+        "to invert more than a single swap."
+    )
+
+
+def matrix_sections(report: Report):
+    """(configuration, its cells with the ceiling, its UAR [CI] matrix) in report order."""
+    order = corpus_order(report.config)
+    for config, cells in config_sections(report):
+        cells = with_ceiling(report.cells, config, cells)
+        # A plain frame: its first column the source, no axis names for pandas to print.
+        matrix = ci_matrix(cells, order).rename_axis(index="source", columns=None)
+        yield config, cells, matrix
+
+
 def render_markdown(report: Report) -> str:
+    """``report.md``, ordered as a paper reads: setup, matrices, within, factors, ranking,
+    long tables."""
+    notes = report.config.get("notes", [])
+    collapsed = collapsed_cells(report)
     lines = [
         "# paraser report",
+        "",
+        "## Setup",
         "",
         protocol_statement(report.results),
         "",
         *_label_lines(report.config),
-        f"UAR [95% CI]: within-corpus cells {SCORING_NOTE}; the interval is a "
-        "delete-one-speaker jackknife (t with G-1 df over the G test speakers) where the "
-        "predictions carry speaker ids, else over utterances. p > chance: one-sided test of "
-        "UAR against the UAR that predictions unrelated to the labels would score (same "
-        "marginals), with the same speaker jackknife standard error, Holm-corrected over all "
-        "cells. Within-corpus summaries are computed per protocol family, never across.",
+        _SCORING_EXPLANATION,
         "",
-        *reference_markdown(report.reference),
-        "## Summary by protocol",
+    ]
+    if notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
+    lines += ["## Transfer matrices (UAR [95% CI]; rows: source, columns: target)", ""]
+    for config, _, matrix in matrix_sections(report):
+        lines += [f"### {config.title}", "", _markdown(matrix.reset_index()), ""]
+    if collapsed:
+        lines += ["Collapsed cells (not findings):", "", *[f"- {c}" for c in collapsed], ""]
+    lines += [
+        "## Within-corpus results",
+        "",
+        *[line.replace("## ", "### ", 1) for line in reference_markdown(report.reference)],
+        "### Summary by protocol",
         "",
         _markdown(protocol_summary_table(report.by_protocol)),
         "",
-        "## Feature-ranking inversion",
-        "",
-        *[f"- {sentence}" for sentence in report.sentences.values()],
-        "",
-        report.verdict,
-        "",
-        _markdown(summary_table(report.summary)),
-        "",
-        "## Best feature set against the others (paired, same utterances, cells weigh equally)",
-        "",
-        _markdown(comparison_table(report.comparisons)),
-        "",
-        *_published_markdown(report.published),
     ]
     for title, sentences, table, extra in _gain_sections(report):
         lines += [f"## {title}", "", _GAIN_EXPLANATION, "", *[f"- {s}" for s in sentences], ""]
         if len(extra):
             lines += ["Extraction cost of the augmented copies:", "", _markdown(extra), ""]
-        lines += [_markdown(table), ""]
-    for config, cells in config_sections(report):
+        lines += [_markdown(table[table.cell == "average"]), ""]
+    lines += ["## Feature-ranking inversion", ""]
+    if shows_inversion(report):
         lines += [
-            f"## {config.title}",
+            *[f"- {sentence}" for sentence in report.sentences.values()],
             "",
-            ci_matrix(cells).to_markdown(stralign="right"),
+            report.verdict,
             "",
-            *_label_lines(report.config),
+            _markdown(summary_table(report.summary)),
+            "",
         ]
+    else:
+        lines += [inversion_absent(report), ""]
+    lines += [
+        "## Best feature set against the others (paired, same utterances, cells weigh equally)",
+        "",
+        _markdown(comparison_table(report.comparisons)),
+        "",
+        *_published_markdown(report.published),
+        DETAILS_HEADING,
+        "",
+    ]
+    for title, _, table, _ in _gain_sections(report):
+        lines += [f"### {title}: every cell", "", _markdown(table[table.cell != "average"]), ""]
     lines += ["## All cells", "", _markdown(cell_table(report.cells)), ""]
-    notes = report.config.get("notes", [])
-    if notes:
-        lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
     return "\n".join(lines)
 
 
+#: The heading of the long tables at the end of ``report.md`` (analysis sections go before).
+DETAILS_HEADING = "## Detailed tables"
+
+
+#: Tables with more columns than this span both columns of a two-column article
+#: (``table*``; the same as ``table`` in a one-column one).
+_WIDE_COLUMNS = 5
+
+
+def _matrix_notes(cells: pd.DataFrame) -> list[str]:
+    """The caption sentences that explain the marks a matrix's cells carry."""
+    notes = []
+    if "ceiling" in cells and (cells["ceiling"] == True).any():  # noqa: E712 (object column)
+        notes.append(
+            "Diagonal in brackets: the unadapted within-corpus UAR, the ceiling (adaptation "
+            "never touches the within diagonal)."
+        )
+    if bool(cells["collapsed"].astype(bool).any()):
+        notes.append(
+            r"$^\dagger$ collapsed: 90\% or more of the predictions fell in one class; not a "
+            "finding."
+        )
+    if any(map(is_optimistic, cells["kind"], cells["protocol"])):
+        notes.append(
+            r"$^\ddagger$ within-corpus folds share speakers (stratified, a fallback where "
+            "speaker-independent folds were impossible): optimistic, not comparable with the "
+            "speaker-independent cells."
+        )
+    return notes
+
+
 def render_latex(report: Report) -> str:
+    """``tables.tex``: every table fits a one- and a two-column article (wide ones span both
+    columns and shrink to the text width only when wider)."""
+
+    def table(frame: pd.DataFrame, caption: str, label: str, **options) -> str:
+        return latex_table(frame, caption, label, wide=frame.shape[1] > _WIDE_COLUMNS, **options)
+
     parts = [
-        "% paraser report tables; needs \\usepackage{booktabs}",
-        latex_table(
+        "% paraser report tables; needs \\usepackage{booktabs,graphicx}",
+        table(
             protocol_summary_table(report.by_protocol).drop(columns="targets"),
             "Mean UAR per configuration and protocol family (never averaged across families).",
             "tab:protocols",
         ),
-        latex_table(
-            summary_table(report.summary),
-            "Feature-set ranking within corpus and under transfer (mean UAR, 95\\% "
-            "speaker-bootstrap CI; within: speaker-independent corpora only).",
-            "tab:inversion",
-        ),
     ]
-    if len(report.comparisons):
+    for config, cells, matrix in matrix_sections(report):
+        matrix = matrix.reset_index().rename(columns={"source": "source / target"})
         parts.append(
-            latex_table(
-                comparison_table(report.comparisons),
-                "Best feature set against the others: paired UAR difference (speaker jackknife).",
-                "tab:comparisons",
+            table(
+                matrix,
+                f"UAR [95\\% CI], {_latex_escape(config.title)}; rows: source, columns: target; "
+                "diagonal (italics): within-corpus UAR over pooled out-of-fold predictions.",
+                f"tab:{config.stem}".replace("_", "-"),
+                diagonal=True,
+                notes=_matrix_notes(cells),
             )
         )
     for factor, gains in report.gains.items():
         averages = gains_table(gains[gains.source == "average"]).drop(columns="cell")
         parts.append(
-            latex_table(
+            table(
                 averages,
                 f"{_GAIN_TITLES[factor]}: mean over cells, paired speaker-jackknife 95\\% CI.",
                 f"tab:gains-{factor}",
             )
         )
-    for config, cells in config_sections(report):
-        matrix = ci_matrix(cells).reset_index().rename(columns={"source": "source / target"})
+    if shows_inversion(report):
         parts.append(
-            latex_table(
-                matrix,
-                f"UAR [95\\% CI], {_latex_escape(config.title)}; rows: source, columns: target; "
-                "diagonal: within-corpus UAR over pooled out-of-fold predictions.",
-                f"tab:{config.stem}".replace("_", "-"),
+            table(
+                summary_table(report.summary),
+                "Feature-set ranking within corpus and under transfer (mean UAR, 95\\% "
+                "speaker-bootstrap CI; within: speaker-independent corpora only).",
+                "tab:inversion",
+            )
+        )
+    if len(report.comparisons):
+        parts.append(
+            table(
+                comparison_table(report.comparisons),
+                "Best feature set against the others: paired UAR difference (speaker jackknife).",
+                "tab:comparisons",
             )
         )
     return "\n\n".join(parts) + "\n"
+
+
+#: A ranking inversion needs at least this many feature sets to be more than a swap.
+INVERSION_MIN_FEATURE_SETS = 3
+
+
+def shows_inversion(report: Report) -> bool:
+    """Whether the report has a feature-ranking inversion to show (three or more sets)."""
+    return report.results["feature_set"].nunique() >= INVERSION_MIN_FEATURE_SETS
 
 
 def _html_table(frame: pd.DataFrame) -> str:
@@ -318,56 +510,75 @@ body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#22
 table.t{border-collapse:collapse;font-size:13px;margin:1em 0}
 table.t th,table.t td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
 table.t th{border-bottom:2px solid #444}
+table.t td:first-child,table.t th:first-child{text-align:left}
 figure{display:inline-block;margin:0.5em;vertical-align:top}
 figcaption{font-size:12px;color:#555}
 .quote{background:#f4f6fa;border-left:4px solid #4a6fa5;padding:0.6em 1em}
 """
 
 
-def render_html(report: Report, figures: dict[str, tuple[str, bytes]]) -> str:
+def render_html(report: Report, figures: dict[str, tuple[str, FigureImages]]) -> str:
+    """``report.html``, in the order of ``report.md``, with the figures after their tables."""
+
     def image(name: str) -> str:
-        caption, png = figures[name]
-        data = base64.b64encode(png).decode()
+        caption, images = figures[name]
+        data = base64.b64encode(images.screen).decode()
         return (
             f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
 
+    notes = report.config.get("notes", [])
+    collapsed = collapsed_cells(report)
     body = [
         "<h1>paraser report</h1>",
+        "<h2>Setup</h2>",
         f"<p>{html.escape(protocol_statement(report.results))}</p>",
-        *(
-            [
-                "<h2>Within-corpus: speaker-independent against stratified (speakers shared)</h2>",
-                _html_table(report.reference),
-            ]
-            if len(report.reference)
-            else []
-        ),
-        "<h2>Summary by protocol</h2>",
-        _html_table(protocol_summary_table(report.by_protocol)),
-        "<h2>Feature-ranking inversion</h2>",
-        *[f'<p class="quote">{html.escape(s)}</p>' for s in report.sentences.values()],
-        f"<p><strong>{html.escape(report.verdict)}</strong></p>",
+        *[f"<p>{html.escape(line)}</p>" for line in _label_lines(report.config) if line],
+        f"<p>{html.escape(_SCORING_EXPLANATION)}</p>",
     ]
-    if "ranks" in figures:
-        body.append(image("ranks"))
+    if notes:
+        body += ["<h2>Notes</h2><ul>", *[f"<li>{html.escape(n)}</li>" for n in notes], "</ul>"]
+    body.append("<h2>Transfer matrices (UAR [95% CI]; rows: source, columns: target)</h2>")
+    for config, _, matrix in matrix_sections(report):
+        body += [f"<h3>{html.escape(config.title)}</h3>", _html_table(matrix.reset_index())]
+    if collapsed:
+        body += ["<p>Collapsed cells (not findings):</p><ul>"]
+        body += [f"<li>{html.escape(c)}</li>" for c in collapsed] + ["</ul>"]
+    body.append("<h3>Heatmaps</h3>")
+    body += [image(n) for n in figures if n.startswith("heatmap_")]
+    body.append("<h2>Within-corpus results</h2>")
+    if len(report.reference):
+        body += [
+            "<h3>Speaker-independent against stratified (speakers shared)</h3>",
+            _html_table(report.reference),
+        ]
     body += [
-        _html_table(summary_table(report.summary)),
-        "<h2>Best feature set against the others</h2>",
-        _html_table(comparison_table(report.comparisons)),
+        "<h3>Summary by protocol</h3>",
+        _html_table(protocol_summary_table(report.by_protocol)),
     ]
-    if report.published is not None and len(report.published):
-        body += ["<h2>Published numbers beside ours</h2>", _html_table(report.published.round(4))]
     for title, sentences, table, extra in _gain_sections(report):
         body += [f"<h2>{html.escape(title)}</h2>", f"<p>{html.escape(_GAIN_EXPLANATION)}</p>"]
         body += [f'<p class="quote">{html.escape(s)}</p>' for s in sentences]
         if len(extra):
             body += ["<p>Extraction cost of the augmented copies:</p>", _html_table(extra)]
-        body.append(_html_table(table))
-    body.append("<h2>Transfer matrices</h2>")
-    body += [image(n) for n in figures if n.startswith("heatmap_")]
-    body.append("<h2>Per-class recall and confusion matrices</h2>")
+        body.append(_html_table(table[table.cell == "average"]))
+    body.append("<h2>Feature-ranking inversion</h2>")
+    if shows_inversion(report):
+        body += [f'<p class="quote">{html.escape(s)}</p>' for s in report.sentences.values()]
+        body.append(f"<p><strong>{html.escape(report.verdict)}</strong></p>")
+        if "ranks" in figures:
+            body.append(image("ranks"))
+        body.append(_html_table(summary_table(report.summary)))
+    else:
+        body.append(f"<p>{html.escape(inversion_absent(report))}</p>")
+    body += [
+        "<h2>Best feature set against the others</h2>",
+        _html_table(comparison_table(report.comparisons)),
+    ]
+    if report.published is not None and len(report.published):
+        body += ["<h2>Published numbers beside ours</h2>", _html_table(report.published.round(4))]
+    body += [DETAILS_HTML_HEADING, "<h3>Per-class recall and confusion matrices</h3>"]
     for config, _ in config_sections(report):
         stem = config.stem
         body += [
@@ -376,14 +587,20 @@ def render_html(report: Report, figures: dict[str, tuple[str, bytes]]) -> str:
             image(f"confusion_{stem}") if f"confusion_{stem}" in figures else "",
             "</details>",
         ]
+    for title, _, table, _ in _gain_sections(report):
+        body += [
+            f"<h3>{html.escape(title)}: every cell</h3>",
+            _html_table(table[table.cell != "average"]),
+        ]
     body += ["<h2>All cells</h2>", _html_table(cell_table(report.cells))]
-    notes = report.config.get("notes", [])
-    if notes:
-        body += ["<h2>Notes</h2><ul>", *[f"<li>{html.escape(n)}</li>" for n in notes], "</ul>"]
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>paraser report'
         f"</title><style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
+
+
+#: The heading of the long tables at the end of ``report.html`` (analysis sections go before).
+DETAILS_HTML_HEADING = "<h2>Detailed tables</h2>"
 
 
 def protocol_summary_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,9 @@ _STYLE = (
     "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
     "th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
 )
+
+if TYPE_CHECKING:  # matplotlib only when figures are drawn
+    from paraser.reports.plots import FigureImages
 
 
 def drops_from_results(results: pd.DataFrame) -> pd.DataFrame:
@@ -269,9 +273,9 @@ def _panel(ax, values: np.ndarray, labels: list[str], title: str, cmap: str, vma
     ax.figure.colorbar(image, ax=ax, fraction=0.045)
 
 
-def shift_figure(shift: pd.DataFrame, drops: pd.DataFrame | None, feature_set: str) -> bytes:
+def shift_figure(shift: pd.DataFrame, drops: pd.DataFrame | None, feature_set: str) -> FigureImages:
     """MMD² and PAD heatmaps of one feature set beside its transfer UAR heatmap(s)."""
-    from paraser.reports.plots import _png, plt  # matplotlib (Agg) only when drawn
+    from paraser.reports.plots import plt, render  # matplotlib (Agg) only when drawn
 
     group = shift[shift.feature_set == feature_set]
     corpora, _ = matrix_order(group.source, group.target)
@@ -306,7 +310,7 @@ def shift_figure(shift: pd.DataFrame, drops: pd.DataFrame | None, feature_set: s
     for ax, (values, title, cmap, vmax) in zip(axes[0], panels):
         _panel(ax, values, corpora, title, cmap, vmax)
     fig.suptitle(f"{feature_set}: distance between corpora beside transfer UAR", fontsize=9)
-    return _png(fig)
+    return render(fig)
 
 
 def _blocks(directory: Path, shift: pd.DataFrame, correlations: pd.DataFrame | None):
@@ -409,7 +413,7 @@ def _markdown(blocks) -> str:
     return "\n".join(lines)
 
 
-def _html(blocks, figures: dict[str, bytes]) -> str:
+def _html(blocks, figures: dict[str, FigureImages]) -> str:
     parts = []
     for kind, payload in blocks:
         if kind in ("h2", "h3"):
@@ -421,7 +425,7 @@ def _html(blocks, figures: dict[str, bytes]) -> str:
         elif kind == "table":
             parts.append(payload.to_html(index=False, border=0, classes="t", escape=True))
         elif kind == "figure":
-            data = base64.b64encode(figures[payload]).decode()
+            data = base64.b64encode(figures[payload].screen).decode()
             caption = f"{payload}: distances between corpora beside transfer UAR"
             parts.append(
                 f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
@@ -474,7 +478,10 @@ def shift_section(
         correlations = shift_vs_drop(shift, drops, n_boot=n_boot, seed=seed)
         written.append(write_table_output(directory, CORRELATION_FILE, correlations))
     figures = {s: shift_figure(shift, drops, s) for s in sorted(shift.feature_set.unique())}
-    written += [write_figure(directory, f"shift_{name}", png) for name, png in figures.items()]
+    written += [
+        write_figure(directory, f"shift_{name}", images.png, images.pdf)
+        for name, images in figures.items()
+    ]
     blocks = _blocks(directory, shift, correlations)
     markdown, section_html = _markdown(blocks), _html(blocks, figures)
     page = (

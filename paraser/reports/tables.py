@@ -145,22 +145,36 @@ def cell_summary(results: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
-def matrix_order(sources, targets) -> tuple[list[str], list[str]]:
-    """Single corpora on both axes, in the same order; pooled sources as extra rows."""
-    singles = sorted(set(targets) | (set(sources) & set(targets)))
-    pooled = sorted(set(sources) - set(singles))
+def matrix_order(sources, targets, order=()) -> tuple[list[str], list[str]]:
+    """Single corpora on both axes, in the same order; pooled sources as extra rows.
+
+    ``order`` is the run's ``--corpora`` order (:func:`corpus_order`): corpora follow it, so
+    a matrix reads as the command was written; corpora it does not name follow, sorted.
+    """
+    rank = {name: i for i, name in enumerate(order)}
+
+    def key(name: str) -> tuple:
+        return (rank.get(name, len(rank)), name)
+
+    singles = sorted(set(targets) | (set(sources) & set(targets)), key=key)
+    pooled = sorted(set(sources) - set(singles), key=key)
     return singles + pooled, singles
 
 
-def uar_matrix(results: pd.DataFrame, config: Condition) -> pd.DataFrame:
+def corpus_order(config: dict) -> list[str]:
+    """The corpora of a run in ``--corpora`` order, as ``config.json`` records them."""
+    return list(config.get("corpora", {}))
+
+
+def uar_matrix(results: pd.DataFrame, config: Condition, order=()) -> pd.DataFrame:
     """Rows: source corpus; columns: target corpus; values: mean UAR."""
     cells = config.select(cell_summary(results))
     matrix = cells.pivot(index="source", columns="target", values="uar")
-    rows, columns = matrix_order(matrix.index, matrix.columns)
+    rows, columns = matrix_order(matrix.index, matrix.columns, order)
     return matrix.reindex(index=rows, columns=columns)
 
 
-def _formatted_matrix(results: pd.DataFrame, config: Condition) -> pd.DataFrame:
+def _formatted_matrix(results: pd.DataFrame, config: Condition, order=()) -> pd.DataFrame:
     summary = cell_summary(results)
     cells = config.select(summary)
     if config.adaptation != "none":
@@ -179,8 +193,42 @@ def _formatted_matrix(results: pd.DataFrame, config: Condition) -> pd.DataFrame:
             )
         ]
     ).pivot(index="source", columns="target", values="cell")  # fmt: skip
-    rows, columns = matrix_order(text.index, text.columns)
+    rows, columns = matrix_order(text.index, text.columns, order)
     return text.reindex(index=rows, columns=columns).fillna("–")
+
+
+#: A cell that reads as a number (a UAR, "0.860 [0.801, 0.912]†", "+0.012", "3 of 4", "–"):
+#: its column is right-aligned in every format.
+NUMERIC_CELL = re.compile(r"^\(?[-+−]?(\d|–$|<0\.)")
+
+
+def is_numeric_column(values) -> bool:
+    """True when every non-missing cell of a column reads as a number (or is '–')."""
+    shown = [str(v) for v in values if not pd.isna(v)]
+    return bool(shown) and all(NUMERIC_CELL.match(v) for v in shown)
+
+
+def column_alignment(frame: pd.DataFrame) -> list[str]:
+    """``"l"`` for text columns, ``"r"`` for numeric ones: one spec for LaTeX and Markdown."""
+    return ["r" if is_numeric_column(frame[c]) else "l" for c in frame.columns]
+
+
+def markdown_table(frame: pd.DataFrame, *, index: bool = False) -> str:
+    """A pipe table as a paper prints it: text columns left-aligned, numeric ones right,
+    floats with three decimals (0.860, never 0.86), strings exactly as given."""
+    if index:
+        frame = frame.reset_index()
+    shown = frame.apply(
+        lambda col: col.map(
+            lambda v: "–" if pd.isna(v) else (f"{v:.3f}" if isinstance(v, float) else str(v))
+        )
+    )
+    align = {"l": "left", "r": "right"}
+    return shown.to_markdown(
+        index=False,
+        colalign=[align[a] for a in column_alignment(shown)],
+        disable_numparse=True,
+    )
 
 
 def protocol_statement(results: pd.DataFrame) -> str:
@@ -244,7 +292,7 @@ def reference_markdown(comparison: pd.DataFrame) -> list[str]:
         "speaker-independent number is the within-corpus result and the ceiling of every "
         "transfer drop, gain and correlation.",
         "",
-        comparison.to_markdown(index=False, floatfmt=".3f"),
+        markdown_table(comparison),
         "",
     ]
 
@@ -255,6 +303,7 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
     results = load_results(results_dir)
     written: list[Path] = []
     config = read_config(results_dir)
+    order = corpus_order(config)
     # A task's mapping (arousal, valence) is stated with the protocol, under every table.
     statement = protocol_statement(results)
     if label_statement(config.get("label_map")):
@@ -267,9 +316,9 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
             sections += ["## Notes", "", *[f"- {n}" for n in notes], ""]
     for config in conditions(results):
         stem, title = config.stem, config.title
-        numeric = uar_matrix(results, config)
-        text = _formatted_matrix(results, config)
-        markdown = text.to_markdown(stralign="right")
+        numeric = uar_matrix(results, config, order)
+        text = _formatted_matrix(results, config, order)
+        markdown = markdown_table(text.rename_axis(index="source", columns=None), index=True)
         written += [
             write_table_output(results_dir, f"{stem}.csv", numeric.round(4), index=True),
             write_text_output(
@@ -286,15 +335,17 @@ def write_matrices(results_dir: str | Path) -> list[Path]:
             "Mean UAR over cells; gain = strategy minus `train` on the same cells "
             "(corpus and speaker normalisation use unlabelled target statistics: transductive).",
             "",
-            gains.to_markdown(index=False, floatfmt=".3f"),
+            markdown_table(gains),
             "",
         ]
     collapsed = cell_summary(results).query("collapsed")
     if len(collapsed):
         sections += ["## Collapsed results", ""]
         for row in collapsed.itertuples(index=False):
+            # The whole configuration: an adapted cell names the method that collapsed.
+            condition = Condition(*(getattr(row, c) for c in CONFIG_COLUMNS))
             sections.append(
-                f"- {row.feature_set} + {row.classifier}, {row.source} -> {row.target}: "
+                f"- {condition.title}, {row.source} -> {row.target}: "
                 f"{row.dominant_share:.0%} of predictions in one class (UAR {row.uar:.3f})"
             )
         sections.append("")
