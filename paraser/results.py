@@ -465,6 +465,8 @@ def remove_stale_outputs(folder: str | Path, written: list[Path]) -> list[Path]:
     """
     folder = Path(folder)
     fresh = {Path(p).resolve() for p in written}
+    # write_figure returns a figure's PNG; its vector twin was written with it.
+    fresh |= {p.with_suffix(".pdf") for p in fresh if p.suffix == ".png"}
     stale = [
         p
         for p in paraser_outputs(folder)
