@@ -132,3 +132,6 @@ def test_matrices_follow_the_corpora_order_of_the_run(tmp_path):
     header = next(line for line in (out / "report.md").read_text().splitlines()
                   if line.startswith("| source"))  # fmt: skip
     assert [c.strip() for c in header.strip("|").split("|")][1:] == ["c", "a", "b"]
+    # The terminal's matrices too (``paraser report`` prints them).
+    terminal = next(line for line in result.output.splitlines() if "source \\ target" in line)
+    assert [c.strip() for c in terminal.split("┃") if c.strip()][1:] == ["c", "a", "b"]

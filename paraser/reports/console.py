@@ -14,6 +14,7 @@ from paraser.reports.tables import (
     OPTIMISTIC_MARK,
     cell_summary,
     conditions,
+    corpus_order,
     is_optimistic,
     matrix_order,
     protocol_statement,
@@ -25,9 +26,10 @@ def print_matrices(results_dir: Path, out_console: Console) -> None:
     """Every configuration's UAR matrix († collapsed, bold diagonal), then the protocol."""
     results = load_results(results_dir)
     cells = cell_summary(results)
+    order = corpus_order(read_config(results_dir))  # as --corpora named them
     for config in conditions(results):
         group = config.select(cells)
-        sources, names = matrix_order(group.source, group.target)
+        sources, names = matrix_order(group.source, group.target, order)
         table = Table(title=f"UAR — {config.title} (rows: source, columns: target)")
         table.add_column("source \\ target")
         for name in names:
