@@ -17,7 +17,6 @@ from paraser.reports.document import Report
 from paraser.reports.gains import gains_sentences, gains_table
 from paraser.reports.tables import (
     OPTIMISTIC_MARK,
-    SCORING_NOTE,
     Condition,
     column_alignment,
     conditions,
@@ -296,8 +295,9 @@ def _label_lines(config: dict) -> list[str]:
     return [statement, ""] if statement else []
 
 
+# Follows the protocol statement, which already states the within-corpus scoring rule.
 _SCORING_EXPLANATION = (
-    f"UAR [95% CI]: within-corpus cells {SCORING_NOTE}; the interval is a "
+    "UAR [95% CI]: the interval is a "
     "delete-one-speaker jackknife (t with G-1 df over the G test speakers) where the "
     "predictions carry speaker ids, else over utterances. p > chance: one-sided test of "
     "UAR against the UAR that predictions unrelated to the labels would score (same "
