@@ -239,11 +239,11 @@ def write_run_tables(
 ) -> None:
     """``results.csv`` and ``predictions.parquet`` of a results folder (atomic, each), with
     ``folds.csv`` and ``within_reference.csv`` where given and not empty."""
-    atomic_write_text(results_path(out), results.to_csv(index=False))
+    write_table_output(out, RESULTS_FILE, results)
     write_frame_parquet(predictions, predictions_path(out))
     for name, table in ((FOLDS_FILE, folds), (REFERENCE_FILE, reference)):
         if table is not None and len(table):
-            atomic_write_text(Path(out) / name, table.to_csv(index=False))
+            write_table_output(out, name, table)
         elif (Path(out) / name).is_file():
             (Path(out) / name).unlink()  # a stale table from an earlier run in this folder
 
@@ -301,8 +301,8 @@ def write_few_shot_tables(
     out: Path, curves: pd.DataFrame, shots: pd.DataFrame, predictions: pd.DataFrame
 ) -> None:
     """The few-shot target curves beside the run tables (``--target-shots``)."""
-    atomic_write_text(out / FEWSHOT_CURVES_FILE, curves.to_csv(index=False))
-    atomic_write_text(out / FEWSHOT_SHOTS_FILE, shots.to_csv(index=False))
+    write_table_output(out, FEWSHOT_CURVES_FILE, curves)
+    write_table_output(out, FEWSHOT_SHOTS_FILE, shots)
     write_frame_parquet(predictions, out / FEWSHOT_PREDICTIONS_FILE)
 
 
@@ -465,8 +465,11 @@ def remove_stale_outputs(folder: str | Path, written: list[Path]) -> list[Path]:
     """
     folder = Path(folder)
     fresh = {Path(p).resolve() for p in written}
-    # write_figure returns a figure's PNG; its vector twin was written with it.
-    fresh |= {p.with_suffix(".pdf") for p in fresh if p.suffix == ".png"}
+    # write_figure returns a figure's PNG; its other formats were written with it.
+    fresh |= {
+        p.with_suffix(suffix) for p in fresh if p.suffix in FIGURE_SUFFIXES
+        for suffix in FIGURE_SUFFIXES
+    }  # fmt: skip
     stale = [
         p
         for p in paraser_outputs(folder)

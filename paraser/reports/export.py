@@ -53,8 +53,6 @@ from paraser.results import (
     CONFIG_COLUMNS,
     CONFUSION_FILE,
     FACTOR_DEFAULTS,
-    FIGURE_SUFFIXES,
-    FIGURES_DIR,
     INVERSION_FILE,
     PER_CLASS_RECALL_FILE,
     PROTOCOL_SUMMARY_FILE,
@@ -296,10 +294,6 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
         csvs[gains_file(factor)] = gains
     written += [write_table_output(results_dir, name, frame) for name, frame in csvs.items()]
     figures = report_figures(report)
-    # Figures of configurations no longer in the run must not linger.
-    for stale in (results_dir / FIGURES_DIR).glob("*"):
-        if stale.suffix in FIGURE_SUFFIXES:
-            stale.unlink()
     written += [
         write_figure(results_dir, name, images.png, images.pdf)
         for name, (_, images) in figures.items()
