@@ -11,6 +11,7 @@ is harmless; a training fold lacking one is named per row by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,16 +103,19 @@ class LeaveOneSpeakerOutProtocol:
 Protocol = StratifiedKFoldProtocol | SpeakerKFoldProtocol | LeaveOneSpeakerOutProtocol
 
 PROTOCOL_NAMES = ("auto", "speaker", "loso", "stratified")
+#: Every accepted spelling (the documented names and their aliases) -> ``factory(folds)``.
+PROTOCOL_SPELLINGS: dict[str, Callable[[int], Protocol]] = {
+    **dict.fromkeys(("auto", "speaker", "speaker-kfold", "group"), SpeakerKFoldProtocol),
+    **dict.fromkeys(("loso", "leave-one-speaker-out"), lambda _folds: LeaveOneSpeakerOutProtocol()),
+    **dict.fromkeys(("stratified", "kfold", "stratified-kfold"), StratifiedKFoldProtocol),
+}
 
 
 def make_protocol(name: str = "auto", folds: int = 5) -> Protocol:
     """``auto`` is speaker-independent k-fold (resolved per corpus by :func:`plan_splits`)."""
-    if name in ("auto", "speaker", "speaker-kfold", "group"):
-        return SpeakerKFoldProtocol(folds)
-    if name in ("loso", "leave-one-speaker-out"):
-        return LeaveOneSpeakerOutProtocol()
-    if name in ("stratified", "kfold", "stratified-kfold"):
-        return StratifiedKFoldProtocol(folds)
+    factory = PROTOCOL_SPELLINGS.get(name)
+    if factory is not None:
+        return factory(folds)
     raise ValueError(f"unknown protocol '{name}': use one of {', '.join(PROTOCOL_NAMES)}")
 
 

@@ -14,7 +14,7 @@ from paraser.corpora import LabelMap, LoadedManifest
 from paraser.experiments.adaptation import ADAPTATIONS
 from paraser.experiments.classifiers import CLASSIFIERS
 from paraser.experiments.normalisation import NORMALISATIONS
-from paraser.experiments.protocols import PROTOCOL_NAMES
+from paraser.experiments.protocols import PROTOCOL_NAMES, PROTOCOL_SPELLINGS
 from paraser.experiments.transfer import STRATIFIED_REFERENCE
 
 
@@ -49,9 +49,8 @@ def validate_run_options(
         "classifier", "--classifiers", [c for c in classifiers if isinstance(c, str)],
         list(CLASSIFIERS),
     )  # fmt: skip
-    # The aliases make_protocol accepts stay accepted; the listed names are the documented ones.
-    aliases = ("speaker-kfold", "group", "leave-one-speaker-out", "kfold", "stratified-kfold")
-    if protocol not in (*PROTOCOL_NAMES, *aliases):
+    # Every spelling make_protocol accepts stays accepted; the suggestions are the documented.
+    if protocol not in PROTOCOL_SPELLINGS:
         check_names("protocol", "--protocol", [protocol], PROTOCOL_NAMES)
     check_names("normalisation", "--normalisation", normalisations, NORMALISATIONS)
     check_names("adaptation method", "--adapt", adaptations, ADAPTATIONS)
