@@ -15,19 +15,21 @@ import pandas as pd
 import pytest
 from scipy.stats import t as student_t
 
+from paraser.reports import gains as gains_module
 from paraser.reports.gains import GAIN_COLUMNS, factor_gains, gains_sentences, gains_table
 from paraser.results import FACTOR_DEFAULTS
 
 #: Two corpora of three speakers with one ``a`` and one ``b`` utterance each.
 SPEAKERS = {"t": ["p", "p", "q", "q", "r", "r"], "s": ["x", "x", "y", "y", "z", "z"]}
-TRUTH = ["a", "b", "a", "b", "a", "b"]
+#: s has more a than b, so that accuracy and UAR differ there.
+TRUTH = {"t": list("ababab"), "s": list("ababaa")}
 #: Predictions per (source, target) cell: (at the baseline, at the level).
 CELLS = {
     # Every speaker loses its b utterance at the level: the same loss -0.5 left out anywhere.
-    ("s", "s"): ("ababab", "aaaaaa"),
+    ("s", "s"): ("ababaa", "aaaaaa"),
     # Every b is wrong at the baseline and right at the level: +0.5 whoever is left out.
     ("s", "t"): ("aaaaaa", "ababab"),
-    # No gain overall, but -0.25, 0, +0.25 with x, y, z left out; 'c' is outside the labels.
+    # No gain overall, but -1/6, 0, +1/4 with x, y, z left out; 'c' is outside the labels.
     ("t", "s"): ("bbabaa", "ababca"),
     # +1/6: 0, +0.25, +0.25 with p, q, r left out (se 1/6, t = 1).
     ("t", "t"): ("aaabbb", "ababbb"),
@@ -69,7 +71,7 @@ def build() -> tuple[pd.DataFrame, pd.DataFrame]:
                 config = _config(feature_set, augmentation, level)
                 within = source == target
                 for i, (speaker, truth, pred) in enumerate(
-                    zip(SPEAKERS[target], TRUTH, preds, strict=True)
+                    zip(SPEAKERS[target], TRUTH[target], preds, strict=True)
                 ):
                     predictions.append(
                         {
@@ -133,8 +135,9 @@ def leave_out(target: str, preds: str, metric) -> tuple[float, dict[str, float]]
     values = {}
     for speaker in sorted(set(speakers)):
         kept = [i for i, s in enumerate(speakers) if s != speaker]
-        values[f"{target}/{speaker}"] = metric([TRUTH[i] for i in kept], [preds[i] for i in kept])
-    return metric(TRUTH, list(preds)), values
+        truth = TRUTH[target]
+        values[f"{target}/{speaker}"] = metric([truth[i] for i in kept], [preds[i] for i in kept])
+    return metric(TRUTH[target], list(preds)), values
 
 
 def mean_of_cells(cells: list[tuple[float, dict[str, float]]]):
@@ -265,6 +268,44 @@ def test_every_gains_column_matches_the_hand_worked_definition():
             )
     averages = gains[gains.source == "average"]
     assert averages.p_holm.isna().all() and averages.significant.isna().all()
+    assert list(gains.index) == list(range(11))  # one row per label, not the cells' indices
+    # Cells come out sorted whatever the order of the predictions.
+    shuffled = factor_gains(results, predictions.iloc[::-1], FACTOR)
+    pd.testing.assert_frame_equal(shuffled, gains)
+
+
+def test_a_cell_holm_adjusted_to_exactly_five_percent_is_not_significant(monkeypatch):
+    results, predictions = build()
+    monkeypatch.setattr(gains_module, "holm", lambda p: np.full(len(p), 0.05))
+    gains = factor_gains(results, predictions, FACTOR)
+    cells = gains[gains.source != "average"]
+    assert (cells.p_holm == 0.05).all() and not cells.significant.astype(bool).any()
+
+
+def test_each_level_averages_only_its_own_cells():
+    results, predictions = build()
+    alone = factor_gains(results, predictions, FACTOR)
+    # A second level: the baseline's predictions (no gain) and its own macro-F1 of 0.9.
+    copy = predictions[predictions.adaptation == "none"].assign(adaptation="coral")
+    copy_results = results[results.adaptation == "none"].assign(adaptation="coral", macro_f1=0.9)
+    both = factor_gains(pd.concat([results, copy_results]), pd.concat([predictions, copy]), FACTOR)
+    averages = both[both.source == "average"]
+    coral = averages[averages.level == "coral"]
+    assert len(coral) == 5 and np.allclose(coral.macro_f1, 0.9) and (coral.gain == 0).all()
+    mine = averages[averages.level == LEVEL].reset_index(drop=True)
+    expected = alone[alone.source == "average"].reset_index(drop=True)
+    for column in ("macro_f1", "macro_f1_baseline", "ceiling", "gain", "n_test"):
+        pd.testing.assert_series_equal(mine[column], expected[column])
+
+
+def test_a_transfer_target_without_within_rows_has_no_ceiling():
+    results, predictions = build()
+    gains = factor_gains(results[results.kind == "transfer"], predictions, FACTOR)
+    transfer = gains[gains.kind == "transfer"]
+    # Without within rows every cell counts as transfer (its kind is unknown), with no ceiling.
+    assert len(transfer) == len(gains) == 9
+    assert gains.ceiling.dtype == float and gains.ceiling.isna().all()
+    assert set(gains_table(gains).ceiling) == {"–"}
 
 
 def test_hand_worked_numbers_of_one_cell_and_of_the_sure_cells():
@@ -303,6 +344,11 @@ def test_a_factor_that_is_not_varied_or_lacks_its_baseline_gives_an_empty_table(
     ):
         empty = factor_gains(frame, predictions, factor)
         assert empty.empty and list(empty.columns) == list(GAIN_COLUMNS)
+    # Varied, with a baseline configuration, but no cell tested at both levels.
+    level_cells = (predictions.adaptation == LEVEL) & (predictions.source == "s")
+    baseline_cells = (predictions.adaptation == "none") & (predictions.source == "t")
+    empty = factor_gains(results, predictions[level_cells | baseline_cells], FACTOR)
+    assert empty.empty and list(empty.columns) == list(GAIN_COLUMNS)
 
 
 def test_cells_without_their_baseline_are_not_compared():
@@ -310,8 +356,9 @@ def test_cells_without_their_baseline_are_not_compared():
     only_f = predictions[
         (predictions.feature_set == "f") & (predictions.augmentation == "none")
     ].copy()
-    # No baseline configuration for h at all; no baseline cell for s -> t.
-    orphan = only_f[only_f.adaptation == LEVEL].assign(feature_set="h")
+    # No baseline configuration for e at all; no baseline cell for s -> t.
+    # (e sorts first: the configurations after it are still compared.)
+    orphan = only_f[only_f.adaptation == LEVEL].assign(feature_set="e")
     lacking = (only_f.adaptation == "none") & (only_f.source == "s") & (only_f.target == "t")
     gains = factor_gains(results, pd.concat([only_f[~lacking], orphan]), FACTOR)
     cells = gains[gains.source != "average"]
@@ -420,6 +467,7 @@ def test_gains_table_puts_averages_first_and_formats_every_column():
         "targets",
     ]
     assert table.cell.tolist() == ["average", "a → b", "b → a", "c → a"]
+    assert list(table.index) == [0, 1, 2, 3]
     # Averages print their raw p (Holm is over cells only).
     assert table["p (Holm)"].tolist() == ["0.051", "<0.001", "–", "0.001"]
     assert table.ceiling.tolist() == ["0.612", "0.612‡", "–", "0.612"]
@@ -446,6 +494,7 @@ def test_gains_sentences_call_an_effect_only_when_ci_and_p_agree():
         {**cell, "gain": 0.2, "significant": True},
         {**cell, "gain": -0.1, "significant": True},
         {**cell, "gain": 0.3, "significant": False},
+        {**cell, "gain": 0.0, "significant": True},  # neither up nor down
         # Another level, kind, protocol, feature set, classifier or other factors: not counted.
         {**cell, "gain": 0.1, "significant": True, "level": "importance"},
         {**cell, "gain": 0.1, "significant": True, "kind": "within"},
@@ -458,7 +507,7 @@ def test_gains_sentences_call_an_effect_only_when_ci_and_p_agree():
     (sentence,) = gains_sentences(_gains(rows=rows))
     assert sentence == (
         "adaptation coral (f + svm, transfer): helps, mean gain +0.044 [+0.011, +0.078] UAR "
-        "(0.412 → 0.457); significant after Holm in 2 of 4 cells up, 1 down."
+        "(0.412 → 0.457); significant after Holm in 2 of 5 cells up, 1 down."
     )
     average = {"source": "average", "target": "average"}
     verdicts = {
@@ -470,6 +519,10 @@ def test_gains_sentences_call_an_effect_only_when_ci_and_p_agree():
         assert f": {verdict}, mean gain" in sentence
     # The CI excludes zero but p does not agree (and the other way round): no effect claimed.
     for values in ({"p_value": 0.05}, {"ci_low": 0.0, "p_value": 0.001}):
+        (sentence,) = gains_sentences(_gains(rows=[{**average, **values}]))
+        assert ": shows no clear effect, mean gain" in sentence
+    # A CI ending exactly at zero does not exclude it.
+    for values in ({"ci_high": 0.0, "ci_low": -0.07, "gain": -0.03}, {"ci_low": 0.0}):
         (sentence,) = gains_sentences(_gains(rows=[{**average, **values}]))
         assert ": shows no clear effect, mean gain" in sentence
     (sentence,) = gains_sentences(
@@ -503,6 +556,20 @@ def test_a_level_meant_for_accuracy_says_so_with_its_accuracy_gain():
                 ]
             )
         )
-        assert "(no clear effect)" not in sentence and sentence.endswith("; macro-F1 gain -0.012.")
+        assert sentence.endswith(f"{high:+.3f}]; macro-F1 gain -0.012.")
+    for low, high in ((0.0, 0.05), (-0.05, 0.0)):
+        (sentence,) = gains_sentences(
+            _gains(
+                rows=[
+                    {
+                        **average,
+                        "targets": "accuracy",
+                        "accuracy_ci_low": low,
+                        "accuracy_ci_high": high,
+                    }
+                ]
+            )
+        )
+        assert sentence.endswith("] (no clear effect); macro-F1 gain -0.012.")
     (sentence,) = gains_sentences(_gains(rows=[average]))
     assert "accuracy" not in sentence
