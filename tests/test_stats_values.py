@@ -8,6 +8,7 @@ present, delete-one-unit jackknife, t and normal references, Holm, the unit-seed
 from __future__ import annotations
 
 import math
+import warnings
 import zlib
 
 import numpy as np
@@ -174,6 +175,12 @@ def test_one_unit_or_a_missing_leave_out_has_no_standard_error():
     assert _statistic(5e-13, {"a": 0.5, "b": 0.5}).p_value() == 1.0
     assert _statistic(2e-12, {"a": 0.5, "b": 0.5}).p_value("greater") == 0.0
     assert _statistic(5e-13, {"a": 0.5, "b": 0.5}).p_value("greater") == 1.0
+    # Exactly at the thresholds: a value of 1e-12 is no effect; an se of 1e-15 is no spread.
+    at_value = _statistic(1e-12, {"a": 0.5, "b": 0.5})
+    assert at_value.p_value() == 1.0 and at_value.p_value("greater") == 1.0
+    at_se = _statistic(0.3, {"a": 0.0, "b": 2e-15})
+    assert at_se.se == 1e-15 and at_se.p_value() == 0.0
+    assert _statistic(-0.3, {"a": 0.0, "b": 2e-15}).p_value("greater") == 1.0
     # A spread of 1e-16 counts as none; one of 1e-14 does not.
     assert _statistic(0.2, {"a": 0.2, "b": 0.2 + 2e-16}).p_value() == 0.0
     tiny = _statistic(1e-14, {"a": 0.0, "b": 2e-14})
@@ -201,7 +208,7 @@ def test_a_difference_and_an_average_combine_units_one_by_one():
         {"p": 1.1 / 3, "q": 1.0 / 3, "r": 1.1 / 3, "s": 1.0 / 3}
     )
     assert average([b]).leave_out.to_dict() == pytest.approx(b.leave_out.to_dict())
-    with pytest.raises(ValueError, match="nothing to average"):
+    with pytest.raises(ValueError, match="^nothing to average$"):
         average([])
 
 
@@ -237,6 +244,31 @@ def test_unit_statistic_hand_worked_values():
     assert unit_statistic(frame, "chance_uar").value == pytest.approx((3 / 8 + 5 / 8) / 2)
 
 
+def test_one_class_predictions_between_classes_and_outside_them():
+    for metric, expected in (("uar", 1 / 2), ("accuracy", 1 / 2), ("chance_uar", 1 / 2)):
+        # One class only: its recall, not NaN nor half of it.
+        statistic = unit_statistic(cell("ab", "aa", "pq"), metric)
+        assert statistic.value == pytest.approx(expected)
+        assert statistic.leave_out.to_dict() == pytest.approx({"t/p": 0.0, "t/q": 1.0})
+    # b sorts between the classes a and c but is neither: a wrong prediction of c.
+    between = cell("bbac", "acac", "ppqq")
+    assert unit_statistic(between).value == pytest.approx((1 / 2 + 1 / 2) / 2)
+    assert unit_statistic(between, "chance_uar").value == pytest.approx((1 / 4 + 1 / 4) / 2)
+    # z sorts after every class: a wrong prediction of b (the second class) too.
+    outside = cell("azaz", "abab", "ppqq")
+    assert unit_statistic(outside).value == pytest.approx((1 + 0) / 2)
+    assert unit_statistic(outside, "accuracy").value == pytest.approx(1 / 2)
+    assert unit_statistic(outside).leave_out.index.name == "unit"
+
+
+def test_a_single_test_utterance_has_a_value_but_no_spread():
+    # Leaving out the only unit leaves nothing: NaN, quietly, and no standard error.
+    statistic = unit_statistic(cell("a", "a", "p"))
+    assert statistic.value == 1.0 and statistic.unit == "utterance"
+    assert statistic.n_units == 1 and np.isnan(statistic.leave_out.iloc[0])
+    assert np.isnan(statistic.se) and all(np.isnan(statistic.interval()))
+
+
 def test_units_fall_back_from_speakers_to_utterances_to_rows():
     frame = cell("abbbaabb")
     assert unit_statistic(frame).unit == "speaker"
@@ -261,9 +293,9 @@ def test_units_fall_back_from_speakers_to_utterances_to_rows():
 
 
 def test_unit_statistic_refuses_an_unknown_metric_and_no_predictions():
-    with pytest.raises(ValueError, match="unknown metric 'f1': use uar, accuracy, chance_uar"):
+    with pytest.raises(ValueError, match="^unknown metric 'f1': use uar, accuracy, chance_uar$"):
         unit_statistic(cell("abababab"), "f1")
-    with pytest.raises(ValueError, match="no predictions to analyse"):
+    with pytest.raises(ValueError, match="^no predictions to analyse$"):
         unit_statistic(cell("abababab").iloc[:0])
 
 
@@ -274,6 +306,14 @@ def test_leaving_out_the_only_unit_of_an_evaluation_skips_that_evaluation():
     assert statistic.value == pytest.approx(((2 / 4 + 3 / 4) / 2 + 1 / 2) / 2)
     assert statistic.leave_out["t/p"] == pytest.approx(1 / 2)
     assert statistic.leave_out["t/q"] == pytest.approx((2 / 3 + 1 / 2) / 2)
+    for metric in ("uar", "accuracy", "chance_uar"):
+        with warnings.catch_warnings():
+            # An emptied evaluation is skipped quietly, not with a division warning.
+            warnings.simplefilter("error", RuntimeWarning)
+            statistic = unit_statistic(frame, metric)
+        value, loo = reference_statistic(frame, metric, "speaker")
+        assert statistic.value == pytest.approx(value)
+        np.testing.assert_allclose(statistic.leave_out.to_numpy(), list(loo.values()))
 
 
 def test_uar_estimate_reports_the_t_interval_and_its_units():
@@ -303,7 +343,7 @@ def test_chance_test_by_hand():
     assert test.p_value == pytest.approx(norm.sf((observed - chance) / se))
     assert (test.df, test.n_units, test.unit) == (3, 4, "speaker")
     assert chance_test(frame, cluster=None).unit == "utterance"
-    with pytest.raises(ValueError, match="no predictions to analyse"):
+    with pytest.raises(ValueError, match="^no predictions to analyse$"):
         chance_test(frame.iloc[:0])
 
 
@@ -356,14 +396,30 @@ def test_paired_rows_are_matched_on_the_utterance_not_the_row_order():
     assert result.n_test == 4 and result.n_units == 2
     assert result.uar_a == pytest.approx(uar(list("abab"), list("abbb")))
     # A different seed is a different evaluation: nothing shared.
-    with pytest.raises(ValueError, match="share no test utterances"):
+    with pytest.raises(ValueError, match="^the two prediction tables share no test utterances$"):
         paired_difference(a, b.assign(seed=1))
+    # Without speakers in system a's table, the units are the utterances.
+    assert paired_difference(a.drop(columns="speaker"), b).unit == "utterance"
     # Without a fold column in one table, the others still match.
     assert paired_difference(a, b.drop(columns="fold")).n_test == 8
-    with pytest.raises(ValueError, match="needs an 'utterance' column"):
+    with pytest.raises(
+        ValueError, match="^paired comparison needs an 'utterance' column in both tables$"
+    ):
         paired_difference(a.drop(columns="utterance"), b)
-    with pytest.raises(ValueError, match="unknown metric 'f1'"):
+    with pytest.raises(ValueError, match="^unknown metric 'f1': use uar, accuracy, chance_uar$"):
         paired_difference(a, b, metric="f1")
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "chance_uar"])
+def test_paired_statistics_score_the_metric_asked_for(metric):
+    other = TWO_SEEDS.assign(y_pred=list("aabbbccca") * 2)
+    stat_a, stat_b, n_test = paired_statistics(TWO_SEEDS, other, metric)
+    merged = TWO_SEEDS.assign(y_pred_b=other.y_pred)
+    assert stat_a.value == pytest.approx(reference_statistic(merged, metric, "speaker")[0])
+    expected_b = reference_statistic(merged, metric, "speaker", "y_pred_b")[0]
+    assert stat_b.value == pytest.approx(expected_b) and n_test == 18
+    result = paired_difference(TWO_SEEDS, other, metric=metric)
+    assert result.uar_b == pytest.approx(expected_b)
 
 
 def test_paired_statistics_and_their_description():
@@ -402,6 +458,10 @@ def test_paired_average_weighs_every_cell_the_same():
     assert paired_average([small, large], cluster=None).unit == "utterance"
     accuracy = paired_average([small], metric="accuracy")
     assert accuracy.difference == pytest.approx(0.5)
+    assert result.uar_b == pytest.approx((0.5 + 6 / 8) / 2)
+    assert result.ci_high - result.difference == pytest.approx(
+        student_t.ppf(0.975, 5) * reference_se(values)
+    )
     narrow = paired_average([small, large], level=0.5)
     assert narrow.ci_high - narrow.difference == pytest.approx(
         student_t.ppf(0.75, 5) * reference_se(values)
@@ -421,6 +481,11 @@ def test_holm_by_hand():
     assert np.isnan(holm([np.nan, np.inf])).all()
     assert len(holm([])) == 0
     assert holm([0.01])[0] == 0.01
+    np.testing.assert_allclose(holm([0.6, 0.7]), [1.0, 1.0])  # 1.2 and 0.7, capped at 1
+    # Integer p-values (0 and 1 from certain cells) are p-values too.
+    adjusted = holm([1, 0])
+    assert adjusted.dtype == float  # the same float array, able to hold NaN, as for floats
+    np.testing.assert_array_equal(adjusted, [1.0, 0.0])
 
 
 # --- cell_statistics, per_class_recall, confusion_matrix ------------------------------------
@@ -459,8 +524,12 @@ def test_cell_statistics_by_hand():
     )
     results = _results(predictions)
     # A cell in the predictions without results rows is left out.
-    orphan = cell("abababab").assign(feature_set="h")
+    # (e sorts first: the cells after it are still described.)
+    orphan = cell("abababab").assign(feature_set="e")
     table, replicates = cell_statistics(results, pd.concat([predictions, orphan]), n_boot=20)
+    # Cells come out sorted whatever the order of the predictions.
+    reverse, _ = cell_statistics(results, pd.concat([orphan, predictions]).iloc[::-1], n_boot=0)
+    pd.testing.assert_frame_equal(reverse, table)
     assert cell_keys(results) == ["feature_set", "source", "target"]
     assert table.feature_set.tolist() == ["f", "g"]
     f = table.iloc[0]
@@ -491,6 +560,8 @@ def test_cell_statistics_by_hand():
     np.testing.assert_allclose(
         seeded[("f", "src", "t")], bootstrap_uar(f_predictions, n_boot=20, seed=5).replicates
     )
+    _, default = cell_statistics(results, predictions)
+    assert len(default[("g", "src", "t")]) == 1000
     _, none = cell_statistics(results, predictions, n_boot=0)
     assert none == {}
     empty, _ = cell_statistics(results, orphan)
@@ -585,9 +656,12 @@ def test_bootstrap_resamples_pair_across_systems_and_skip_empty_draws():
     # One speaker per class: a resample missing a class skips it; missing a seed's every
     # unit skips that seed.
     sparse = pd.concat([cell("ab", "ab", "pq"), cell("a", "a", "r", seed=1)], ignore_index=True)
-    estimate = bootstrap_uar(sparse, n_boot=60, seed=2)
+    with warnings.catch_warnings():
+        # Classes drawn zero times are skipped without a division warning.
+        warnings.simplefilter("error", RuntimeWarning)
+        estimate = bootstrap_uar(sparse, n_boot=60, seed=2)
     np.testing.assert_allclose(estimate.replicates, reference_bootstrap(sparse, "speaker", 60, 2))
-    with pytest.raises(ValueError, match="no predictions to bootstrap"):
+    with pytest.raises(ValueError, match="^no predictions to bootstrap$"):
         bootstrap_uar(TWO_SEEDS.iloc[:0])
 
 
