@@ -77,13 +77,15 @@ def test_every_column_of_a_loaded_manifest(tmp_path):
         "take": ["1", "2"],
     }
     for column in ("utterance", "path", "original_label", "speaker", "language", "gender"):
-        assert frame[column].dtype == "string", column
+        # pandas' nullable string (missing is <NA>), not the NaN-backed default str dtype.
+        assert frame[column].dtype == pd.StringDtype(), column
     assert list(frame.index) == [0, 1]
     assert loaded.source == csv and loaded.name == "emo"
     assert loaded.n_dropped_unmapped == 1 and loaded.dropped_labels == {"bored": 1}
     assert loaded.outside.to_dict("list")["utterance"] == ["c.wav"]
     assert loaded.outside["label"].isna().all() and list(loaded.outside.index) == [0]
     assert loaded.outside["speaker"].tolist() == ["emo:s1"]
+    assert list(loaded.outside.columns) == list(frame.columns)
 
 
 def test_names_label_maps_and_unmapped_labels(tmp_path):
@@ -94,6 +96,11 @@ def test_names_label_maps_and_unmapped_labels(tmp_path):
     loaded = load_manifest(csv, name="other")
     assert loaded.name == "other" and set(loaded.frame.corpus) == {"other"}
     assert loaded.frame.speaker.tolist() == ["other:u"]
+    assert loaded.frame.gender.tolist() == [""] and loaded.frame.language.tolist() == [""]
+    everything = load_manifest(csv, map_labels=False).frame
+    # Without gender and language columns every row has them empty (not missing).
+    assert everything.gender.tolist() == [""] * 5 and everything.language.tolist() == [""] * 5
+    assert everything.gender.dtype == pd.StringDtype()
     # Outside the default four classes; counted by the manifest's label, most frequent first.
     assert loaded.dropped_labels == {"xyz": 2, "calm": 1, "fear": 1}
     assert loaded.n_dropped_unmapped == 4
@@ -126,7 +133,9 @@ def test_the_sidecar_language_fills_rows_without_one(tmp_path):
     assert load_manifest(csv).frame.language.tolist() == ["ur"]
     with_column = _csv(tmp_path / "n.csv", "file,label,speaker,language\na.wav,sad,s,de\n")
     _csv(tmp_path / "n.json", '{"language": "ur"}')
-    assert load_manifest(with_column).frame.language.tolist() == ["de"]
+    frame = load_manifest(with_column).frame
+    assert frame.language.tolist() == ["de"] and list(frame.columns) == list(MANIFEST_COLUMNS)
+    assert frame.language.dtype == pd.StringDtype()
     _csv(tmp_path / "m.json", '{"language": ""}')
     assert load_manifest(csv).frame.language.tolist() == [""]
 
@@ -255,6 +264,12 @@ def test_empty_values_name_their_count_and_first_five_lines(tmp_path):
     _refused(first, f"{first}: empty 'file' in 1 row(s), e.g. line(s) [2]")
 
 
+def test_a_line_of_spaces_is_skipped_like_a_blank_line(tmp_path):
+    csv = _csv(tmp_path / "m.csv", "file,label,speaker\n\na.wav,sad,s\n   \nc.wav,sad,s\n")
+    frame = read_manifest_csv(csv)
+    assert frame.file.tolist() == ["a.wav", "c.wav"] and frame.attrs["lines"] == [3, 5]
+
+
 def test_a_row_of_blank_fields_is_an_empty_row_on_its_own_line(tmp_path):
     # csv skips the blank-field record pandas keeps: rows are then numbered from line 2.
     csv = _csv(tmp_path / "m.csv", "file,label,speaker\na.wav,sad,s\n , , \nc.wav,sad,s\n")
@@ -374,6 +389,7 @@ def test_segment_rows_are_normalised_and_named(tmp_path):
         "f.wav",
     ]
     assert loaded.start.tolist() == frame.start.tolist()
+    assert loaded.utterance.dtype == pd.StringDtype()
     start_only = _csv(tmp_path / "s.csv", "file,label,speaker,start\na.wav,sad,s,3\nb.wav,sad,s,\n")
     assert load_manifest(start_only).frame.utterance.tolist() == ["a.wav#t=3,", "b.wav"]
     end_only = _csv(tmp_path / "e.csv", "file,label,speaker,end\na.wav,sad,s,4\nb.wav,sad,s,\n")
@@ -405,6 +421,9 @@ def test_bad_segment_bounds_name_their_lines(tmp_path):
     rows = "".join(f"{i}.wav,sad,s,2,{e}\n" for i, e in enumerate(["3", "2", "1", "", "2.5"] * 2))
     order = _csv(tmp_path / "o.csv", "file,label,speaker,start,end\n" + rows)
     _refused(order, f"{order}: segment 'end' not after 'start' on line(s) [3, 4, 8, 9]")
+    rows = "".join(f"{i}.wav,sad,s,2,1\n" for i in range(7))
+    many = _csv(tmp_path / "n.csv", "file,label,speaker,start,end\n" + rows)
+    _refused(many, f"{many}: segment 'end' not after 'start' on line(s) [2, 3, 4, 5, 6]")
     at_zero = _csv(tmp_path / "a.csv", "file,label,speaker,start,end\na.wav,sad,s,,0\n")
     _refused(at_zero, f"{at_zero}: segment 'end' not after 'start' on line(s) [2]")
     fine = _csv(tmp_path / "f.csv", "file,label,speaker,start,end\na.wav,sad,s,,0.001\n")
