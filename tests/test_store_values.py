@@ -12,6 +12,8 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
+import sys
 import types
 import warnings
 from pathlib import Path
@@ -77,6 +79,10 @@ def test_storage_errno_reads_the_errno_or_pyarrows_message():
     assert storage_errno(ValueError("bad")) is None
     assert storage_errno(OSError(errno.ENOENT, os.strerror(errno.ENOSPC))) == errno.ENOSPC
     assert storage_errno(OSError("[errno 2]")) is None
+    # The errno attribute alone, with no message to read it from.
+    bare = OSError()
+    bare.errno = errno.ENOSPC
+    assert str(bare) == "" and storage_errno(bare) == errno.ENOSPC
 
 
 # --- digest ---------------------------------------------------------------------------------
@@ -107,9 +113,10 @@ def test_stale_temporary_files_are_removed_and_live_ones_kept(tmp_path, monkeypa
     monkeypatch.setattr(store_module, "time", types.SimpleNamespace(time=lambda: now))
     host, hexa = socket.gethostname(), "0" * 32
     dead = 2**22 + 1  # above Linux's largest pid: never running
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     files = {
         "dead": f".tmp-{host}-{dead}-{hexa}-a.parquet",
-        "live": f".tmp-{host}-{os.getpid()}-{hexa}-b.parquet",
+        "live": f".tmp-{host}-{writer.pid}-{hexa}-b.parquet",
         "other-old": f".tmp-elsewhere-{os.getpid()}-{hexa}-c.parquet",
         "other-new": f".tmp-elsewhere-{dead}-{hexa}-d.parquet",
         "other-at-limit": f".tmp-elsewhere-{dead}-{hexa}-e.parquet",
@@ -124,6 +131,9 @@ def test_stale_temporary_files_are_removed_and_live_ones_kept(tmp_path, monkeypa
         mtime = now - ages.get(label, 0)
         os.utime(path, (mtime, mtime))
     removed = remove_stale_tmp(tmp_path)
+    # Asking whether the writer runs must not signal it: still running a moment later.
+    with pytest.raises(subprocess.TimeoutExpired):
+        writer.wait(timeout=0.3)
     assert sorted(p.name for p in removed) == sorted(
         files[k] for k in ("dead", "other-old", "old-name")
     )
@@ -133,6 +143,8 @@ def test_stale_temporary_files_are_removed_and_live_ones_kept(tmp_path, monkeypa
     )
     assert remove_stale_tmp(tmp_path / "absent") == []
     assert remove_stale_tmp(tmp_path) == []
+    writer.kill()
+    writer.wait()
     assert STALE_TMP_AGE_S == 24 * 3600
 
 
@@ -156,6 +168,24 @@ def test_removing_a_stale_file_on_read_only_storage_is_skipped(tmp_path, monkeyp
 
     monkeypatch.setattr(Path, "unlink", read_only)
     assert remove_stale_tmp(tmp_path) == []
+    monkeypatch.undo()
+    # One file that cannot be removed does not stop the others being removed.
+    second = tmp_path / f".tmp-{socket.gethostname()}-{2**22 + 2}-{'b' * 32}-y.parquet"
+    second.write_text("y")
+    real_unlink, real_glob = Path.unlink, Path.glob
+    # Listed in name order, so the file that fails comes first.
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: sorted(real_glob(self, pattern)))
+    for error in (OSError(errno.EROFS, "read-only"), FileNotFoundError(errno.ENOENT, "gone")):
+
+        def first_fails(self, missing_ok=False, error=error):
+            if self.name == name:
+                raise error
+            real_unlink(self, missing_ok=missing_ok)
+
+        monkeypatch.setattr(Path, "unlink", first_fails)
+        second.write_text("y")
+        assert [p.name for p in tmp_path.glob(".tmp-*")] == [name, second.name]
+        assert remove_stale_tmp(tmp_path) == [second] and not second.exists()
 
     def broken(self, missing_ok=False):
         raise OSError(errno.EIO, "broken")
@@ -230,7 +260,10 @@ def test_add_writes_provenance_and_a_verified_shard(tmp_path):
     store.add(["k1", "k2"], np.array([[1.0, 2.0], [3.0, 4.0]]))
     provenance = json.loads((store.directory / "provenance.json").read_text())
     assert provenance == {"extractor": "x", "version": 2, "feature_names": NAMES}
-    assert (store.directory / "provenance.json").read_text().endswith("}\n")
+    assert (store.directory / "provenance.json").read_text() == (
+        '{\n  "extractor": "x",\n  "version": 2,\n'
+        '  "feature_names": [\n    "f0",\n    "f1"\n  ]\n}\n'
+    )
     (shard,) = store.directory.glob("shard-*.parquet")
     assert len(shard.name) == len("shard-") + 32 + len(".parquet")
     table = pq.read_table(shard)
@@ -256,8 +289,12 @@ def test_add_refuses_wrong_shapes_and_non_finite_values(tmp_path):
     assert str(info.value) == "expected 1x2, got (1, 3)"
     with pytest.raises(ValueError, match=r"^expected 2x2, got \(1, 2\)$"):
         store.add(["k1", "k2"], np.zeros((1, 2)))
-    for bad in (np.nan, np.inf, -np.inf):
-        with pytest.raises(ValueError, match="^refusing to cache non-finite feature vectors$"):
+    # 1e39 is finite as float64 but not as the float32 the cache stores.
+    for bad in (np.nan, np.inf, -np.inf, 1e39):
+        with (
+            np.errstate(over="ignore"),
+            pytest.raises(ValueError, match="^refusing to cache non-finite feature vectors$"),
+        ):
             store.add(["k1"], np.array([[0.0, bad]]))
     assert not store.directory.exists()
 
@@ -321,6 +358,10 @@ def test_compaction_merges_shards_keeps_one_row_per_key_and_drops_nan_rows(tmp_p
     np.testing.assert_array_equal(store.load(["k2", "k3"]), [[2, 2], [3, 3]])
     store.compact()
     assert not store.needs_compaction()
+    # The same store object reads the compacted file (its cached table is dropped).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert store.keys() == {"k1", "k2", "k3"}
     assert [p.name for p in sorted(store.directory.iterdir())] == [
         ".lock",
         "features.parquet",
@@ -484,5 +525,5 @@ def test_reading_takes_a_shared_lock_and_compacting_an_exclusive_one(tmp_path, m
     store.compact()
     assert calls == [fcntl.LOCK_EX, fcntl.LOCK_UN]
     calls.clear()
-    FeatureStore(tmp_path / "never", {}, NAMES).load([])
-    assert calls == []
+    empty = FeatureStore(tmp_path / "never", {}, NAMES).load([])
+    assert calls == [] and empty.shape == (0, 2) and empty.dtype == np.float32
