@@ -186,3 +186,30 @@ def test_a_config_json_without_an_experiment_says_so(tmp_path):
     config.write_text(json.dumps({"schema_version": 1, "paraser": "0.9", "corpora": {}}))
     with pytest.raises(ExperimentError, match="records no experiment"):
         read_experiment(config)
+
+
+def test_every_shipped_reproduction_is_a_valid_experiment_file():
+    from importlib import resources
+
+    from paraser.runs.reproduce import read_reproduction
+
+    shipped = sorted(Path(str(resources.files("paraser") / "configs")).glob("*.toml"))
+    assert len(shipped) >= 3
+    for path in shipped:
+        config = read_reproduction(path)
+        assert config.experiment.corpora and config.reproduction["name"], path
+
+
+def test_a_typo_in_a_reproduction_is_named_with_its_line(tmp_path):
+    config = tmp_path / "mine.toml"
+    config.write_text(
+        '[reproduction]\nname = "mine"\ncitaton = "x"\n[data]\ndefault = "d"\nobtain = "o"\n'
+        '[experiment]\ncorpora = ["urdu"]\nfeature_sets = ["egemaps"]\n'
+    )
+    result = runner.invoke(app, ["reproduce", str(config)])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "mine.toml:3: unknown key 'citaton' in [reproduction] (did you mean 'citation'?)" in (
+        message
+    )
+    assert "mine.toml:9: unknown key 'feature_sets'" in message

@@ -197,12 +197,8 @@ def _closest(name: str, valid: Sequence[str]) -> str:
     return closest(name, valid)
 
 
-def read_experiment(path: str | Path, **overrides) -> Experiment:
-    """Read and validate an experiment file (TOML, or a run's ``config.json``).
-
-    ``overrides`` replace keys after reading (the CLI's ``--out``, ``--jobs``).  Raises
-    :class:`ExperimentError` listing every problem with its file and line.
-    """
+def read_document(path: str | Path) -> tuple[dict, str]:
+    """The parsed file (TOML, or JSON for ``.json``) and its text; syntax errors name the line."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such experiment file")
@@ -211,11 +207,48 @@ def read_experiment(path: str | Path, **overrides) -> Experiment:
     try:
         document = json.loads(text) if json_file else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ExperimentError(
-            f"{path}: not valid {'JSON' if json_file else 'TOML'}: {exc}"
-        ) from exc
+        kind = "JSON" if json_file else "TOML"
+        raise ExperimentError(f"{path}: not valid {kind}: {exc}") from exc
     if not isinstance(document, dict):
         raise ExperimentError(f"{path}: an experiment file is a table of keys")
+    return document, text
+
+
+def table_problems(
+    path: Path,
+    text: str,
+    table: str,
+    section: object,
+    *,
+    allowed: Sequence[str],
+    required: Sequence[str] = (),
+) -> list[str]:
+    """Unknown and missing keys of a TOML table (other than [experiment]), with their lines."""
+    where = _where(path, _table_line(text, table, False))
+    if not isinstance(section, dict):
+        return [f"{where}: [{table}] must be a table of keys"]
+    problems = [
+        f"{_where(path, _key_line(text, key, table, False))}: unknown key '{key}' in "
+        f"[{table}]{_closest(key, allowed)}; keys: {', '.join(allowed)}"
+        for key in section
+        if key not in allowed
+    ]
+    missing = [key for key in required if key not in section]
+    return problems + [f"{where}: missing key '{key}' in [{table}]" for key in missing]
+
+
+def read_experiment(
+    path: str | Path, *, other_tables: Sequence[str] = (), **overrides
+) -> Experiment:
+    """Read and validate an experiment file (TOML, or a run's ``config.json``).
+
+    ``overrides`` replace keys after reading (the CLI's ``--out``, ``--jobs``);
+    ``other_tables`` are top-level tables a caller reads itself (a reproduction's
+    ``[data]``).  Raises :class:`ExperimentError` listing every problem with its line.
+    """
+    path = Path(path)
+    document, text = read_document(path)
+    json_file = path.suffix.lower() == ".json"
     problems: list[str] = []
     if "experiment" in document:
         section, table = document["experiment"], "experiment"
@@ -223,7 +256,8 @@ def read_experiment(path: str | Path, **overrides) -> Experiment:
             raise ExperimentError(f"{path}: 'experiment' must be a table of keys")
         if not json_file:
             # A config.json also holds the run's record; a TOML file holds only its experiment.
-            for key in sorted(set(document) - {"experiment"} - _FILE_KEYS):
+            outside = set(document) - {"experiment", *other_tables} - _FILE_KEYS
+            for key in sorted(outside):
                 line = _key_line(text, key, None, False) or _table_line(text, key, False)
                 problems.append(
                     f"{_where(path, line)}: '{key}' is outside [experiment]; move it into the "
