@@ -102,7 +102,8 @@ def _refusal(tmp_path: Path, text: str) -> str:
 def test_a_misspelt_key_is_named_with_its_line_and_the_closest_key(tmp_path):
     message = _refusal(
         tmp_path,
-        f'[experiment]\ncorpora = ["emodb"]\nclasifiers = ["svm"]\ncache_dir = "{tmp_path}/cache"\n',
+        '[experiment]\ncorpora = ["emodb"]\nclasifiers = ["svm"]\n'
+        f'cache_dir = "{tmp_path}/cache"\n',
     )
     assert "typo.toml:3" in message and "'clasifiers'" in message
     assert "did you mean 'classifiers'" in message
