@@ -214,3 +214,12 @@ def test_a_typo_in_a_reproduction_is_named_with_its_line(tmp_path):
         message
     )
     assert "mine.toml:9: unknown key 'feature_sets'" in message
+
+
+def test_the_example_experiment_files_are_valid():
+    examples = sorted((Path(__file__).parents[1] / "experiments").glob("*.toml"))
+    assert examples
+    for path in examples:
+        result = runner.invoke(app, ["run", str(path), "--check"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "[experiment]" in result.output
