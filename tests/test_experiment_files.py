@@ -116,8 +116,9 @@ def test_wrong_types_bad_names_and_missing_keys_are_all_named_with_lines(tmp_pat
         f'seeds = [0, "a"]\ncache_dir = "{tmp_path}/cache"\n',
     )
     assert "typo.toml:2: 'folds' must be a whole number" in message
-    assert "typo.toml:3: 'classifiers': unknown name 'svn' (did you mean 'svm'?)" in message
-    assert "typo.toml:4: 'protocol': unknown name 'lozo'" in message
+    assert "typo.toml:3: 'classifiers': unknown classifier 'svn'" in message
+    assert "(did you mean 'svm'?)" in message
+    assert "typo.toml:4: 'protocol': unknown protocol 'lozo'" in message
     assert "typo.toml:5: 'seeds' must be a list of whole numbers" in message
     assert "typo.toml:1: missing key 'corpora'" in message
 

@@ -328,29 +328,15 @@ def _name_problems(values: Mapping) -> list[tuple[str, str]]:
     """Names checked against what exists, before any extraction starts."""
     from paraser.corpora import LabelMap
     from paraser.corpora.tasks import get_task
-    from paraser.experiments.adaptation import ADAPTATIONS
-    from paraser.experiments.classifiers import CLASSIFIERS
-    from paraser.experiments.normalisation import NORMALISATIONS
-    from paraser.experiments.protocols import PROTOCOL_NAMES, PROTOCOL_SPELLINGS
-    from paraser.experiments.transfer import STRATIFIED_REFERENCE
     from paraser.features import resolve_feature_set
+    from paraser.runs import validation
 
-    def names(valid: Sequence[str], spellings: Sequence[str] = ()) -> Callable[[object], None]:
-        def check(value: object) -> None:
-            given = [value] if isinstance(value, str) else list(value)
-            if not given:
-                raise ValueError("names nothing; give at least one")
-            for name in given:
-                if name not in valid and name not in spellings:
-                    raise ValueError(
-                        f"unknown name '{name}'{_closest(name, valid)}; valid: {', '.join(valid)}"
-                    )
-
-        return check
-
-    def features(value) -> None:
+    def nonempty(value) -> None:
         if not value:
             raise ValueError("names nothing; give at least one")
+
+    def features(value) -> None:
+        nonempty(value)
         for name in value:
             resolve_feature_set(
                 name, model=values.get("model"), device=values.get("device", "auto")
@@ -370,25 +356,31 @@ def _name_problems(values: Mapping) -> list[tuple[str, str]]:
 
         return check
 
-    def nonempty(value) -> None:
-        if not value:
-            raise ValueError("names nothing; give at least one")
+    def label_map(value) -> None:
+        if isinstance(value, Mapping):
+            unknown = sorted(set(value) - {"classes", "map"})
+            if unknown:
+                raise ValueError(f"unknown key(s) {unknown}: a label map has classes and map")
+            LabelMap(tuple(value.get("classes", DEFAULT_CLASSES)), dict(value.get("map", {})))
+        elif value is not None:
+            LabelMap.from_file(value)
 
     checks: dict[str, Callable[[object], None]] = {
         "corpora": nonempty,
-        "seeds": nonempty,
         "features": features,
-        "classifiers": names(list(CLASSIFIERS)),
-        "protocol": names(PROTOCOL_NAMES, PROTOCOL_SPELLINGS),
-        "stratified_reference": names(STRATIFIED_REFERENCE),
-        "normalisation": names(NORMALISATIONS),
-        "adapt": names(ADAPTATIONS),
+        "classifiers": validation.check_classifiers,
+        "protocol": validation.check_protocol,
+        "stratified_reference": validation.check_stratified_reference,
+        "normalisation": validation.check_normalisations,
+        "adapt": validation.check_adaptations,
+        "seeds": validation.check_seeds,
         "augment": augment,
         "folds": at_least(2),
         "jobs": lambda value: None if value is None else at_least(1)(value),
         "augment_copies": at_least(1),
         "shot_draws": at_least(1),
         "classes": lambda value: LabelMap(tuple(value)),
+        "label_map": label_map,
         "task": lambda value: None if value == "categorical" else get_task(value),
     }
     problems = []
