@@ -339,3 +339,148 @@ def test_the_verdict_reads_the_pooled_scope_and_falls_back_to_the_first():
     assert f"({ALL})" in published_inversion_holds(summary)
     assert "(svm)" in published_inversion_holds(summary, scope="svm")
     assert "(rf)" in published_inversion_holds(summary, scope="nothing")
+
+
+# --- the cases mutation testing showed untested (MUTATION.md) -------------------------------
+
+
+def test_more_ordinals_where_the_hundreds_matter():
+    assert [_ordinal(n) for n in (121, 211, 1012)] == ["121st", "211th", "1012th"]
+
+
+def test_two_feature_sets_have_a_tau_and_a_range_of_one_is_not_a_tie():
+    cells = _cells()
+    two = cells[cells.feature_set != "is10"]
+    assert (inversion_summary(two, _replicates(two), KEYS, DIMS).kendall_tau == -1.0).all()
+    extreme = _cells()
+    within = extreme.kind == "within"
+    # Within means exactly 1.0, 0.5 and 0.0 (a range of 1): still a ranking.
+    for name, value in {"compare": 1.0, "is10": 0.5, "egemaps": 0.0}.items():
+        extreme.loc[within & (extreme.feature_set == name), "uar"] = value
+    assert (inversion_summary(extreme, {}, KEYS, DIMS).kendall_tau == -1.0).all()
+    flipped = _cells()
+    transfer = flipped.kind == "transfer"
+    for name, value in {"compare": 0.0, "is10": 0.5, "egemaps": 1.0}.items():
+        flipped.loc[transfer & (flipped.feature_set == name), "uar"] = value
+    assert (inversion_summary(flipped, {}, KEYS, DIMS).kendall_tau == -1.0).all()
+
+
+def test_three_tied_sets_all_rank_first():
+    cells = _cells()
+    cells.loc[cells.kind == "within", "uar"] = 0.5
+    summary = inversion_summary(cells, {}, KEYS, DIMS)
+    assert set(summary.within_rank) == {1}
+    table = rankings(cells, DIMS)
+    assert set(table[table.kind == "within"]["rank"]) == {1}
+
+
+def test_two_optimistic_corpora_are_listed_with_commas():
+    cells = _cells()
+    cells.loc[(cells.kind == "within") & cells.source.isin(["b", "c"]), "protocol"] = FALLBACK
+    summary = inversion_summary(cells, {}, KEYS, DIMS)
+    assert set(summary.left_out_optimistic) == {"b,c"}
+    assert (
+        "Left out of the within means and the drop: b, c (within"
+        in (inversion_sentences(summary)["svm"])
+    )
+
+
+def test_a_single_optimistic_within_cell_is_its_own_family():
+    cells = _cells()
+    cells = cells[(cells.kind == "transfer") | (cells.source == "a")].copy()
+    cells = cells[cells.feature_set == "egemaps"]
+    cells.loc[cells.kind == "within", "protocol"] = FALLBACK
+    summary = inversion_summary(cells, {}, KEYS, DIMS)
+    assert list(summary.within_protocol) == ["speakers shared (optimistic)"]
+    assert list(summary.within_corpora) == ["a"]
+    sentence = inversion_sentences(summary)["svm"]
+    assert "On a (speakers shared (optimistic) within)" in sentence
+    assert "Kendall's tau undefined (tied UARs). On a" in sentence
+
+
+def test_ci_text_needs_both_ends():
+    from paraser.reports.inversion import _ci
+
+    assert _ci(0.1, np.nan) == "[no CI]" and _ci(np.nan, 0.2) == "[no CI]"
+    assert _ci(0.111, 0.229) == "[0.11, 0.23]"
+
+
+def test_sentences_keep_the_scope_order_of_the_summary():
+    cells = pd.concat([_cells("svm"), _cells("rf")], ignore_index=True)
+    summary = inversion_summary(cells, _replicates(cells), KEYS, DIMS)
+    assert list(inversion_sentences(summary)) == ["rf", "svm", ALL]
+
+
+def test_a_scope_without_results_does_not_stop_the_others():
+    cells = pd.concat([_cells("svm"), _cells("rf")], ignore_index=True)
+    summary = inversion_summary(cells, _replicates(cells), KEYS, DIMS)
+    summary.loc[summary.scope == "rf", "within_uar"] = np.nan
+    sentences = inversion_sentences(summary)
+    assert sentences["rf"] == "rf: no within-corpus results, so no ranking can be compared."
+    assert sentences["svm"].startswith("svm: within corpus, compare ranks first")
+    assert published_inversion_holds(summary, scope="nothing") == (
+        "rf: cannot be tested (within-corpus or transfer results missing)."
+    )
+
+
+def test_one_feature_set_still_gets_a_sentence():
+    cells = _cells()
+    one = cells[cells.feature_set == "is10"]
+    sentence = inversion_sentences(inversion_summary(one, _replicates(one), KEYS, DIMS))["svm"]
+    assert sentence.startswith(
+        "svm: within corpus, is10 ranks first (mean UAR 0.60 [0.58, 0.62]); under transfer it "
+        "stays first (0.35 [0.33, 0.37]): no inversion at the top; Kendall's tau undefined "
+        "(tied UARs). On a, b, c"
+    )
+
+
+def test_a_top_set_without_transfer_results_is_said_so():
+    cells = _cells()
+    cells = cells[~((cells.feature_set == "compare") & (cells.kind == "transfer"))]
+    sentence = inversion_sentences(inversion_summary(cells, {}, KEYS, DIMS))["svm"]
+    assert "under transfer, egemaps ranks first (0.40 [no CI]) and compare has no transfer " in (
+        sentence
+    )
+
+
+def test_a_summary_without_the_protocol_columns_reads_as_speaker_independent():
+    cells = _cells()
+    summary = inversion_summary(cells, {}, KEYS, DIMS).drop(
+        columns=["within_corpora", "within_protocol", "left_out_optimistic"]
+    )
+    sentence = inversion_sentences(summary)["svm"]
+    assert sentence.endswith(
+        "On  (speaker-independent within), transfer into the same corpora costs 25.0 UAR points "
+        "on average over feature sets."
+    )
+
+
+def test_the_verdict_counts_only_sets_with_both_sides():
+    cells = _cells()
+    cells = cells[~((cells.feature_set == "is10") & (cells.kind == "transfer"))]
+    text = published_inversion_holds(inversion_summary(cells, {}, KEYS, DIMS))
+    assert text.startswith("The published inversion cannot be assessed here (svm)")
+    assert "this run has 2 with both within and transfer results (compare, egemaps)" in text
+
+
+def test_verdict_wording_ends_each_case_exactly():
+    assert _verdict(tau_ci_high=0.2).endswith(
+        "rankings anti-correlated: tau = -1.00 [-1.00, 0.20] (no CI excluding 0, so not shown)."
+    )
+    assert _verdict(kendall_tau=0.8, tau_ci_low=0.1, tau_ci_high=1.0).endswith(
+        "rankings anti-correlated: tau = 0.80 [0.10, 1.00] (CI above 0: the rankings agree)."
+    )
+    assert _verdict(kendall_tau=np.nan, tau_ci_low=np.nan, tau_ci_high=np.nan).endswith(
+        "rankings anti-correlated: tau undefined (no CI excluding 0, so not shown)."
+    )
+
+
+def test_an_unknown_scope_falls_back_to_the_whole_first_scope():
+    cells = pd.concat([_cells("svm"), _cells("rf")], ignore_index=True)
+    cells = cells[cells.feature_set == "egemaps"]  # one row per scope
+    summary = inversion_summary(cells, _replicates(cells), KEYS, DIMS)
+    summary.loc[summary.scope == "rf", "within_uar"] = np.nan
+    assert list(summary.scope) == ["rf", "svm", ALL]
+    assert published_inversion_holds(summary, scope="nothing") == (
+        "rf: cannot be tested (within-corpus or transfer results missing)."
+    )
