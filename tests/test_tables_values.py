@@ -346,3 +346,91 @@ def test_write_matrices_adds_normalisation_gains(tmp_path):
     assert "## Normalisation strategies: gain over training-set standardisation" in summary
     gains = pd.read_csv(out / "normalisation_gains.csv")
     assert set(gains.normalisation) == {"train", "corpus"}
+
+
+# --- the cases mutation testing showed untested (MUTATION.md) -------------------------------
+
+STATEMENT = (
+    "Diagonal: within-corpus UAR, protocol speaker-5fold (a, b), scored once per seed over the "
+    "pooled out-of-fold predictions (every utterance predicted once, by a model that never saw "
+    "its speaker under a speaker-independent protocol; per-fold UARs in folds.csv are the "
+    "spread only), mean over seeds (seeds [0]). Off-diagonal: trained on all of the source "
+    "(rows), tested on all of the target (columns), on the classes both share. † marks a "
+    "collapsed result (90% or more of predictions in one class): not a finding. Adapted "
+    "matrices (transductive: the adapter saw the target's unlabelled features) show the "
+    "unadapted within-corpus UAR, the ceiling, in brackets on the diagonal. Task arousal "
+    "(built-in mapping)."
+)
+#: summary.md of the run below, worked out by hand (the statement is STATEMENT, verbatim).
+SUMMARY = (Path(__file__).parent / "expected" / "tables_summary.md").read_text()
+
+
+def test_summary_md_of_a_run_with_every_section_word_for_word(tmp_path):
+    """Worked by hand: train within (0.70 + 0.80) / 2, transfer (0.30 + 0.40) / 2; corpus
+    normalisation a->b 0.50 against 0.30 (+0.20) and a 0.60 against 0.70 (-0.10); the
+    stratified cell of a 0.90 against 0.70 (+0.20); rows and columns in the run's order."""
+    rows = _two_by_two() + [
+        _row("a", "b", 0.5, normalisation="corpus"),
+        _row("a", "a", 0.6, normalisation="corpus"),
+        _row("a", "b", 0.123456, adaptation="coral", collapsed=True, dominant_share=0.96),
+    ]
+    config = {
+        "corpora": {"b": {}, "a": {}},
+        "notes": ["first note", "second note"],
+        "label_map": {"statement": "Task arousal (built-in mapping)."},
+    }
+    out = _write_run(tmp_path / "run", rows, config)
+    _results([_row("a", "a", 0.9, protocol="stratified-5fold")]).to_csv(
+        out / "within_reference.csv", index=False
+    )
+    write_matrices(out)
+    assert (out / "summary.md").read_text() == SUMMARY
+    assert (out / "matrix_egemaps_svm_coral-adapt.csv").read_text() == "source,b\nb,\na,0.1235\n"
+    assert (out / "matrix_egemaps_svm.md").read_text() == (
+        "# UAR: egemaps + svm\n\n" + STATEMENT + "\n\n| source   |     b |     a |\n"
+        "|:---------|------:|------:|\n| b        | 0.800 | 0.400 |\n"
+        "| a        | 0.300 | 0.700 |\n"
+    )
+
+
+def test_sorted_cells_targets_that_are_never_sources_and_pooled_sources_in_run_order():
+    assert list(cell_summary(_results(_two_by_two())).source) == ["a", "a", "b", "b"]
+    rows, columns = matrix_order(["a"], ["a", "b"])
+    assert rows == ["a", "b"] and columns == ["a", "b"]
+    rows, _ = matrix_order(["a", "b+c", "a+b"], ["a", "b", "c"], order=["b+c", "a+b"])
+    assert rows == ["a", "b", "c", "b+c", "a+b"]
+
+
+def test_protocols_are_stated_in_sorted_order():
+    rows = _results([_row("c", "c", 0.6, protocol=SHARED), _row("a", "a", 0.7)])
+    assert protocol_statement(rows).startswith(
+        f"Diagonal: within-corpus UAR, protocol {SI} (a); {SHARED} (c) ‡, scored"
+    )
+
+
+def test_augmentation_is_stated_after_everything_else():
+    rows = _results([_row("a", "a", 0.7), _row("a", "b", 0.3, augmentation="gain:-6..6")])
+    statement = protocol_statement(rows)
+    assert statement.startswith("Diagonal: within-corpus UAR, protocol speaker-5fold (a), ")
+    assert statement.endswith(
+        "not a finding. Augmentation touches training rows only; every test utterance is original."
+    )
+
+
+def test_optimistic_statement_word_for_word():
+    rows = _results([_row("a", "a", 0.7, protocol=SHARED)])
+    assert protocol_statement(rows).endswith(
+        "not a finding. ‡ marks a within-corpus result whose folds share speakers between "
+        "training and test (stratified): optimistic, not comparable with speaker-independent "
+        "results, and never averaged with them."
+    )
+
+
+def test_normalisation_gain_columns():
+    rows = _results(_two_by_two() + _two_by_two(normalisation="corpus"))
+    assert list(normalisation_gains(rows).columns) == [
+        "feature_set", "classifier", "normalisation", "kind", "protocol", "mean_uar",
+        "gain_over_train", "cells_improved", "cells",
+    ]  # fmt: skip
+    assert set(normalisation_gains(rows).feature_set) == {"egemaps"}
+    assert set(normalisation_gains(rows).classifier) == {"svm"}
