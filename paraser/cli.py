@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import json
 import sys
@@ -34,6 +35,7 @@ from paraser.cli_options import (
     SCHEDULER_OPTION,
     SPEAKER_COLUMN_HELP,
     TASK_OPTION,
+    default_jobs,
     without_type_metavars,
 )
 
@@ -386,50 +388,103 @@ def transfer_matrix(
     quiet: bool = QUIET_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Within-corpus UAR on the diagonal and every source -> target transfer off it."""
-    from paraser.runs.transfer import transfer_matrix as run_matrix
+    """Within-corpus UAR on the diagonal and every source -> target transfer off it.
+
+    The run is recorded as an experiment in OUT/config.json: `paraser run OUT/config.json`
+    repeats it exactly."""
+    from paraser.runs.experiment import experiment_from_mapping
 
     with _user_errors():
-        mapping = _label_space(classes, label_map, task)
-        few_shot = None
-        if target_shots.strip():
-            from paraser.experiments.fewshot import FewShotPlan
+        experiment = experiment_from_mapping(
+            {
+                "corpora": _split(corpora),
+                "features": _split(features),
+                "model": model,
+                "device": device,
+                "classifiers": _split(classifiers),
+                "out": str(out),
+                "protocol": protocol,
+                "folds": folds,
+                "stratified_reference": stratified_reference,
+                "normalisation": _split(normalisation),
+                "adapt": _split(adapt),
+                "augment": _split(augment),
+                "augment_copies": augment_copies,
+                "pool": list(pool),
+                "loco": loco,
+                "seeds": _integers(seeds, "--seeds"),
+                "classes": _split(classes),
+                "label_map": str(label_map) if label_map else None,
+                "task": task,
+                "target_shots": _integers(target_shots, "--target-shots")
+                if target_shots.strip()
+                else [],
+                "shot_draws": shot_draws,
+                "shot_weight": shot_weight,
+                "shot_test_share": shot_test_share,
+                "tune": tune,
+                "cache_dir": str(cache_dir),
+                "manifests_dir": str(manifests_dir) if manifests_dir else None,
+                "jobs": jobs,
+                "backend": backend,
+                "scheduler": scheduler,
+            },
+            source="paraser transfer-matrix",
+        )
+    _run_and_show(experiment, force=force, resume=resume, quiet=quiet, as_json=as_json)
 
-            few_shot = FewShotPlan(
-                shots=tuple(_integers(target_shots, "--target-shots")),
-                draws=shot_draws,
-                shot_weight=shot_weight,
-                test_share=shot_test_share,
-            )
+
+def _run_and_show(experiment, *, force: bool, resume: bool, quiet: bool, as_json: bool) -> None:
+    from paraser.runs.experiment import run_experiment
+
+    with _user_errors():
         with _progress(quiet) as progress:
-            run = run_matrix(
-                _split(corpora),
-                _feature_specs(features, model, device),
-                _split(classifiers),
-                out=out,
-                cache_dir=cache_dir,
-                label_map=mapping,
-                protocol=protocol,
-                folds=folds,
-                normalisations=_split(normalisation),
-                adaptations=_split(adapt),
-                augmentations=_split(augment),
-                augment_copies=augment_copies,
-                pooled_sources=[p.split("+") for p in pool],
-                leave_one_corpus_out=loco,
-                few_shot=few_shot,
-                seeds=_integers(seeds, "--seeds"),
-                jobs=jobs,
-                manifests_dir=manifests_dir,
-                progress=progress,
-                backend=backend,
-                scheduler=scheduler,
-                tune=tune,
-                stratified_reference=stratified_reference,
-                force=force,
-                resume=resume,
-            )
+            run = run_experiment(experiment, progress=progress, force=force, resume=resume)
     _show_run(run, quiet=quiet, as_json=as_json)
+
+
+@app.command("run")
+def run_file(
+    experiment: Path = typer.Argument(
+        ...,
+        help="Experiment file: TOML (keys of `paraser transfer-matrix`, see the README) or a "
+        "results folder's config.json, which repeats that run.",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Results folder (default: the file's `out`)."
+    ),
+    jobs: int | None = typer.Option(
+        None, "--jobs", "-j", min=1, help="Parallel workers (default: the file's `jobs`)."
+    ),
+    cache_dir: Path | None = typer.Option(
+        None, "--cache-dir", help="Feature cache folder (default: the file's `cache_dir`)."
+    ),
+    check: bool = typer.Option(
+        False, "--check", help="Validate the file and print the experiment; run nothing."
+    ),
+    force: bool = FORCE_OPTION,
+    resume: bool = RESUME_OPTION,
+    quiet: bool = QUIET_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run an experiment file: every key named as the transfer-matrix option it stands for,
+    with the same defaults. Unknown or missing keys, wrong types and misspelt names are
+    reported with their line before anything runs."""
+    from paraser.runs.experiment import read_experiment
+
+    with _user_errors():
+        chosen = read_experiment(
+            experiment,
+            out=str(out) if out else None,
+            jobs=jobs,
+            cache_dir=str(cache_dir) if cache_dir else None,
+        )
+        if chosen.jobs is None:
+            chosen = dataclasses.replace(chosen, jobs=default_jobs())
+    if check:
+        out_console.print(escape(chosen.to_toml()), end="")
+        return
+    _run_and_show(chosen, force=force, resume=resume, quiet=quiet, as_json=as_json)
 
 
 def _show_run(run, *, quiet: bool = False, as_json: bool = False) -> None:

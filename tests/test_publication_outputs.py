@@ -135,3 +135,20 @@ def test_matrices_follow_the_corpora_order_of_the_run(tmp_path):
     # The terminal's matrices too (``paraser report`` prints them).
     terminal = next(line for line in result.output.splitlines() if "source \\ target" in line)
     assert [c.strip() for c in terminal.split("┃") if c.strip()][1:] == ["c", "a", "b"]
+
+
+def test_html_tables_align_every_text_column_left_and_numbers_right(run):
+    """Not only the first column: a text column anywhere is left-aligned, numbers right."""
+    page = (run / "report.html").read_text()
+    assert "td.l,table.t th.l{text-align:left}" in page
+    rows = re.findall(r"<tr>\s*((?:<td[^>]*>.*?</td>\s*)+)</tr>", page, flags=re.S)
+    cells = [re.findall(r"<td( class=\"l\")?>(.*?)</td>", row, flags=re.S) for row in rows]
+    numbers = re.compile(r"^[−+-]?\d+(\.\d+)?( \[.*\])?[†‡*]*$")
+    text_beyond_first = [
+        value for row in cells for marked, value in row[1:] if marked and not numbers.match(value)
+    ]
+    assert text_beyond_first  # e.g. protocol or kind columns
+    for row in cells:
+        for marked, value in row:
+            if numbers.match(value.strip()):
+                assert not marked, value  # numbers stay right-aligned

@@ -218,9 +218,10 @@ def test_reproduce_on_feature_tables(tmp_path, monkeypatch):
         table.to_csv(tmp_path / "tables" / corpus / "egemaps.csv", index=False)
     config = tmp_path / "mini.toml"
     config.write_text(
-        'name = "mini"\n[data]\nkind = "tables"\nenv = "MINI_TABLES"\ndefault = "x"\n'
-        'corpora = ["urdu", "sindhi"]\n[protocol]\nwithin = "stratified"\nfolds = 3\n'
-        'seeds = [0]\nfeature_sets = ["egemaps"]\nclassifiers = ["svm"]\nclasses = "all"\n'
+        '[reproduction]\nname = "mini"\n[data]\nkind = "tables"\nenv = "MINI_TABLES"\n'
+        'default = "x"\nobtain = "ask"\n[experiment]\ncorpora = ["urdu", "sindhi"]\n'
+        'protocol = "stratified"\nfolds = 3\nseeds = [0]\nfeatures = ["egemaps"]\n'
+        'classifiers = ["svm"]\n'
         '[[published]]\nsource = "urdu"\ntarget = "sindhi"\nfeature_set = "egemaps"\n'
         'classifier = "svm"\nuar = 0.2734\n'
     )

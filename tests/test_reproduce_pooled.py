@@ -42,8 +42,8 @@ def shrunk_config(tmp_path: Path) -> Path:
     text = config_path("pooled_ravdess_savee").read_text()
     for key, value in {
         "folds": "2",
-        "feature_sets": '["egemaps"]',
-        "augmentations": '["none", "noise:snr=5-20"]',
+        "features": '["egemaps"]',
+        "augment": '["none", "noise:snr=5-20"]',
         "augment_copies": "1",
     }.items():
         text, n = re.subn(rf"^{key} = .*$", f"{key} = {value}", text, flags=re.M)

@@ -206,8 +206,19 @@ def test_frechet_ranks_the_drop_where_pad_is_saturated():
     assert "frechet" not in set(older.distance) and "mmd2" in set(older.distance)
 
 
-def test_cli_on_feature_tables_with_results(tmp_path):
-    offsets = {"w": 0.0, "x": 0.6, "y": 1.5, "z": 2.7}
+def test_cli_on_feature_tables_with_results(tmp_path, monkeypatch):
+    import paraser.reports.shift as shift_report
+
+    drawn: list[list[str]] = []
+    draw_panel = shift_report._panel
+
+    def spy(ax, values, labels, *rest):
+        drawn.append(list(labels))
+        return draw_panel(ax, values, labels, *rest)
+
+    monkeypatch.setattr(shift_report, "_panel", spy)
+    # Not alphabetical: the figures follow the order the corpora were named in.
+    offsets = {"z": 2.7, "w": 0.0, "y": 1.5, "x": 0.6}
     corpora = [
         _write_table_corpus(tmp_path / name, _features(80, seed=i, loudness_shift=o),
                             _labels({"angry": 20, "happy": 20, "neutral": 20, "sad": 20}))
@@ -228,6 +239,7 @@ def test_cli_on_feature_tables_with_results(tmp_path):
     assert "PAD" in header and "Fréchet" in header
     assert set(shift.pad_unit) == {"speaker"} and (shift.frechet > 0).all()
     assert (out / "figures" / "shift_egemaps.png").stat().st_size > 1000
+    assert drawn and all(labels == ["z", "w", "y", "x"] for labels in drawn)
 
     # A transfer run whose drop is a monotone function of the measured MMD².
     results = tmp_path / "results"

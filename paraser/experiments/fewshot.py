@@ -108,6 +108,15 @@ class FewShotPlan:
             "strategies": [*REFERENCE_STRATEGIES, *CURVE_STRATEGIES],
         }
 
+    def experiment_keys(self) -> dict:
+        """The plan as the keys of an experiment file (the CLI's --target-shots options)."""
+        return {
+            "target_shots": list(self.shots),
+            "shot_draws": self.draws,
+            "shot_weight": self.shot_weight,
+            "shot_test_share": self.test_share,
+        }
+
 
 # --- estimators ---------------------------------------------------------------------------
 

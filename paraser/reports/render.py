@@ -500,9 +500,23 @@ def shows_inversion(report: Report) -> bool:
 
 
 def _html_table(frame: pd.DataFrame) -> str:
+    """pandas' HTML table, its text columns marked ``class="l"`` (left-aligned, as in the
+    Markdown and LaTeX tables; numbers stay right-aligned)."""
     if frame.empty:
         return "<p><em>none</em></p>"
-    return frame.to_html(index=False, border=0, classes="t", escape=True)
+    text_columns = {i for i, a in enumerate(column_alignment(frame)) if a == "l"}
+    lines, column = [], 0
+    # to_html writes one cell per line, so the cell's column is its position in its row.
+    for line in frame.to_html(index=False, border=0, classes="t", escape=True).splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith("<tr"):
+            column = 0
+        elif stripped.startswith(("<td>", "<td ", "<th>", "<th ")):
+            if column in text_columns:
+                line = line.replace(stripped[:3], stripped[:3] + ' class="l"', 1)
+            column += 1
+        lines.append(line)
+    return "\n".join(lines)
 
 
 _STYLE = """
@@ -510,7 +524,7 @@ body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#22
 table.t{border-collapse:collapse;font-size:13px;margin:1em 0}
 table.t th,table.t td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
 table.t th{border-bottom:2px solid #444}
-table.t td:first-child,table.t th:first-child{text-align:left}
+table.t td.l,table.t th.l{text-align:left}
 figure{display:inline-block;margin:0.5em;vertical-align:top}
 figcaption{font-size:12px;color:#555}
 .quote{background:#f4f6fa;border-left:4px solid #4a6fa5;padding:0.6em 1em}

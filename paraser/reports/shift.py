@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 import html
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,12 +26,13 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from paraser.reports.document import Section, add_section
-from paraser.reports.tables import baseline, is_optimistic, matrix_order
+from paraser.reports.tables import baseline, corpus_order, is_optimistic, matrix_order
 from paraser.results import (
     CLASS_PRIORS_FILE,
     CORRELATION_FILE,
     DROPS_FILE,
     FACTOR_DEFAULTS,
+    SHIFT_CONFIG_FILE,
     SHIFT_FAMILIES_FILE,
     SHIFT_FEATURES_FILE,
     SHIFT_FILE,
@@ -37,6 +40,7 @@ from paraser.results import (
     SHIFT_MARKDOWN_FILE,
     has_results,
     load_results,
+    read_config,
     write_figure,
     write_table_output,
     write_text_output,
@@ -273,12 +277,15 @@ def _panel(ax, values: np.ndarray, labels: list[str], title: str, cmap: str, vma
     ax.figure.colorbar(image, ax=ax, fraction=0.045)
 
 
-def shift_figure(shift: pd.DataFrame, drops: pd.DataFrame | None, feature_set: str) -> FigureImages:
-    """MMD² and PAD heatmaps of one feature set beside its transfer UAR heatmap(s)."""
+def shift_figure(
+    shift: pd.DataFrame, drops: pd.DataFrame | None, feature_set: str, order: Sequence[str] = ()
+) -> FigureImages:
+    """MMD² and PAD heatmaps of one feature set beside its transfer UAR heatmap(s); corpora
+    in ``order`` (the run's ``--corpora``), as every other matrix of the report."""
     from paraser.reports.plots import plt, render  # matplotlib (Agg) only when drawn
 
     group = shift[shift.feature_set == feature_set]
-    corpora, _ = matrix_order(group.source, group.target)
+    corpora, _ = matrix_order(group.source, group.target, order)
     position = {c: i for i, c in enumerate(corpora)}
 
     def matrix(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -311,6 +318,14 @@ def shift_figure(shift: pd.DataFrame, drops: pd.DataFrame | None, feature_set: s
         _panel(ax, values, corpora, title, cmap, vmax)
     fig.suptitle(f"{feature_set}: distance between corpora beside transfer UAR", fontsize=9)
     return render(fig)
+
+
+def _corpus_order(directory: Path, results_dir: Path) -> list[str]:
+    """The corpora as the shift run (``shift_config.json``) or the transfer run named them."""
+    recorded = directory / SHIFT_CONFIG_FILE
+    if recorded.is_file():
+        return list(json.loads(recorded.read_text()).get("corpora", []))
+    return corpus_order(read_config(results_dir))
 
 
 def _blocks(directory: Path, shift: pd.DataFrame, correlations: pd.DataFrame | None):
@@ -477,7 +492,8 @@ def shift_section(
     if drops is not None:
         correlations = shift_vs_drop(shift, drops, n_boot=n_boot, seed=seed)
         written.append(write_table_output(directory, CORRELATION_FILE, correlations))
-    figures = {s: shift_figure(shift, drops, s) for s in sorted(shift.feature_set.unique())}
+    order = _corpus_order(directory, source)
+    figures = {s: shift_figure(shift, drops, s, order) for s in sorted(shift.feature_set.unique())}
     written += [
         write_figure(directory, f"shift_{name}", images.png, images.pdf)
         for name, images in figures.items()

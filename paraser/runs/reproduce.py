@@ -1,9 +1,12 @@
-"""Reproduce a published protocol from a TOML description (``paraser reproduce CONFIG``).
+"""Reproduce a published protocol: an experiment file plus the published numbers.
 
-A reproduction config names its data (feature tables or corpus folders, found
-through an environment variable or a default folder), the protocol (within-
-corpus folds, seeds, feature sets, classifiers, label space) and, optionally,
-the published numbers to print beside ours.  See ``paraser/configs/*.toml``.
+A reproduction config (``paraser/configs/*.toml``) is an experiment file
+(:mod:`paraser.runs.experiment`: its ``[experiment]`` table is what ``paraser run``
+reads, validated the same way, with the same defaults) and three more tables:
+``[reproduction]`` (name, citation, how our protocol differs, a pooled corpus),
+``[data]`` (where the corpus folders or feature tables are: an environment variable
+or a default folder, and how to obtain them) and ``[[published]]`` (the numbers to
+print beside ours).  The experiment's ``corpora`` are folder names under the data folder.
 
 When the data are absent, :func:`reproduce` returns a :class:`Reproduction`
 with ``missing`` set to a message saying where to obtain the data and where to
@@ -14,31 +17,30 @@ with instructions rather than a failure on machines without the data.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-from paraser.corpora import CANONICAL_EMOTIONS, LabelMap
-from paraser.experiments.protocols import SCORING_RULE
 from paraser.results import (
     claim_results_folder,
     clear_outputs,
     load_predictions,
     load_results,
     update_config,
-    write_config,
     write_run_tables,
 )
+from paraser.runs.experiment import (
+    Experiment,
+    ExperimentError,
+    read_document,
+    read_experiment,
+    run_experiment,
+    table_problems,
+)
 from paraser.runs.extraction import Progress
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 def config_path(spec: str | Path) -> Path:
@@ -63,37 +65,77 @@ class Reproduction:
     notes: list[str] = field(default_factory=list)
 
 
+#: The keys of a reproduction's own tables (the experiment's are those of paraser run).
+REPRODUCTION_KEYS = ("name", "citation", "protocol_difference", "pool_as", "pooled_protocols",
+                     "ssl_features")  # fmt: skip
+DATA_KEYS = ("kind", "env", "default", "obtain")
+PUBLISHED_TABLES = ("reproduction", "data", "published")
+
+
+@dataclass(frozen=True)
+class ReproductionConfig:
+    """A validated reproduction config: the experiment and its own tables."""
+
+    experiment: Experiment
+    reproduction: dict
+    data: dict
+    published: list
+
+
+def read_reproduction(path: str | Path) -> ReproductionConfig:
+    """Read and validate a reproduction config; every problem is named with its line."""
+    path = Path(path)
+    document, text = read_document(path)
+    problems = []
+    if "experiment" not in document:
+        problems.append(f"{path}: missing table [experiment] (the run, as for paraser run)")
+    problems += table_problems(
+        path, text, "reproduction", document.get("reproduction", {}),
+        allowed=REPRODUCTION_KEYS, required=("name",),
+    )  # fmt: skip
+    problems += table_problems(
+        path, text, "data", document.get("data", {}), allowed=DATA_KEYS,
+        required=("default", "obtain"),
+    )  # fmt: skip
+    kind = document.get("data", {}).get("kind", "audio")
+    if kind not in ("audio", "tables"):
+        problems.append(f"{path}: [data] kind '{kind}': use 'tables' or 'audio'")
+    experiment = None
+    try:
+        experiment = read_experiment(path, other_tables=PUBLISHED_TABLES)
+    except ExperimentError as exc:
+        problems.append(str(exc))
+    if problems or experiment is None:
+        raise ExperimentError("\n".join(problems))
+    return ReproductionConfig(
+        experiment,
+        document.get("reproduction", {}),
+        document["data"],
+        list(document.get("published", [])),
+    )
+
+
 def data_dir(data: dict) -> Path:
     return Path(os.environ.get(data.get("env", ""), "") or data["default"]).expanduser()
 
 
-def _label_map(classes) -> LabelMap:
-    if classes in (None, "all"):
-        return LabelMap(tuple(CANONICAL_EMOTIONS))
-    return LabelMap(tuple(classes))
-
-
-def _missing(config: dict, root: Path) -> str | None:
-    data = config["data"]
-    kind = data.get("kind", "audio")
-    if kind == "tables":
-        tables = config["protocol"]["feature_sets"]
+def _missing(config: ReproductionConfig, root: Path) -> str | None:
+    corpora = config.experiment.corpora
+    if config.data.get("kind", "audio") == "tables":
         absent = [
             f"{root / c / f'{f}.csv'}"
-            for c in data["corpora"]
-            for f in tables
+            for c in corpora
+            for f in config.experiment.features
             if not (root / c / f"{f}.csv").is_file()
         ]
-    elif kind == "audio":
-        absent = [str(root / c) for c in data["corpora"] if not (root / c).is_dir()]
     else:
-        raise ValueError(f"unknown data kind '{kind}': use 'tables' or 'audio'")
+        absent = [str(root / c) for c in corpora if not (root / c).is_dir()]
     if not absent:
         return None
     shown = ", ".join(absent[:4]) + (f" and {len(absent) - 4} more" if len(absent) > 4 else "")
     return (
-        f"{config.get('name', 'reproduction')}: data not found ({shown}).\n\n"
-        f"{data.get('obtain', '').strip()}"
+        f"{config.reproduction.get('name', 'reproduction')}: data not found ({shown}).\n\n"
+        f"{config.data.get('obtain', '').strip()}"
     )
 
 
@@ -138,7 +180,7 @@ def pool_manifests(
 
 
 def ssl_feature_sets(names: Sequence[str], model_env: str = "PARASER_SSL_MODEL"):
-    """The SSL feature sets whose model is on disk, and a note for each one that is not.
+    """The SSL feature sets whose model is on disk, their model, and a note for each skipped.
 
     ``model_env`` may name a model folder or hub id (else each family's default);
     nothing is downloaded, so a baseline without its weights is skipped, never faked.
@@ -147,7 +189,7 @@ def ssl_feature_sets(names: Sequence[str], model_env: str = "PARASER_SSL_MODEL")
     from paraser.features.ssl import require_torch, resolve_model_dir
 
     model = os.environ.get(model_env) or None
-    specs, notes = [], []
+    usable, notes = [], []
     for name in names:
         try:
             spec = resolve_feature_set(name, model=model)
@@ -156,8 +198,8 @@ def ssl_feature_sets(names: Sequence[str], model_env: str = "PARASER_SSL_MODEL")
         except (FeatureSetError, ImportError) as exc:
             notes.append(f"SSL baseline skipped: {name}: {exc}")
             continue
-        specs.append(spec)
-    return specs, notes
+        usable.append(name)
+    return usable, model, notes
 
 
 def _read_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -193,106 +235,44 @@ def _finish_pool(out: Path, pool: str, members: Sequence[str], extra: dict[str, 
     ]
 
 
-def _run_tables(config: dict, root: Path, out: Path, label_map: LabelMap, jobs: int) -> None:
-    """Within/transfer grid on feature tables; writes the tidy tables a report reads."""
-    import numpy as np
-
-    from paraser.experiments import CorpusData, make_protocol, run_grid, skipped_directions
-    from paraser.features.precomputed import load_table_corpus
-
-    protocol = config["protocol"]
-    sets = protocol["feature_sets"]
-    corpora = [
-        CorpusData(**vars(load_table_corpus(root / name, sets, name=name, label_map=label_map)))
-        for name in config["data"]["corpora"]
-    ]
-    within = make_protocol(protocol.get("within", "stratified"), protocol.get("folds", 5))
-    grid = run_grid(
-        corpora,
-        sets,
-        protocol["classifiers"],
-        protocol=within,
-        seeds=protocol.get("seeds", [0]),
-        jobs=jobs,
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    write_run_tables(out, grid.results, grid.predictions, grid.folds, grid.reference)
-    record = {
-        "source": "feature tables",
-        "data_dir": str(root),
-        "corpora": {
-            c.name: {
-                "n_utterances": len(c.frame),
-                "classes": c.frame["label"].value_counts().sort_index().to_dict(),
-            }
-            for c in corpora
-        },
-        "feature_sets": {
-            name: {"n_features": int(corpora[0].features[name].shape[1])} for name in sets
-        },
-        "classifiers": protocol["classifiers"],
-        "protocol": within.name,
-        "within_scoring": SCORING_RULE,
-        "seeds": protocol.get("seeds", [0]),
-        "label_map": label_map.to_dict(),
-        "numpy": np.__version__,
-        "notes": [*grid.notes, *skipped_directions(corpora)],
-    }
-    write_config(out, record)
-
-
 def _run_audio(
-    config: dict,
-    root: Path,
-    out: Path,
-    label_map: LabelMap,
-    cache_dir: str | Path,
-    jobs: int,
-    progress: Progress | None,
+    config: ReproductionConfig, experiment: Experiment, root: Path, progress: Progress | None
 ) -> list[str]:
-    """Recipes -> manifests (and the pooled one, with ``data.pool_as``) -> transfer_matrix."""
-    from paraser.runs.transfer import transfer_matrix
-
-    data, protocol = config["data"], config["protocol"]
-    manifests = prepare_manifests(data["corpora"], root, out / "manifests")
-    ssl, notes = ssl_feature_sets(protocol.get("ssl_feature_sets", []))
-    pool = data.get("pool_as")
+    """Recipes -> manifests (and the pooled one, ``pool_as``) -> the experiment on them."""
+    out, reproduction = Path(experiment.out), config.reproduction
+    manifests = prepare_manifests(experiment.corpora, root, out / "manifests")
+    ssl, model, notes = ssl_feature_sets(reproduction.get("ssl_features", []))
+    pool = reproduction.get("pool_as")
     if pool:
         manifests.append(pool_manifests(manifests, pool, out / "manifests", root))
-    common = dict(
-        feature_sets=[*protocol["feature_sets"], *ssl],
-        classifiers=protocol["classifiers"],
-        cache_dir=cache_dir,
-        label_map=label_map,
-        folds=protocol.get("folds", 5),
-        seeds=protocol.get("seeds", [0]),
-        augmentations=protocol.get("augmentations", ["none"]),
-        augment_copies=protocol.get("augment_copies", 2),
-        jobs=jobs,
-        progress=progress,
-        # reproduce() has claimed ``out`` (refused, cleared or resumed) before this.
-        force=True,
+    experiment = replace(
+        experiment,
+        corpora=tuple(str(m) for m in manifests),
+        features=(*experiment.features, *ssl),
+        model=model if ssl else experiment.model,
     )
-    transfer_matrix(manifests, out=out, protocol=protocol.get("within", "stratified"), **common)
+    # reproduce() has claimed ``out`` (refused, cleared or resumed) before this.
+    run_experiment(experiment, progress=progress, force=True)
     if pool:
         # Further within-corpus protocols for the pooled corpus only; its features are cached.
-        extra = {p: out / f"pooled-{p}" for p in protocol.get("pooled_protocols", [])}
+        extra = {p: out / f"pooled-{p}" for p in reproduction.get("pooled_protocols", [])}
         for p, folder in extra.items():
-            transfer_matrix([manifests[-1]], out=folder, protocol=p, **common)
-        notes += _finish_pool(out, pool, data["corpora"], extra)
+            pooled = replace(experiment, corpora=(str(manifests[-1]),), protocol=p, out=str(folder))
+            run_experiment(pooled, progress=progress, force=True)
+        notes += _finish_pool(out, pool, config.experiment.corpora, extra)
     return notes
 
 
-def _record_published(out: Path, config: dict, notes: Sequence[str] = ()) -> None:
+def _record_published(out: Path, config: ReproductionConfig, notes: Sequence[str] = ()) -> None:
     """Store the published numbers in config.json, where the report finds them."""
     update_config(
         out,
         reproduction={
-            "name": config.get("name"),
-            "citation": config.get("citation"),
-            "protocol_difference": config.get("protocol_difference"),
+            "name": config.reproduction.get("name"),
+            "citation": config.reproduction.get("citation"),
+            "protocol_difference": config.reproduction.get("protocol_difference"),
             "notes": list(notes),
-            "published": config.get("published", []),
+            "published": config.published,
         },
     )
 
@@ -315,28 +295,29 @@ def reproduce(
     """
     from paraser.reports.export import published_comparison, write_report
 
-    config = tomllib.loads(config_path(spec).read_text())
-    name = config.get("name", str(spec))
-    root = data_dir(config["data"])
+    config = read_reproduction(config_path(spec))
+    name = config.reproduction["name"]
+    root = data_dir(config.data)
     missing = _missing(config, root)
     if missing:
         return Reproduction(name, missing=missing)
-    out = Path(out or config.get("out", "reports/reproduction"))
+    out = Path(out or config.experiment.out)
 
     def differences(recorded: dict) -> list[str]:
         return [] if (recorded.get("reproduction") or {}).get("name") == name else ["name"]
 
     if claim_results_folder(out, force=force, resume=resume, differences=differences):
         clear_outputs(out)
-    protocol = config["protocol"]
-    label_map = _label_map(protocol.get("classes"))
-    if config["data"].get("kind", "audio") == "tables":
-        _run_tables(config, root, out, label_map, jobs)
+    experiment = replace(config.experiment, out=str(out), cache_dir=str(cache_dir), jobs=jobs)
+    if config.data.get("kind", "audio") == "tables":
+        tables = tuple(str(root / c) for c in experiment.corpora)
+        run_experiment(replace(experiment, corpora=tables), progress=progress, force=True)
         notes = []
     else:
-        notes = _run_audio(config, root, out, label_map, cache_dir, jobs, progress)
-    if config.get("protocol_difference"):
-        notes.insert(0, "Protocol difference: " + " ".join(config["protocol_difference"].split()))
+        notes = _run_audio(config, experiment, root, progress)
+    difference = config.reproduction.get("protocol_difference")
+    if difference:
+        notes.insert(0, "Protocol difference: " + " ".join(difference.split()))
     _record_published(out, config, notes)
     write_report(out, n_boot=n_boot)
     published = published_comparison(out)

@@ -39,6 +39,7 @@ from paraser.features.registry import (
 from paraser.parallel import uses_backend
 from paraser.reports import write_matrices
 from paraser.results import claim_results_folder, clear_outputs, write_config, write_run_tables
+from paraser.runs.experiment import recorded_experiment
 from paraser.runs.extraction import Progress, load_corpora
 from paraser.runs.provenance import run_config, tuning_record
 from paraser.runs.validation import check_classes_present, validate_run_options
@@ -489,6 +490,16 @@ def transfer_matrix(
     )
     if few_shot is not None:
         config["few_shot"] = few_shot.to_dict()
+    config["experiment"] = recorded_experiment(
+        corpora=corpora, specs=specs, classifiers=classifiers, label_map=label_map, out=out,
+        cache_dir=cache_dir, manifests_dir=manifests_dir, protocol=protocol, folds=folds,
+        stratified_reference=stratified_reference, normalisation=list(normalisations),
+        adapt=list(adaptations), augment=list(augmentations), augment_copies=augment_copies,
+        pool=["+".join(group) for group in pooled_sources], loco=leave_one_corpus_out,
+        within=within, seeds=list(seeds), tune=tune, backend=backend,
+        scheduler=scheduler,
+        **(few_shot.experiment_keys() if few_shot is not None else {}),
+    )  # fmt: skip
     write_config(out, config)
     write_matrices(out)
     return TransferRun(out, grid.results, grid.predictions, manifests, extraction, notes)

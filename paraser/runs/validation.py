@@ -34,6 +34,44 @@ def check_names(kind: str, option: str, names: Sequence[str], valid: Sequence[st
             )
 
 
+def check_classifiers(classifiers: Sequence[object]) -> None:
+    """Registered classifier names (estimator objects pass), at least one."""
+    names = [c for c in classifiers if isinstance(c, str)]
+    check_names("classifier", "--classifiers", names, list(CLASSIFIERS))
+    _check_some("--classifiers", classifiers)
+
+
+def check_protocol(protocol: str) -> None:
+    # Every spelling make_protocol accepts stays accepted; the suggestions are the documented.
+    if protocol not in PROTOCOL_SPELLINGS:
+        check_names("protocol", "--protocol", [protocol], PROTOCOL_NAMES)
+
+
+def check_normalisations(normalisations: Sequence[str]) -> None:
+    check_names("normalisation", "--normalisation", normalisations, NORMALISATIONS)
+    _check_some("--normalisation", normalisations)
+
+
+def check_adaptations(adaptations: Sequence[str]) -> None:
+    check_names("adaptation method", "--adapt", adaptations, ADAPTATIONS)
+    _check_some("--adapt", adaptations)
+
+
+def check_stratified_reference(choice: str) -> None:
+    check_names("stratified reference", "--stratified-reference", [choice], STRATIFIED_REFERENCE)
+
+
+def check_seeds(seeds: Sequence[object]) -> None:
+    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int)]
+    if bad or not seeds:
+        raise ValueError(f"--seeds must be whole numbers, e.g. 0,1,2 (got {list(seeds)})")
+
+
+def _check_some(option: str, values: Sequence[object]) -> None:
+    if not values:
+        raise ValueError(f"{option} names nothing: give at least one")
+
+
 def validate_run_options(
     *,
     classifiers: Sequence[object],
@@ -45,29 +83,12 @@ def validate_run_options(
 ) -> None:
     """The names of a transfer run that need no data: classifiers (registered names; estimator
     objects pass), protocol, normalisations, adaptations, stratified reference, seeds."""
-    check_names(
-        "classifier", "--classifiers", [c for c in classifiers if isinstance(c, str)],
-        list(CLASSIFIERS),
-    )  # fmt: skip
-    # Every spelling make_protocol accepts stays accepted; the suggestions are the documented.
-    if protocol not in PROTOCOL_SPELLINGS:
-        check_names("protocol", "--protocol", [protocol], PROTOCOL_NAMES)
-    check_names("normalisation", "--normalisation", normalisations, NORMALISATIONS)
-    check_names("adaptation method", "--adapt", adaptations, ADAPTATIONS)
-    check_names(
-        "stratified reference", "--stratified-reference", [stratified_reference],
-        STRATIFIED_REFERENCE,
-    )  # fmt: skip
-    for option, values in (
-        ("--classifiers", classifiers),
-        ("--normalisation", normalisations),
-        ("--adapt", adaptations),
-    ):
-        if not values:
-            raise ValueError(f"{option} names nothing: give at least one")
-    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int)]
-    if bad or not seeds:
-        raise ValueError(f"--seeds must be whole numbers, e.g. 0,1,2 (got {list(seeds)})")
+    check_classifiers(classifiers)
+    check_protocol(protocol)
+    check_normalisations(normalisations)
+    check_adaptations(adaptations)
+    check_stratified_reference(stratified_reference)
+    check_seeds(seeds)
 
 
 def check_classes_present(label_map: LabelMap, manifests: Sequence[LoadedManifest]) -> None:
