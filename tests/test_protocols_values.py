@@ -463,3 +463,14 @@ def test_plan_splits_note_joins_two_untrained_folds_with_a_semicolon():
         "so its test utterances of that class count as errors; every fold stays "
         "speaker-independent."
     )
+
+
+def test_fallback_reasons_of_a_corpus_whose_name_holds_a_colon():
+    labels, speakers = _balanced(2)
+    planned = plan_splits("set: a", labels, speakers, SpeakerKFoldProtocol(3), seed=0)
+    assert planned.note.startswith(
+        "set: a: speaker-3fold is not possible (2 speakers, fewer than the 3 folds requested;"
+    )
+    labels, speakers = _balanced(1, per_class=3)
+    planned = plan_splits("set: a", labels, speakers, SpeakerKFoldProtocol(3), seed=0)
+    assert planned.note.startswith("set: a: 1 speakers, fewer than the 3 folds requested; use")

@@ -213,7 +213,8 @@ def plan_splits(
     try:
         splits = protocol.splits(corpus, labels, speakers, seed)
     except DegenerateSplitError as exc:
-        reason = str(exc).split(": ", 1)[-1]
+        # The message names the corpus first; a corpus name may itself hold ": ".
+        reason = str(exc).removeprefix(f"{corpus}: ")
         if isinstance(protocol, SpeakerKFoldProtocol) and len(set(speakers)) >= 2:
             loso = LeaveOneSpeakerOutProtocol()
             splits = loso.splits(corpus, labels, speakers, seed)
