@@ -435,7 +435,7 @@ def transfer_matrix(
 
 
 def _run_and_show(experiment, *, force: bool, resume: bool, quiet: bool, as_json: bool) -> None:
-    from paraser.runs.experiment import run_experiment
+    from paraser.runs.transfer import run_experiment
 
     with _user_errors():
         with _progress(quiet) as progress:

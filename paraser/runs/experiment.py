@@ -15,6 +15,7 @@ stands for and has the same default, so a file needs only what differs from the 
 
 Every run writes its experiment, with every key explicit, into ``config.json`` (the
 ``experiment`` object), so ``paraser run RESULTS/config.json`` repeats any run exactly.
+This module is the experiment as data; :func:`paraser.runs.transfer.run_experiment` runs one.
 Unknown keys, missing keys, wrong types and invalid names are reported with the file, the
 line and the closest valid key or name, before anything is extracted.  Relative paths are
 read from the folder the command runs in, as on the command line.
@@ -413,59 +414,6 @@ def label_space(experiment: Experiment):
     if experiment.label_map:
         return LabelMap.from_file(experiment.label_map)
     return LabelMap(tuple(experiment.classes))
-
-
-def run_experiment(
-    experiment: Experiment, *, progress=None, force: bool = False, resume: bool = False
-):
-    """Run ``experiment`` (:func:`paraser.runs.transfer.transfer_matrix`); the CLI's
-    ``transfer-matrix`` and ``run`` both come here, so a file and its options give one run."""
-    import os
-
-    from paraser.experiments.fewshot import FewShotPlan
-    from paraser.features import DEFAULT_CACHE_DIR, resolve_feature_set
-    from paraser.runs.transfer import transfer_matrix
-
-    few_shot = None
-    if experiment.target_shots:
-        few_shot = FewShotPlan(
-            shots=tuple(experiment.target_shots),
-            draws=experiment.shot_draws,
-            shot_weight=experiment.shot_weight,
-            test_share=experiment.shot_test_share,
-        )
-    specs = [
-        resolve_feature_set(f, model=experiment.model, device=experiment.device)
-        for f in experiment.features
-    ]
-    return transfer_matrix(
-        list(experiment.corpora),
-        specs,
-        list(experiment.classifiers),
-        out=experiment.out,
-        cache_dir=experiment.cache_dir or os.environ.get("PARASER_CACHE") or DEFAULT_CACHE_DIR,
-        label_map=label_space(experiment),
-        protocol=experiment.protocol,
-        folds=experiment.folds,
-        normalisations=list(experiment.normalisation),
-        adaptations=list(experiment.adapt),
-        augmentations=list(experiment.augment),
-        augment_copies=experiment.augment_copies,
-        pooled_sources=[p.split("+") for p in experiment.pool],
-        leave_one_corpus_out=experiment.loco,
-        within=experiment.within,
-        few_shot=few_shot,
-        seeds=list(experiment.seeds),
-        jobs=experiment.jobs or 1,
-        manifests_dir=experiment.manifests_dir,
-        progress=progress,
-        backend=experiment.backend,
-        scheduler=experiment.scheduler,
-        tune=experiment.tune,
-        stratified_reference=experiment.stratified_reference,
-        force=force,
-        resume=resume,
-    )
 
 
 def recorded_experiment(

@@ -37,10 +37,10 @@ from paraser.runs.experiment import (
     ExperimentError,
     read_document,
     read_experiment,
-    run_experiment,
     table_problems,
 )
 from paraser.runs.extraction import Progress
+from paraser.runs.transfer import run_experiment
 
 
 def config_path(spec: str | Path) -> Path:

@@ -11,6 +11,7 @@ researcher can run the same pipeline from Python::
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,7 +40,7 @@ from paraser.features.registry import (
 from paraser.parallel import uses_backend
 from paraser.reports import write_matrices
 from paraser.results import claim_results_folder, clear_outputs, write_config, write_run_tables
-from paraser.runs.experiment import recorded_experiment
+from paraser.runs.experiment import Experiment, label_space, recorded_experiment
 from paraser.runs.extraction import Progress, load_corpora
 from paraser.runs.provenance import run_config, tuning_record
 from paraser.runs.validation import check_classes_present, validate_run_options
@@ -540,3 +541,52 @@ def _differences(requested: dict, recorded: dict) -> list[str]:
     }
     requested = json.loads(json.dumps(requested))  # tuples as lists, as config.json has them
     return [key for key, value in requested.items() if was[key] != value]
+
+
+def run_experiment(
+    experiment: Experiment, *, progress=None, force: bool = False, resume: bool = False
+):
+    """Run ``experiment`` (:func:`transfer_matrix`); the CLI's ``transfer-matrix`` and ``run``
+    both come here, so a file and its options give one run."""
+    from paraser.features import resolve_feature_set
+
+    few_shot = None
+    if experiment.target_shots:
+        few_shot = FewShotPlan(
+            shots=tuple(experiment.target_shots),
+            draws=experiment.shot_draws,
+            shot_weight=experiment.shot_weight,
+            test_share=experiment.shot_test_share,
+        )
+    specs = [
+        resolve_feature_set(f, model=experiment.model, device=experiment.device)
+        for f in experiment.features
+    ]
+    return transfer_matrix(
+        list(experiment.corpora),
+        specs,
+        list(experiment.classifiers),
+        out=experiment.out,
+        cache_dir=experiment.cache_dir or os.environ.get("PARASER_CACHE") or DEFAULT_CACHE_DIR,
+        label_map=label_space(experiment),
+        protocol=experiment.protocol,
+        folds=experiment.folds,
+        normalisations=list(experiment.normalisation),
+        adaptations=list(experiment.adapt),
+        augmentations=list(experiment.augment),
+        augment_copies=experiment.augment_copies,
+        pooled_sources=[p.split("+") for p in experiment.pool],
+        leave_one_corpus_out=experiment.loco,
+        within=experiment.within,
+        few_shot=few_shot,
+        seeds=list(experiment.seeds),
+        jobs=experiment.jobs or 1,
+        manifests_dir=experiment.manifests_dir,
+        progress=progress,
+        backend=experiment.backend,
+        scheduler=experiment.scheduler,
+        tune=experiment.tune,
+        stratified_reference=experiment.stratified_reference,
+        force=force,
+        resume=resume,
+    )
