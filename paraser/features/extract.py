@@ -120,8 +120,9 @@ def run_specs(
     vectors: dict[int, np.ndarray] = {}
     errors: list[tuple[int | None, str]] = []
     for index in needed:
+        engine = _engine(specs[index])
         try:
-            vector = _engine(specs[index])(signal)
+            vector = engine(signal)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the corpus
             errors.append((index, f"{label}: {specs[index].name} failed: {exc}"))
             continue
@@ -129,7 +130,7 @@ def run_specs(
             errors.append((index, f"{label}: {specs[index].name} gave NaN/inf features"))
             continue
         names = getattr(specs[index], "feature_names", None) or getattr(
-            _engine(specs[index]), "feature_names", None
+            engine, "feature_names", None
         )
         if names is not None and np.shape(vector) != (len(names),):
             # A partial vector would be cached as valid or break the whole shard.
