@@ -264,11 +264,14 @@ def published_comparison(results_dir: str | Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.is_file() else None
 
 
-def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) -> list[Path]:
+def write_report(
+    results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0, jobs: int | None = None
+) -> list[Path]:
     """Regenerate every output of a results folder; return the paths written.
 
     Without ``predictions.parquet`` only the point-estimate matrices
-    (:func:`paraser.reports.write_matrices`) can be written.
+    (:func:`paraser.reports.write_matrices`) can be written. ``jobs`` worker processes
+    draw the figures (default: every core; the files are the same for any number).
     """
     results_dir = Path(results_dir)
     written = write_matrices(results_dir)
@@ -293,7 +296,7 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     for factor, gains in report.gains.items():
         csvs[gains_file(factor)] = gains
     written += [write_table_output(results_dir, name, frame) for name, frame in csvs.items()]
-    figures = report_figures(report)
+    figures = report_figures(report, jobs)
     written += [
         write_figure(results_dir, name, images.png, images.pdf)
         for name, (_, images) in figures.items()
