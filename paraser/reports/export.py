@@ -20,7 +20,7 @@ import pandas as pd
 
 from paraser.reports.document import Report, Section, add_section, write_report_documents
 from paraser.reports.fewshot import fewshot_section
-from paraser.reports.figures import report_figures
+from paraser.reports.figures import start_report_figures
 from paraser.reports.gains import factor_gains
 from paraser.reports.importance import importance_section
 from paraser.reports.inversion import (
@@ -282,6 +282,8 @@ def write_report(
             add_section(results_dir, section)
         return written
     report = build_report(results_dir, n_boot=n_boot, seed=seed)
+    # Figures are drawn (by worker processes, when there are many) while the tables are written.
+    figures_drawn = start_report_figures(report, jobs)
     csvs = {
         CELL_STATS_FILE: report.cells,
         INVERSION_FILE: report.summary,
@@ -296,16 +298,17 @@ def write_report(
     for factor, gains in report.gains.items():
         csvs[gains_file(factor)] = gains
     written += [write_table_output(results_dir, name, frame) for name, frame in csvs.items()]
-    figures = report_figures(report, jobs)
+    write_text_output(results_dir, REPORT_LATEX_FILE, render_latex(report))
+    sections = _sections(results_dir, n_boot=n_boot, seed=seed)
+    markdown = render_markdown(report)
+    figures = figures_drawn()
     written += [
         write_figure(results_dir, name, images.png, images.pdf)
         for name, (_, images) in figures.items()
     ]
-    write_text_output(results_dir, REPORT_LATEX_FILE, render_latex(report))
-    sections = _sections(results_dir, n_boot=n_boot, seed=seed)
     documents = write_report_documents(
         results_dir,
-        render_markdown(report),
+        markdown,
         render_html(report, figures),
         [section for _, section in sections if section is not None],
     )

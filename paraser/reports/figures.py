@@ -4,7 +4,7 @@ matrix, and the ranks figure (drawn by :mod:`paraser.reports.plots`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from paraser.reports.document import Report
@@ -40,11 +40,26 @@ def report_figures(report: Report, jobs: int | None = None) -> dict[str, tuple[s
     processes (default: every core); a figure is drawn and saved whole in one process,
     so its bytes are those of a serial run.
     """
+    return start_report_figures(report, jobs)()
+
+
+def start_report_figures(
+    report: Report, jobs: int | None = None
+) -> Callable[[], dict[str, tuple[str, FigureImages]]]:
+    """Start drawing :func:`report_figures`; the returned call waits for them.
+
+    With worker processes the drawing goes on while this process writes the tables.
+    """
     drawings = figure_drawings(report)
     images = draw_all([(draw, args) for _, (_, draw, args) in drawings.items()], jobs)
-    return {
-        name: (caption, image) for (name, (caption, _, _)), image in zip(drawings.items(), images)
-    }
+
+    def finish() -> dict[str, tuple[str, FigureImages]]:
+        return {
+            name: (caption, image)
+            for (name, (caption, _, _)), image in zip(drawings.items(), images)
+        }
+
+    return finish
 
 
 def figure_drawings(report: Report) -> dict[str, tuple[str, Callable, tuple]]:
@@ -91,22 +106,32 @@ def figure_drawings(report: Report) -> dict[str, tuple[str, Callable, tuple]]:
     return drawings
 
 
-def draw_all(drawings: list[tuple[Callable, tuple]], jobs: int | None = None) -> list:
-    """``draw(*args)`` of every drawing, in order; in worker processes when there are many."""
+def draw_all(drawings: list[tuple[Callable, tuple]], jobs: int | None = None) -> Iterator:
+    """``draw(*args)`` of every drawing, in order; in worker processes when there are many.
+
+    Workers start at once and draw while the caller goes on; iterating waits for them.
+    In this process (few drawings, ``jobs=1``) each is drawn as it is iterated.
+    """
     jobs = min(jobs or os.cpu_count() or 1, len(drawings))
     if jobs <= 1 or len(drawings) < PARALLEL_MIN_FIGURES:
-        return [draw(*args) for draw, args in drawings]
+        return (draw(*args) for draw, args in drawings)
     from joblib import delayed
 
     from paraser.parallel import parallel_runner
 
     # Confusion grids first: the longest drawings at the start even out the finish.
     order = sorted(range(len(drawings)), key=lambda i: drawings[i][0].__name__ != "confusion_grid")
-    drawn = parallel_runner(jobs)(delayed(drawings[i][0])(*drawings[i][1]) for i in order)
-    images: list = [None] * len(drawings)
-    for index, image in zip(order, drawn):
-        images[index] = image
-    return images
+    drawn = parallel_runner(jobs, return_as="generator")(
+        delayed(drawings[i][0])(*drawings[i][1]) for i in order
+    )
+
+    def in_order() -> Iterator:
+        images: list = [None] * len(drawings)
+        for index, image in zip(order, drawn):
+            images[index] = image
+        yield from images
+
+    return in_order()
 
 
 def _winner_configurations(report: Report) -> list[Condition]:
