@@ -20,7 +20,11 @@ import pandas as pd
 
 from paraser.reports.document import Report, Section, add_section, write_report_documents
 from paraser.reports.fewshot import fewshot_section
-from paraser.reports.figures import start_report_figures
+from paraser.reports.figures import (
+    figure_workers,
+    start_figure_workers,
+    start_report_figures,
+)
 from paraser.reports.gains import factor_gains
 from paraser.reports.importance import importance_section
 from paraser.reports.inversion import (
@@ -281,8 +285,11 @@ def write_report(
             written += files
             add_section(results_dir, section)
         return written
+    # Figures are drawn by worker processes when there are many: started now, they import
+    # matplotlib during the statistics and draw while the tables are written.
+    workers_ready = start_figure_workers(figure_workers(_expected_figures(results_dir), jobs))
     report = build_report(results_dir, n_boot=n_boot, seed=seed)
-    # Figures are drawn (by worker processes, when there are many) while the tables are written.
+    workers_ready()
     figures_drawn = start_report_figures(report, jobs)
     csvs = {
         CELL_STATS_FILE: report.cells,
@@ -319,6 +326,14 @@ def write_report(
     # Outputs of conditions, corpora or analyses no longer in the folder's run.
     remove_stale_outputs(results_dir, written)
     return written
+
+
+def _expected_figures(results_dir: Path) -> int:
+    """About how many figures the report draws: a heatmap and a recall chart per
+    configuration, the ranks and a confusion grid or two."""
+    results = load_results(results_dir)
+    columns = [c for c in CONFIG_COLUMNS if c in results.columns]
+    return 2 * len(results[columns].drop_duplicates()) + 2
 
 
 def _sections(

@@ -3,6 +3,7 @@ matrix, and the ranks figure (drawn by :mod:`paraser.reports.plots`)."""
 
 from __future__ import annotations
 
+import collections
 import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -106,14 +107,46 @@ def figure_drawings(report: Report) -> dict[str, tuple[str, Callable, tuple]]:
     return drawings
 
 
+def figure_workers(n_figures: int, jobs: int | None = None) -> int:
+    """Worker processes that draw ``n_figures`` figures (1: none, this process draws)."""
+    if n_figures < PARALLEL_MIN_FIGURES:
+        return 1
+    return max(1, min(jobs or os.cpu_count() or 1, n_figures))
+
+
+def start_figure_workers(workers: int) -> Callable[[], None]:
+    """Start ``workers`` processes now and have them import matplotlib; the returned call
+    waits until they have.
+
+    They are the ones :func:`draw_all` then uses (joblib reuses its process pool for
+    the same number of workers), so their start-up overlaps the statistics.
+    """
+    if workers <= 1:
+        return lambda: None
+    from joblib import delayed
+
+    from paraser.parallel import parallel_runner
+
+    started = parallel_runner(workers, return_as="generator")(
+        delayed(_import_plots)() for _ in range(workers)
+    )
+    # Consumed to the end before draw_all starts: an unfinished joblib generator that is
+    # closed stops the pool's workers.
+    return lambda: collections.deque(started, maxlen=0)
+
+
+def _import_plots() -> None:
+    import paraser.reports.plots  # noqa: F401 - the import is the work
+
+
 def draw_all(drawings: list[tuple[Callable, tuple]], jobs: int | None = None) -> Iterator:
     """``draw(*args)`` of every drawing, in order; in worker processes when there are many.
 
     Workers start at once and draw while the caller goes on; iterating waits for them.
     In this process (few drawings, ``jobs=1``) each is drawn as it is iterated.
     """
-    jobs = min(jobs or os.cpu_count() or 1, len(drawings))
-    if jobs <= 1 or len(drawings) < PARALLEL_MIN_FIGURES:
+    workers = figure_workers(len(drawings), jobs)
+    if workers <= 1:
         return (draw(*args) for draw, args in drawings)
     from joblib import delayed
 
@@ -121,7 +154,7 @@ def draw_all(drawings: list[tuple[Callable, tuple]], jobs: int | None = None) ->
 
     # Confusion grids first: the longest drawings at the start even out the finish.
     order = sorted(range(len(drawings)), key=lambda i: drawings[i][0].__name__ != "confusion_grid")
-    drawn = parallel_runner(jobs, return_as="generator")(
+    drawn = parallel_runner(workers, return_as="generator")(
         delayed(drawings[i][0])(*drawings[i][1]) for i in order
     )
 
