@@ -152,14 +152,17 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
-def atomic_write_parquet(table: pa.Table, path: Path) -> None:
-    """Write an Arrow table to ``path`` as Parquet, atomically."""
+def atomic_write_parquet(table: pa.Table, path: Path, **write_options) -> None:
+    """Write an Arrow table to ``path`` as Parquet, atomically.
+
+    ``write_options`` go to :func:`pyarrow.parquet.write_table`.
+    """
 
     def write(tmp: Path) -> None:
         # Our own handle, closed even when the write fails: a half-written file whose
         # descriptor pyarrow still held would keep a full disk full after it is unlinked.
         with open(tmp, "wb") as handle:
-            pq.write_table(table, handle)
+            pq.write_table(table, handle, **write_options)
 
     atomic_write(path, write)
 

@@ -293,9 +293,9 @@ def test_a_real_full_disk_exits_3_and_keeps_a_consistent_cache(tmp_path):
     manifest = write_corpus(tmp_path / "c", 40)
     cache, saved = tmp_path / "cache", tmp_path / "saved"
     cache.mkdir()
-    # 96 KiB: provenance and one 32-file shard fit, a second shard does not.
+    # 76 KiB: provenance (16 KiB) and one 32-file shard (52 KiB) fit, a second shard does not.
     script = (
-        f"mount -t tmpfs -o size=96k tmpfs {cache} && "
+        f"mount -t tmpfs -o size=76k tmpfs {cache} && "
         f"{paraser_command(*extract_args(manifest, cache))}; code=$?; "
         f"cp -a {cache} {saved}; exit $code"
     )

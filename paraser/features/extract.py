@@ -120,8 +120,9 @@ def run_specs(
     vectors: dict[int, np.ndarray] = {}
     errors: list[tuple[int | None, str]] = []
     for index in needed:
+        engine = _engine(specs[index])
         try:
-            vector = _engine(specs[index])(signal)
+            vector = engine(signal)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the corpus
             errors.append((index, f"{label}: {specs[index].name} failed: {exc}"))
             continue
@@ -129,7 +130,7 @@ def run_specs(
             errors.append((index, f"{label}: {specs[index].name} gave NaN/inf features"))
             continue
         names = getattr(specs[index], "feature_names", None) or getattr(
-            _engine(specs[index]), "feature_names", None
+            engine, "feature_names", None
         )
         if names is not None and np.shape(vector) != (len(names),):
             # A partial vector would be cached as valid or break the whole shard.
@@ -164,10 +165,42 @@ _FLUSH_FILES = 32
 
 
 def work_chunks(items: list, jobs: int, max_size: int = 8) -> list[list]:
-    # Small chunks keep every worker busy to the end (a 32-file chunk of ComParE
-    # can leave one of two cores idle for ~4 s); dispatching one costs a few ms.
-    size = max(1, min(max_size, len(items) // max(1, jobs * 4)))
-    return [items[i : i + size] for i in range(0, len(items), size)]
+    """``items`` in dispatch order, in chunks that shrink as the work runs out.
+
+    Small chunks keep every worker busy to the end (a 32-file chunk of ComParE
+    can leave one of two cores idle for ~4 s); dispatching one costs a few ms, so
+    chunks are as large as ``max_size`` while much work remains and single files
+    at the end, where one worker would otherwise finish a whole chunk alone.
+    """
+    if jobs <= 1:  # one worker: nothing to even out, fewer chunks
+        size = max(1, min(max_size, len(items) // 4))
+        return [items[i : i + size] for i in range(0, len(items), size)]
+    chunks = []
+    start = 0
+    while start < len(items):
+        size = max(1, min(max_size, (len(items) - start) // (jobs * 4)))
+        chunks.append(items[start : start + size])
+        start += size
+    return chunks
+
+
+#: Bytes per second of 16-bit 16 kHz audio: the work estimate of a segment.
+_SEGMENT_BYTES_PER_S = 2 * 16_000
+
+
+def work_estimate(item: str) -> float:
+    """Relative extraction cost of an item: its file size, or its length for a segment.
+
+    Only an order for dispatching (longest first), so a free estimate: openSMILE's
+    cost grows with the duration, and so does a file's size within a corpus.
+    """
+    path, start, end = split_item(item)
+    if end is not None:
+        return (end - (start or 0.0)) * _SEGMENT_BYTES_PER_S
+    try:
+        return float(os.stat(path).st_size)
+    except OSError:
+        return 0.0
 
 
 def corpus_cache_dir(cache_dir: str | Path, corpus: str) -> Path:
@@ -370,13 +403,16 @@ def _extract_missing(
     """Run the extractors on ``todo`` (path -> spec indices), storing rows as they finish."""
     batched = _batched_work(specs, todo)
     items = sorted((path, needed) for path, needed in todo.items() if needed)
+    workers = worker_count(jobs)
+    if workers > 1:  # longest first: the short files left at the end even out the finish
+        items.sort(key=lambda item: -work_estimate(item[0]))
     total = len(items) + sum(len(files) for _, files in batched)
     done = 0
     if progress:
         progress(0, total)
     if items:
         runner = parallel_runner(jobs, return_as="generator_unordered")
-        chunks = work_chunks(items, worker_count(jobs))
+        chunks = work_chunks(items, workers)
         batches = runner(delayed(_extract_chunk)(chunk, specs) for chunk in chunks)
         pending = PendingRows(stores, specs, report)
         unflushed = 0

@@ -115,8 +115,13 @@ def _with_digest(table: pa.Table) -> pa.Table:
 
 
 def atomic_write_table(table: pa.Table, path: Path) -> None:
-    """Write ``table`` (with its content digest when it is a feature table) atomically."""
-    atomic_write_parquet(_with_digest(table), path)
+    """Write ``table`` (with its content digest when it is a feature table) atomically.
+
+    Without dictionary encoding: unique keys and float vectors never repeat, so
+    pyarrow's attempt costs ~40 ms per ComParE shard of 32 rows (1 ms without,
+    files a third smaller), in the process that collects the workers' results.
+    """
+    atomic_write_parquet(_with_digest(table), path, use_dictionary=False)
 
 
 def _pid_alive(pid: int) -> bool:

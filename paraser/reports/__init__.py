@@ -1,32 +1,35 @@
 """Reports: tables, statistics and exports read from tidy result tables."""
 
-from paraser.reports.export import build_report, write_report
-from paraser.reports.stats import (
-    bootstrap_uar,
-    cell_statistics,
-    chance_test,
-    holm,
-    paired_difference,
-)
-from paraser.reports.tables import (
-    cell_summary,
-    protocol_statement,
-    uar_matrix,
-    write_matrices,
-)
-from paraser.results import load_results
+from __future__ import annotations
 
-__all__ = [
-    "bootstrap_uar",
-    "build_report",
-    "cell_statistics",
-    "cell_summary",
-    "holm",
-    "load_results",
-    "paired_difference",
-    "chance_test",
-    "protocol_statement",
-    "uar_matrix",
-    "write_matrices",
-    "write_report",
-]
+#: The public names and the modules that define them.
+_API = {
+    "bootstrap_uar": "paraser.reports.stats",
+    "build_report": "paraser.reports.export",
+    "cell_statistics": "paraser.reports.stats",
+    "cell_summary": "paraser.reports.tables",
+    "holm": "paraser.reports.stats",
+    "load_results": "paraser.results",
+    "paired_difference": "paraser.reports.stats",
+    "chance_test": "paraser.reports.stats",
+    "protocol_statement": "paraser.reports.tables",
+    "uar_matrix": "paraser.reports.tables",
+    "write_matrices": "paraser.reports.tables",
+    "write_report": "paraser.reports.export",
+}
+
+__all__ = list(_API)
+
+
+def __getattr__(name: str):
+    # Imported lazily: a process that only draws figures (a report's figure workers)
+    # imports paraser.reports.plots without the statistics and scipy (~1.5 s).
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'paraser.reports' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API})

@@ -20,7 +20,11 @@ import pandas as pd
 
 from paraser.reports.document import Report, Section, add_section, write_report_documents
 from paraser.reports.fewshot import fewshot_section
-from paraser.reports.figures import report_figures
+from paraser.reports.figures import (
+    figure_workers,
+    start_figure_workers,
+    start_report_figures,
+)
 from paraser.reports.gains import factor_gains
 from paraser.reports.importance import importance_section
 from paraser.reports.inversion import (
@@ -264,11 +268,14 @@ def published_comparison(results_dir: str | Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.is_file() else None
 
 
-def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) -> list[Path]:
+def write_report(
+    results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0, jobs: int | None = None
+) -> list[Path]:
     """Regenerate every output of a results folder; return the paths written.
 
     Without ``predictions.parquet`` only the point-estimate matrices
-    (:func:`paraser.reports.write_matrices`) can be written.
+    (:func:`paraser.reports.write_matrices`) can be written. ``jobs`` worker processes
+    draw the figures (default: every core; the files are the same for any number).
     """
     results_dir = Path(results_dir)
     written = write_matrices(results_dir)
@@ -278,7 +285,12 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
             written += files
             add_section(results_dir, section)
         return written
+    # Figures are drawn by worker processes when there are many: started now, they import
+    # matplotlib during the statistics and draw while the tables are written.
+    workers_ready = start_figure_workers(figure_workers(_expected_figures(results_dir), jobs))
     report = build_report(results_dir, n_boot=n_boot, seed=seed)
+    workers_ready()
+    figures_drawn = start_report_figures(report, jobs)
     csvs = {
         CELL_STATS_FILE: report.cells,
         INVERSION_FILE: report.summary,
@@ -293,16 +305,17 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     for factor, gains in report.gains.items():
         csvs[gains_file(factor)] = gains
     written += [write_table_output(results_dir, name, frame) for name, frame in csvs.items()]
-    figures = report_figures(report)
+    write_text_output(results_dir, REPORT_LATEX_FILE, render_latex(report))
+    sections = _sections(results_dir, n_boot=n_boot, seed=seed)
+    markdown = render_markdown(report)
+    figures = figures_drawn()
     written += [
         write_figure(results_dir, name, images.png, images.pdf)
         for name, (_, images) in figures.items()
     ]
-    write_text_output(results_dir, REPORT_LATEX_FILE, render_latex(report))
-    sections = _sections(results_dir, n_boot=n_boot, seed=seed)
     documents = write_report_documents(
         results_dir,
-        render_markdown(report),
+        markdown,
         render_html(report, figures),
         [section for _, section in sections if section is not None],
     )
@@ -313,6 +326,14 @@ def write_report(results_dir: str | Path, *, n_boot: int = 1000, seed: int = 0) 
     # Outputs of conditions, corpora or analyses no longer in the folder's run.
     remove_stale_outputs(results_dir, written)
     return written
+
+
+def _expected_figures(results_dir: Path) -> int:
+    """About how many figures the report draws: a heatmap and a recall chart per
+    configuration, the ranks and a confusion grid or two."""
+    results = load_results(results_dir)
+    columns = [c for c in CONFIG_COLUMNS if c in results.columns]
+    return 2 * len(results[columns].drop_duplicates()) + 2
 
 
 def _sections(

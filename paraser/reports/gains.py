@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from paraser.reports.stats import holm, paired_average
+from paraser.reports.stats import PairedStatistics, average_paired, holm, paired_metrics
 from paraser.reports.tables import OPTIMISTIC_MARK, is_optimistic, protocol_family
 from paraser.results import CONFIG_COLUMNS, FACTOR_DEFAULTS
 
@@ -129,6 +129,8 @@ def factor_gains(results: pd.DataFrame, predictions: pd.DataFrame, factor: str) 
                 _cell_mean(macro_f1, {**config, factor: value}, source, target)
                 for value in (level, default)
             )
+            # Each pair is matched and scored once, for its row and for the averages.
+            statistics = paired_metrics(cell, base_cell, _GAIN_METRICS)
             rows.append(
                 {
                     **context,
@@ -136,7 +138,7 @@ def factor_gains(results: pd.DataFrame, predictions: pd.DataFrame, factor: str) 
                     "protocol": family,
                     "source": source,
                     "target": target,
-                    **_difference_columns([(cell, base_cell)]),
+                    **_difference_columns([statistics]),
                     "ceiling_optimistic": kind == "transfer" and ceiling_optimistic,
                     "ceiling": ceilings.get(
                         (config["feature_set"], config["classifier"], target), np.nan
@@ -150,7 +152,7 @@ def factor_gains(results: pd.DataFrame, predictions: pd.DataFrame, factor: str) 
             )
             group = (*key, kind, family)
             pooled.setdefault(group, (context, []))
-            pooled[group][1].append((cell, base_cell))
+            pooled[group][1].append(statistics)
     table = pd.DataFrame(rows, columns=list(GAIN_COLUMNS))
     if table.empty:
         return table
@@ -189,10 +191,15 @@ def _cell_mean(means: pd.Series, config: dict, source: str, target: str) -> floa
     return means.get((*(config[c] for c in CONFIG_COLUMNS), source, target), np.nan)
 
 
-def _difference_columns(pairs: list[tuple[pd.DataFrame, pd.DataFrame]]) -> dict:
-    """UAR and accuracy gains of (level, baseline) cell pairs, cells weighing the same."""
-    result = paired_average(pairs)
-    accuracy = paired_average(pairs, metric="accuracy")
+#: What a gain is measured in (see :func:`_difference_columns`).
+_GAIN_METRICS = ("uar", "accuracy")
+
+
+def _difference_columns(pairs: list[dict[str, PairedStatistics]]) -> dict:
+    """UAR and accuracy gains of (level, baseline) cell pairs (their :func:`paired_metrics`),
+    cells weighing the same."""
+    result = average_paired([pair["uar"] for pair in pairs])
+    accuracy = average_paired([pair["accuracy"] for pair in pairs])
     return {
         "uar_baseline": result.uar_b,
         "uar": result.uar_a,

@@ -505,10 +505,23 @@ def describe_difference(
     )  # fmt: skip
 
 
+PairedStatistics = tuple[UnitStatistic, UnitStatistic, int]
+
+
 def paired_statistics(
     pred_a: pd.DataFrame, pred_b: pd.DataFrame, metric: str = "uar", cluster: str | None = "speaker"
-) -> tuple[UnitStatistic, UnitStatistic, int]:
+) -> PairedStatistics:
     """Unit statistics of two systems on the utterances both tested (for averaging cells)."""
+    return paired_metrics(pred_a, pred_b, (metric,), cluster)[metric]
+
+
+def paired_metrics(
+    pred_a: pd.DataFrame,
+    pred_b: pd.DataFrame,
+    metrics: Sequence[str],
+    cluster: str | None = "speaker",
+) -> dict[str, PairedStatistics]:
+    """:func:`paired_statistics` for each of ``metrics``, the tables matched only once."""
     keys = [k for k in PAIR_KEYS if k in pred_a.columns and k in pred_b.columns]
     if "utterance" not in keys:
         raise ValueError("paired comparison needs an 'utterance' column in both tables")
@@ -518,12 +531,18 @@ def paired_statistics(
     )
     if merged.empty:
         raise ValueError("the two prediction tables share no test utterances")
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric '{metric}': use {', '.join(METRICS)}")
+    for metric in metrics:
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric '{metric}': use {', '.join(METRICS)}")
     layout = _layout(merged, cluster)  # both systems are scored on the same units
-    a = _statistic(layout, merged["y_true"], merged["y_pred_a"], metric)
-    b = _statistic(layout, merged["y_true"], merged["y_pred_b"], metric)
-    return a, b, len(merged)
+    return {
+        metric: (
+            _statistic(layout, merged["y_true"], merged["y_pred_a"], metric),
+            _statistic(layout, merged["y_true"], merged["y_pred_b"], metric),
+            len(merged),
+        )
+        for metric in metrics
+    }
 
 
 def paired_average(
@@ -541,6 +560,11 @@ def paired_average(
     test speakers (one target, several sources) are left out together.
     """
     statistics = [paired_statistics(a, b, metric, cluster) for a, b in pairs]
+    return average_paired(statistics, level)
+
+
+def average_paired(statistics: Sequence[PairedStatistics], level: float = 0.95) -> PairedDifference:
+    """:func:`paired_average` of cells whose :func:`paired_statistics` are already known."""
     mean_a = average([a for a, _, _ in statistics])
     mean_b = average([b for _, b, _ in statistics])
     n_test = sum(n for _, _, n in statistics)
