@@ -653,3 +653,156 @@ def test_shift_tables_need_two_distinct_corpora(names):
     with pytest.raises(ValueError) as error:
         shift_tables(corpora, {"fs": FEATURES})
     assert str(error.value) == f"shift needs at least two distinct corpora, got {names}"
+
+
+# --- the cases mutation testing showed untested -------------------------------------------------
+
+
+def test_pooled_standardise_keeps_a_spread_of_exactly_1e_12():
+    # Pooled 0 and 2e-12: SD exactly 1e-12, not below it, so it is divided by (z = -1, 1);
+    # below it (0 and 1e-13, SD 5e-14) the SD becomes 1 (not 2: the offsets stay 5e-14).
+    assert np.array([0.0, 2e-12]).std() == 1e-12
+    zx, zy = _pooled_standardise(np.array([[0.0, 0.0]]), np.array([[2e-12, 1e-13]]))
+    assert zx[0, 0] == pytest.approx(-1.0, rel=1e-9) and zy[0, 0] == pytest.approx(1.0, rel=1e-9)
+    assert zx[0, 1] == pytest.approx(-5e-14, rel=1e-6, abs=0)
+    assert zy[0, 1] == pytest.approx(5e-14, rel=1e-6, abs=0)
+
+
+def test_mmd_subsamples_y_of_exactly_max_samples_rows_not():
+    # y of exactly max_samples rows is used whole: no random draw spent on it, so the
+    # permutations (and p) are those of the reference.
+    for seed in range(4):
+        x, y = _normal(6, 2, f"eq-x{seed}"), _normal(7, 2, f"eq-y{seed}", shift=0.3)
+        options = {"n_permutations": 15, "max_samples": 7, "seed": seed}
+        _assert_mmd(mmd_rbf(x, y, **options), _reference_mmd(x, y, **options), 15)
+
+
+def test_speaker_folds_are_integers():
+    folds = _speaker_folds(np.array(["a", "b", "c"]), 2, np.random.default_rng(1))
+    assert folds.dtype.kind == "i"
+
+
+def test_domain_cv_uses_at_most_the_folds_asked():
+    # Six speakers each, three folds asked: three folds, not six.
+    x, y = _normal(18, 2, "many-x"), _normal(18, 2, "many-y", shift=0.4)
+    sx = np.array([f"a{i % 6}" for i in range(18)])
+    sy = np.array([f"b{i % 6}" for i in range(18)])
+    result = domain_classifier_cv(x, y, speakers_x=sx, speakers_y=sy, folds=3)
+    assert (result.unit, result.folds) == ("speaker", 3)
+    rng = np.random.default_rng(0)
+    test_fold = np.r_[_reference_speaker_folds(sx, 3, rng), _reference_speaker_folds(sy, 3, rng)]
+    expected = cross_val_score(
+        _model(),
+        np.vstack([x, y]),
+        np.r_[np.zeros(18), np.ones(18)],
+        cv=PredefinedSplit(test_fold),
+        scoring="balanced_accuracy",
+    ).mean()
+    assert result.balanced_accuracy == pytest.approx(expected, rel=1e-12)
+
+
+def test_frechet_scale_of_constant_and_exactly_1e_12_features():
+    # Constant features 0 (x) and 1 (y): SD 0 -> scale 1, mean term 1 (not 1/4 as with 2).
+    assert frechet_distance(np.zeros((2, 1)), np.ones((2, 1))) == pytest.approx(1.0, rel=1e-12)
+    # x = 0, a and y = -a, 0 with a chosen so the pooled SD is exactly 1e-12: it is kept
+    # (not replaced by 1), so the mean difference a is sqrt(2) SDs, squared 2.
+    a = 1.414213562373095e-12
+    assert np.sqrt(np.array([0.0, a]).var(ddof=1)) == 1e-12
+    assert np.array([-a, 0.0]).var(ddof=1) == np.array([0.0, a]).var(ddof=1)
+    value = frechet_distance(np.array([[0.0], [a]]), np.array([[-a], [0.0]]))
+    assert value == pytest.approx(2.0, rel=1e-6)
+
+
+def test_feature_shift_keeps_ties_in_input_order_among_many_features():
+    # 20 features shifted by 1 SD and 20 by 2 SD, interleaved: a non-stable sort of more
+    # than 16 values would scramble the tied features.
+    x = np.zeros((3, 40)) + np.arange(3)[:, None]
+    y = x + np.where(np.arange(40) % 2, 2.0, 1.0)
+    names = [f"f{k}" for k in range(40)]
+    order = [f"f{k}" for k in range(1, 40, 2)] + [f"f{k}" for k in range(0, 40, 2)]
+    assert list(feature_shift(x, y, names).feature) == order
+
+
+def test_feature_shift_smd_of_constant_features_is_exactly_zero():
+    # Many constant features among shifted ones: the SMD of each constant one is 0, not
+    # whatever memory an unfilled output held.
+    for repeat in range(5):
+        junk = np.full(60, 123.0 + repeat)
+        del junk
+        x = np.tile([[1.0, 0.0, 5.0]], (3, 20))
+        x[:, 1::3] += np.arange(3)[:, None]
+        y = x + 3.0
+        table = feature_shift(x, y, [f"f{k}" for k in range(60)])
+        constant = table[table.feature.isin([f"f{k}" for k in range(0, 60, 3)])]
+        assert list(constant.smd) == [0.0] * 20
+
+
+def test_class_conditional_mmd_counts_each_side_of_a_class():
+    # Class "a": 4 rows in x (too few) even though x has many others; 6 in y.
+    x = _normal(10, 2, "side-x")
+    y = _normal(8, 2, "side-y")
+    lx = np.array(["a"] * 4 + ["b"] * 6)
+    ly = np.array(["a"] * 6 + ["b"] * 2)
+    value, shared = class_conditional_mmd(x, y, lx, ly)
+    assert shared == [] and math.isnan(value)
+
+
+def test_class_conditional_mmd_without_classes_warns_nothing():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, shared = class_conditional_mmd(
+            np.zeros((2, 1)), np.ones((2, 1)), np.array(["a", "a"]), np.array(["b", "b"])
+        )
+    assert math.isnan(value) and shared == []
+
+
+def test_class_conditional_mmd_defaults_subsample_above_500_rows_with_seed_zero():
+    x = _normal(501, 1, "cc-big")
+    y = _normal(5, 1, "cc-small", shift=1.0)
+    value, _ = class_conditional_mmd(x, y, np.array(["a"] * 501), np.array(["a"] * 5))
+    cut = x[np.random.default_rng(0).choice(501, 500, replace=False)]
+    assert value == pytest.approx(mmd_rbf(cut, y, n_permutations=0).mmd2, rel=1e-9)
+
+
+def test_shift_tables_class_conditional_subsampled_and_indexes_reset():
+    # Two shared classes (x, y) of 6 and 5 rows, subsampled to 4 per class with seed 3;
+    # four features so that the top three are a choice.
+    names = ["mfcc1", "loudness", "jitter", "F0mean"]
+    a = _corpus(
+        "a", _normal(11, 4, "cs-a"), np.array(["x"] * 6 + ["y"] * 5), ["p", "q"] * 5 + ["p"]
+    )
+    b_x = _normal(12, 4, "cs-b") + np.array([0.2, 2.0, 1.0, -0.5])
+    b = _corpus("b", b_x, np.array(["y"] * 6 + ["x"] * 6), ["r", "s", "t"] * 4)
+    c = _corpus("c", _normal(9, 4, "cs-c"), np.array(["x", "y", "y"] * 3), ["u", "v", "w"] * 3)
+    tables = shift_tables([a, b, c], {"fs": names}, n_permutations=0, max_samples=4, seed=3)
+    row = tables.shift.iloc[0]
+    assert (row.source, row.target, row.shared_classes) == ("a", "b", "x|y")
+    fa, fb = a.features["fs"], b.features["fs"]
+    expected = (
+        _reference_mmd(fa[:6], fb[6:], 0, max_samples=4, seed=3)[0]
+        + _reference_mmd(fa[6:], fb[:6], 0, max_samples=4, seed=3)[0]
+    ) / 2
+    assert row.class_conditional_mmd2 == pytest.approx(expected, rel=1e-9)
+    smd = (fb.mean(0) - fa.mean(0)) / np.sqrt((fa.var(0, ddof=1) + fb.var(0, ddof=1)) / 2)
+    order = np.argsort(-np.abs(smd), kind="stable")
+    assert row.top_features == "|".join(names[k] for k in order[:3])
+    # Three pairs, two directions, four features / families each: one running index.
+    assert list(tables.features.index) == list(range(24))
+    assert list(tables.families.index) == list(range(len(tables.families)))
+    assert len(tables.families) == 24
+
+
+def test_shift_tables_defaults_500_rows_and_seed_zero():
+    big = _corpus("big", _normal(501, 2, "tb-big"), np.array(["x"] * 501))
+    small = _corpus("small", _normal(6, 2, "tb-small", shift=0.2), np.array(["x"] * 6))
+    tables = shift_tables([big, small], {"fs": FEATURES[:2]}, n_permutations=0)
+    assert list(tables.shift.n_mmd_source) == [500, 6] and list(tables.shift.n_mmd_target) == [
+        6,
+        500,
+    ]
+    cut = big.features["fs"][np.random.default_rng(0).choice(501, 500, replace=False)]
+    assert tables.shift.mmd2.iloc[0] == pytest.approx(
+        _reference_mmd(cut, small.features["fs"], 0)[0], rel=1e-9
+    )
