@@ -68,7 +68,12 @@ class Majority(BaseEstimator, ClassifierMixin):
 def majority(monkeypatch):
     """The run's classifier replaced by a bare :class:`Majority` (no scaler in front)."""
     CALLS.clear()
-    monkeypatch.setattr(fewshot, "make_classifier", lambda name, seed: Majority(seed))
+
+    def make(name, seed):
+        assert name == "maj", name  # the run's classifier name reaches the factory
+        return Majority(seed)
+
+    monkeypatch.setattr(fewshot, "make_classifier", make)
     yield CALLS
     CALLS.clear()
 
@@ -757,3 +762,107 @@ def test_write_few_shot(majority, tmp_path):
     assert len(shots) == 4  # 1 shot per class into each target
     predictions = pd.read_parquet(tmp_path / "fewshot_predictions.parquet")
     assert len(predictions) == curves.n_test.sum() and set(predictions.seed) == {2}
+
+
+# --- the cases mutation testing showed untested -------------------------------------------------
+
+
+def test_target_only_and_pooled_train_on_floats():
+    x, y, domain = _training()
+    CALLS.clear()
+    TargetOnly(Majority()).fit(x.astype(int), y, domain=domain)
+    assert CALLS[-1][1].dtype == np.float64
+    PooledShots(Majority()).fit(x.astype(int), y, domain=domain)
+    assert CALLS[-1][1].dtype == np.float64
+    CALLS.clear()
+
+
+def test_split_target_tries_200_shuffles():
+    # 300 speakers, one held out; only holding out s150 (a and b; s010 has the other b)
+    # covers both classes.  With seed 274 the first shuffle that holds s150 out is the
+    # 201st: the default 200 attempts keep the first shuffle and note the missing class.
+    speakers = np.array([f"s{k:03d}" for k in range(300)] + ["s150"])
+    labels = np.array(["a"] * 300 + ["b"])
+    labels[10] = "b"
+    split = split_target(labels, speakers, 0.001, 274)
+    first = np.random.default_rng(274).permutation(np.unique(speakers))[0]
+    assert first != "s150" and list(split.test) == list(np.flatnonzero(speakers == first))
+    _assert_note(split.note, "target", 300, 1, ["b"])
+    more = split_target(labels, speakers, 0.001, 274, attempts=201)
+    assert list(more.test) == [150, 300] and more.note is None
+
+
+def test_split_and_shots_read_labels_and_speakers_as_text():
+    # Object arrays mixing numbers and text are compared as text (no int/str ordering).
+    speakers = np.array([1, "p", 1, "p", 2, 2], dtype=object)
+    labels = np.array([1, "b", "b", 1, 1, "b"], dtype=object)
+    split = split_target(labels, speakers, 0.3, 0)
+    assert len(split.test) == 2 and split.note is None
+    confounded = split_target(
+        np.array([1, "b"], dtype=object), np.array(["p", "q"], dtype=object), 0.5, 0
+    )
+    _assert_note(confounded.note, "target", 2, 1, ["1", "b"])
+    shots = draw_shots(labels, np.arange(6), [1], 0)
+    assert len(shots[1]) == 2
+
+
+def test_run_speaker_norm_standardises_each_speaker(majority):
+    source, target = _source(), _target()
+    run_few_shot(
+        [source, target], ["f"], ["maj"], FewShotPlan(shots=(1,), draws=1),
+        adaptations=["speaker-norm"],
+    )  # fmt: skip
+
+    def per_speaker(values, speakers):
+        out = np.zeros_like(values)
+        for speaker in np.unique(speakers):
+            rows = speakers == speaker
+            part = values[rows]
+            spread = part.std(axis=0)
+            out[rows] = (part - part.mean(axis=0)) / np.where(spread < 1e-8, 1.0, spread)
+        return out
+
+    shared = source.labels != "c"
+    expected = per_speaker(source.features["f"][shared], source.speakers[shared])
+    np.testing.assert_allclose(_fits()[0][1], expected, rtol=1e-5, atol=1e-6)
+    keep = target.labels != "d"
+    zt = per_speaker(target.features["f"][keep], target.speakers[keep])
+    test = np.isin(target.speakers[keep], _test_speakers(0, 0))
+    predicted = [call[1] for call in CALLS if call[0] == "predict"][0]
+    np.testing.assert_allclose(predicted, zt[test], rtol=1e-5, atol=1e-6)
+
+
+def test_run_keeps_adapted_target_features_in_double_precision(majority):
+    # float32 features and CORAL: the adapted target rows (float64) are not rounded back
+    # to float32 when placed by corpus row.
+    source, target = _source(), _target()
+    target = CorpusData("tgt", target.frame, {"f": target.features["f"].astype(np.float32)})
+    run_few_shot(
+        [source, target], ["f"], ["maj"], FewShotPlan(shots=(1,), draws=1), adaptations=["coral"]
+    )
+    keep = target.labels != "d"
+    shared = source.labels != "c"
+    scaler = StandardScaler().fit(source.features["f"][shared])
+    expected = scaler.transform(target.features["f"][keep])
+    test = np.isin(target.speakers[keep], _test_speakers(0, 0))
+    predicted = [call[1] for call in CALLS if call[0] == "predict"][0]
+    assert predicted.dtype == np.float64
+    np.testing.assert_allclose(predicted, expected[test], rtol=1e-12)
+
+
+def test_run_pooled_sources_beside_leave_one_out_and_a_running_index(majority):
+    source, target, third = _source(), _target(), _third()
+    fourth = CorpusData("fth", _third().frame.assign(utterance=lambda f: "f" + f.utterance),
+                        {"f": third.features["f"] + 1.0})  # fmt: skip
+    result = run_few_shot(
+        [source, target, third, fourth],
+        ["f"],
+        ["maj"],
+        FewShotPlan(shots=(1,), draws=1),
+        pooled_sources=[("src", "oth")],
+        leave_one_corpus_out=True,
+    )
+    sources = set(result.curves.source)
+    assert {"src+oth", "tgt+oth+fth", "src+oth+fth", "src+tgt+fth", "src+tgt+oth"} <= sources
+    assert list(result.predictions.index) == list(range(len(result.predictions)))
+    assert list(result.curves.index) == list(range(len(result.curves)))
