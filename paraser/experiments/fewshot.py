@@ -302,7 +302,7 @@ def split_target(
             break
     note = None
     if best_cover < len(classes):
-        missing = sorted(classes - (set(labels[best]) & set(labels[~best])))
+        missing = sorted(str(c) for c in classes - (set(labels[best]) & set(labels[~best])))
         note = (
             f"{name}: no speaker split of {len(unique)} speakers ({n_test} held out) has every "
             f"class in both pool and test; classes {missing} are on one side only "
