@@ -14,12 +14,21 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import StratifiedKFold
 
-from paraser.experiments.classifiers import ClassifierSpec
+import paraser.experiments.transfer as transfer_module
+from paraser.experiments.adaptation import TransductiveClassifier
+from paraser.experiments.classifiers import (
+    ClassifierSpec,
+    SpeakerGroupedSearch,
+    make_classifier,
+    resolve_classifier,
+)
 from paraser.experiments.protocols import (
     LeaveOneSpeakerOutProtocol,
     SpeakerKFoldProtocol,
     StratifiedKFoldProtocol,
+    speaker_label_association,
 )
 from paraser.experiments.transfer import (
     AugmentedCopies,
@@ -68,6 +77,10 @@ def _centroid(seed: int) -> Centroid:
 
 
 CENTROID = ClassifierSpec(_centroid, "nearest class mean", {"column": [1, 0]}, "centroid")
+#: Built on column 1 (useless: every class ties): only a tuned model finds column 0.
+TUNABLE = ClassifierSpec(lambda seed: Centroid(1), "column 1", {"column": [1, 0]}, "tunable")
+#: Column = seed: seed 1 picks the useless column, so the seed a model gets shows.
+SEEDED = ClassifierSpec(lambda seed: Centroid(seed), "column = seed", None, "seeded")
 UNTUNABLE = ClassifierSpec(_centroid, "nearest class mean", None, "plain")
 
 
@@ -203,7 +216,7 @@ def test_grid_result_defaults_are_empty_tables_with_the_result_columns():
 # --- transfer -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test: mutmut maps a function to every test that runs it
 def transfer() -> GridResult:
     return run_grid([corpus_a(), corpus_b(), corpus_c()], [FS], [CENTROID], protocol=LOSO,
                     within=False)  # fmt: skip
@@ -283,7 +296,7 @@ def test_skipped_directions_name_the_shared_classes():
 # --- within, folds and the stratified reference --------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test: mutmut maps a function to every test that runs it
 def within() -> GridResult:
     return run_grid([corpus_b(), corpus_d()], [FS], [CENTROID], protocol=LOSO, transfer=False)
 
@@ -353,8 +366,8 @@ def test_the_stratified_reference_sits_beside_a_confounded_corpus(within):
     assert list(reference.columns) == list(RESULT_COLUMNS)
     assert reference.index.tolist() == [0]
     row = reference.iloc[0]
-    assert (row.source, row.protocol, row.fold, row.uar, row.n_test, row.n_train) == (
-        "d", "stratified-5fold", -1, 1.0, 10, 8,
+    assert (row.source, row.protocol, row.fold, row.uar, row.n_test, row.n_train, row.seed) == (
+        "d", "stratified-5fold", -1, 1.0, 10, 8, 0,
     )  # fmt: skip
     assert within.notes[-1] == (
         "d: speaker-label association Cramér's V = 1.00; a stratified-5fold cell (speakers "
@@ -678,7 +691,7 @@ def test_speaker_norm_adaptation_standardises_a_confounded_source_per_corpus():
 
 def test_tuning_searches_inside_each_training_set_and_records_the_choice():
     a, b = corpus_a(), corpus_b()
-    grid = run_grid([a, b], [FS], [CENTROID], protocol=LOSO, tune=True,
+    grid = run_grid([a, b], [FS], [TUNABLE], protocol=LOSO, tune=True,
                     adaptations=("none", "corpus-norm"))  # fmt: skip
     chosen = json.dumps({"column": 0})
     assert set(grid.results.params) == {chosen}
@@ -686,6 +699,18 @@ def test_tuning_searches_inside_each_training_set_and_records_the_choice():
     plain = run_grid([a, b], [FS], [CENTROID], protocol=LOSO, adaptations=("none", "corpus-norm"))
     assert grid.results.uar.tolist() == plain.results.uar.tolist()
     assert set(plain.results.params) == {""}
+
+
+def test_pool_within_of_a_single_fold():
+    keys = {"feature_set": FS, "classifier": "c", "normalisation": "train",
+            "adaptation": "none", "augmentation": "none", "source": "b", "target": "b",
+            "seed": 0}  # fmt: skip
+    fold = {**keys, "kind": "within", "protocol": "p", "transductive": False, "fold": 0,
+            "n_train": 3, "params": ""}  # fmt: skip
+    predictions = pd.DataFrame([{**keys, "y_true": "x", "y_pred": "x"},
+                                {**keys, "y_true": "y", "y_pred": "x"}])  # fmt: skip
+    row = pool_within(pd.DataFrame([fold]), predictions).iloc[0]
+    assert (row.protocol, row.uar, row.n_train, row.n_test, row.fold) == ("p", 0.5, 3, 2, -1)
 
 
 def test_pool_within_keeps_one_params_value_or_points_to_the_folds():
@@ -737,3 +762,170 @@ def test_a_job_defaults():
     assert (job.targets, job.classes, job.training_view, job.spec, job.tune, job.reference) == (
         (), (), "", None, False, False,
     )  # fmt: skip
+
+
+def test_pool_corpora_of_one_corpus_is_that_corpus():
+    a = corpus_a()
+    pooled = pool_corpora([a])
+    assert pooled.name == "a" and pooled.features[FS].tolist() == a.features[FS].tolist()
+    assert training_rows(a, FS, [0, 1])[2].dtype.kind == "U"
+
+
+def test_the_seed_reaches_every_model():
+    a, b = corpus_a(), corpus_b()
+    # Seed 1: column 1, which ties every class: the first class is predicted everywhere.
+    for adaptation in ("none", "corpus-norm"):
+        grid = run_grid([a, b], [FS], [SEEDED], protocol=LOSO, seeds=(1,),
+                        adaptations=(adaptation,))  # fmt: skip
+        uar = {(r.source, r.target): r.uar for r in grid.results.itertuples()}
+        assert uar == {("a", "a"): 1 / 3, ("a", "b"): 0.5, ("b", "a"): 0.5, ("b", "b"): 0.5}
+        assert set(grid.results.seed) == {1} and set(grid.folds.seed) == {1}
+
+
+class RecordingSearch(SpeakerGroupedSearch):
+    """The speaker-grouped search, recording the seed and groups each fit receives."""
+
+    calls: list = []
+
+    def fit(self, X, y, groups=None):
+        RecordingSearch.calls.append((self.seed, None if groups is None else list(groups)))
+        return super().fit(X, y, groups=groups)
+
+
+def test_a_tuned_search_gets_the_seed_and_the_training_speakers(monkeypatch):
+    def recording(model, classifier, seed=0):
+        return RecordingSearch(model, resolve_classifier(classifier).param_grid, seed=seed)
+
+    monkeypatch.setattr(transfer_module, "tuned", recording)
+    RecordingSearch.calls = []
+    run_grid([corpus_a(), corpus_b()], [FS], [TUNABLE], protocol=LOSO, seeds=(3,), tune=True)
+    calls = RecordingSearch.calls
+    # a's two folds, b's two folds, then a -> b and b -> a (job order).
+    assert [seed for seed, _ in calls] == [3] * 6
+    assert calls[0][1] == ["a:s1"] * 6 and calls[1][1] == ["a:s0"] * 6
+    assert calls[2][1] == ["b:s1"] * 4
+    assert calls[4][1] == ["a:s0", "a:s1"] * 4
+    assert calls[5][1] == ["b:s0", "b:s1"] * 4
+
+
+def test_folds_sort_by_corpus_then_seed_then_fold():
+    grid = run_grid([corpus_b(), corpus_a()], [FS], [CENTROID], protocol=LOSO, seeds=(0, 1),
+                    transfer=False)  # fmt: skip
+    folds = grid.folds
+    assert folds.source.tolist() == ["a"] * 4 + ["b"] * 4
+    assert folds.seed.tolist() == [0, 0, 1, 1] * 2
+    assert folds.fold.tolist() == [0, 1] * 4
+    assert grid.results.source.tolist() == ["a", "a", "b", "b"]
+    assert grid.results.seed.tolist() == [0, 1, 0, 1]
+
+
+def test_seeded_splits_follow_the_seed():
+    b, d = corpus_b(), corpus_d()
+    jobs, _ = plan_jobs([b], [FS], ["c"], StratifiedKFoldProtocol(2), [1], transfer=False)
+    expected = StratifiedKFold(2, shuffle=True, random_state=1).split(np.zeros(8), b.labels)
+    assert [j.train.tolist() for j in jobs] == [train.tolist() for train, _ in expected]
+    jobs, _ = plan_jobs([d], [FS], ["c"], LOSO, [1], transfer=False)
+    expected = StratifiedKFold(5, shuffle=True, random_state=1).split(np.zeros(10), d.labels)
+    assert [j.train.tolist() for j in jobs if j.reference] == [t.tolist() for t, _ in expected]
+
+
+def _skewed(name: str, per_class: int) -> CorpusData:
+    """All but one of each class's utterances from one speaker."""
+    n = per_class
+    speakers = [0] * (n - 1) + [1] + [1] * (n - 1) + [0]
+    return _corpus(name, ["ang"] * n + ["hap"] * n, list(range(2 * n)), speakers)
+
+
+def test_the_reference_needs_an_association_above_the_threshold():
+    # 4 of 5 per speaker: Cramér's V = 0.6 exactly (not above); 5 of 6: 0.67.
+    at, above = _skewed("at", 5), _skewed("above", 6)
+    jobs, notes = plan_jobs([at, above], [FS], ["c"], LOSO, [0], transfer=False)
+    assert {j.source for j in jobs if j.reference} == {"above"}
+    assert notes[-1].startswith("above: speaker-label association Cramér's V = 0.67; a ")
+    grid = run_grid([corpus_b(), above], [FS], [CENTROID], protocol=LOSO, within=False,
+                    normalisations=("speaker",))  # fmt: skip
+    assert "Cramér's V = 0.67 > 0.6, so per-speaker" in grid.notes[-1]
+    assert grid.notes[-1].startswith("above: as a test set")
+
+
+def test_speaker_normalisation_views_of_reference_folds_and_partial_sources():
+    a, d = corpus_a(), corpus_d()
+    # m: its ang/hap rows are one speaker each, its neu rows shared: confounded only on
+    # the classes it shares with b.
+    m = _corpus("m", ["ang"] * 2 + ["neu"] * 4 + ["hap"] * 2 + ["neu"] * 4, list(range(12)),
+                [0] * 6 + [1] * 6)  # fmt: skip
+    jobs, notes = plan_jobs([m, corpus_b()], [FS], ["c"], LOSO, [0], within=False,
+                            normalisations=("speaker",))  # fmt: skip
+    assert [(j.source, j.training_view) for j in jobs] == [("m", "corpus"), ("b", "")]
+    # w: every speaker says both classes: no training set of it is confounded.
+    w = _corpus("w", ["ang", "hap"] * 10, list(range(20)), [i // 2 % 5 for i in range(20)])
+    jobs, notes = plan_jobs([a, d, corpus_c(), w], [FS], ["c"], SpeakerKFoldProtocol(2), [0],
+                            transfer=False, normalisations=("speaker",),
+                            stratified_reference="all")  # fmt: skip
+    corpora = {"a": a, "d": d, "c": corpus_c(), "w": w}
+    for job in jobs:
+        corpus = corpora[job.source]
+        association = speaker_label_association(
+            corpus.labels[job.train], corpus.speakers[job.train]
+        )
+        assert job.training_view == ("corpus" if association > 0.6 else ""), job
+        assert job.normalisation == "speaker"
+    # c's second fold trains on two of its three speakers (not confounded), so does one of
+    # its reference folds.
+    assert [j.training_view for j in jobs if j.source == "c"] == ["corpus", "", "corpus", "corpus"]
+    assert [j.training_view for j in jobs if j.source == "w"] == [""] * 4
+    assert sum(j.reference for j in jobs) == 8
+    assert notes[-2] == (
+        "d: per-speaker normalisation fell back to per-corpus for 4 of 4 training set(s): "
+        "their own labels show speakers and emotions confounded (Cramér's V > 0.6), where "
+        "per-speaker standardisation would remove the emotion itself"
+    )
+
+
+def test_speaker_normalisation_alone_still_has_the_per_corpus_view_for_confounded_sources():
+    b, d = corpus_b(), corpus_d()
+    grid = run_grid([b, d], [FS], [CENTROID], protocol=LOSO, within=False,
+                    normalisations=("speaker",))  # fmt: skip
+    b0, d0 = b.features[FS][:, 0], d.features[FS][:, 0]
+    b_speaker = np.empty(8)
+    for s in (0, 1):
+        b_speaker[s::2] = _z(b0[s::2])
+    got = grid.predictions[grid.predictions.source == "d"]
+    assert got.y_pred.tolist() == _nearest(_z(d0), d.labels, b_speaker)
+
+
+def test_speaker_norm_adaptation_of_an_unconfounded_source_is_per_speaker_on_both_sides():
+    # Speaker offsets of 100 in the source: per corpus, its class means would swap.
+    s = _corpus("s", ["ang", "hap", "hap", "ang", "ang", "hap"], [0, 10, 12, 100, 104, 110],
+                [0, 0, 0, 1, 1, 1])  # fmt: skip
+    t = _corpus("t", ["ang", "ang", "hap", "hap", "hap"] * 2,
+                [0, 3, 4, 7, 10, 51, 54, 56, 58, 59],
+                [0] * 5 + [1] * 5)  # fmt: skip
+    grid = run_grid([s, t], [FS], [CENTROID], protocol=LOSO, within=False,
+                    adaptations=("speaker-norm",))  # fmt: skip
+    s0, t0 = s.features[FS][:, 0], t.features[FS][:, 0]
+    source = np.concatenate([_z(s0[:3]), _z(s0[3:])])
+    target = np.concatenate([_z(t0[:5]), _z(t0[5:])])
+    expected = _nearest(source, s.labels, target)
+    assert expected != _nearest(_z(s0), s.labels, target)
+    assert expected != _nearest(source, s.labels, _z(t0))
+    got = grid.predictions[grid.predictions.source == "s"]
+    assert got.y_pred.tolist() == expected
+    assert got.score_hap.tolist() == [float(p == "hap") for p in expected]
+
+
+def test_coral_adaptation_sees_the_target_features():
+    a, b = corpus_a(), corpus_b()
+    b.features[FS][:, 0] += 50  # a target far from the source, and spread on column 1
+    b.features[FS][:, 1] = [0, 1, 0, 1, 5, 6, 5, 6]
+    grid = run_grid([a, b], [FS], [CENTROID], protocol=LOSO, within=False,
+                    adaptations=("coral",))  # fmt: skip
+    rows = np.arange(8)
+    adapted = TransductiveClassifier(make_classifier(CENTROID), "coral").fit(
+        a.features[FS][rows], a.labels[rows], X_target=b.features[FS]
+    )
+    expected = adapted.predict(b.features[FS]).tolist()
+    plain = make_classifier(CENTROID).fit(a.features[FS][rows], a.labels[rows])
+    assert expected != plain.predict(b.features[FS]).tolist()
+    got = grid.predictions[grid.predictions.source == "a"]
+    assert got.y_pred.tolist() == expected
