@@ -154,7 +154,11 @@ def _row(table: pd.DataFrame, kind: str, source: str, target: str, unit: str, na
 
 def _grid(**options) -> pd.DataFrame:
     return importance_grid(
-        [corpus_p(), corpus_q()], {FS: NAMES}, [CENTROID], protocol=LOSO, n_repeats=4, **options
+        [corpus_p(), corpus_q()],
+        {FS: NAMES},
+        [CENTROID],
+        protocol=LOSO,
+        **{"n_repeats": 4, **options},
     )
 
 
@@ -284,3 +288,11 @@ def test_pool_folds_weights_by_test_rows():
     assert x.baseline_uar == pytest.approx((1.0 * 2 + 0.5 * 6) / 8)
     assert x.sd == pytest.approx(np.sqrt((0.04 + 0.01) / 2))
     assert (x.n_test, x.n_repeats, x.permute, x.family) == (8, 3, "all", "pitch")
+
+
+def test_one_repeat_has_no_spread():
+    table = _grid(n_repeats=1)
+    assert set(table.n_repeats) == {1}
+    assert set(table.sd) == {0.0}
+    # One repeat: the first draws (identity for every pair): nothing lost.
+    assert set(table.importance) == {0.0}
