@@ -929,3 +929,13 @@ def test_coral_adaptation_sees_the_target_features():
     assert expected != plain.predict(b.features[FS]).tolist()
     got = grid.predictions[grid.predictions.source == "a"]
     assert got.y_pred.tolist() == expected
+
+
+def test_run_grid_passes_the_stratified_reference_choice_on():
+    grid = run_grid([corpus_b(), corpus_d()], [FS], [CENTROID], protocol=LOSO, transfer=False,
+                    stratified_reference="none")  # fmt: skip
+    assert grid.reference.empty
+    assert set(grid.folds.protocol) == {
+        "loso",
+        "loso (trained fold 0 without ang; fold 1 without hap)",
+    }
