@@ -23,7 +23,7 @@ from paraser.experiments.importance import (
     permutation_importance,
     uar,
 )
-from paraser.experiments.protocols import LeaveOneSpeakerOutProtocol
+from paraser.experiments.protocols import LeaveOneSpeakerOutProtocol, StratifiedKFoldProtocol
 from paraser.experiments.transfer import CorpusData
 
 FS = "fs"
@@ -32,20 +32,25 @@ LOSO = LeaveOneSpeakerOutProtocol()
 
 
 class Centroid(BaseEstimator, ClassifierMixin):
-    """Nearest class mean on column 0."""
+    """Nearest class mean on one column."""
+
+    def __init__(self, column: int = 0):
+        self.column = column
 
     def fit(self, x, y):
         x, y = np.asarray(x, dtype=float), np.asarray(y)
         self.classes_ = np.unique(y)
-        self.centres_ = np.array([x[y == c, 0].mean() for c in self.classes_])
+        self.centres_ = np.array([x[y == c, self.column].mean() for c in self.classes_])
         return self
 
     def predict(self, x):
-        column = np.asarray(x, dtype=float)[:, [0]]
+        column = np.asarray(x, dtype=float)[:, [self.column]]
         return self.classes_[np.abs(column - self.centres_).argmin(axis=1)]
 
 
 CENTROID = ClassifierSpec(lambda seed: Centroid(), "nearest class mean", None, "centroid")
+#: Column = seed: with seed 1 the model reads column 1 only.
+SEEDED = ClassifierSpec(lambda seed: Centroid(seed), "column = seed", None, "seeded")
 
 
 class Threshold:
@@ -53,6 +58,13 @@ class Threshold:
 
     def predict(self, x):
         return np.where(np.asarray(x)[:, 0] > 1.5, "hi", "lo")
+
+
+class Sign:
+    """A fitted model stand-in: 'hi' where column 0 is positive."""
+
+    def predict(self, x):
+        return np.where(np.asarray(x)[:, 0] > 0, "hi", "lo")
 
 
 def _corpus(name, labels, column0, speakers) -> CorpusData:
@@ -119,9 +131,11 @@ def test_permutation_importance_hand_worked():
         Threshold(), np.array(x), y, {"a": np.array([0])}, groups=groups, n_repeats=2, seed=0
     )
     assert lost["a"].tolist() == [0.0, 0.5]
-    _, lost = permutation_importance(Threshold(), x, y, {"a": [0]}, n_repeats=3)
-    assert len(lost["a"]) == 3
-    assert lost["a"].tolist()[:2] == [0.0, 0.5]  # the default seed is 0
+    # Defaults: three repeats, seed 0.  'hi' where column 0 is positive (baseline 1):
+    # draws [2, 0, 1, 3] -> 1, -1, -2, 2: UAR 1/2; [3, 2, 1, 0] -> 2, 1, -2, -1: UAR 0;
+    # [1, 3, 0, 2] -> -2, 2, -1, 1: UAR 1/2.
+    _, lost = permutation_importance(Sign(), x, y, {"a": [0]})
+    assert lost["a"].tolist() == [0.5, 1.0, 0.5]
 
 
 def test_feature_units_one_column_each_and_families_sorted():
@@ -296,3 +310,75 @@ def test_one_repeat_has_no_spread():
     assert set(table.sd) == {0.0}
     # One repeat: the first draws (identity for every pair): nothing lost.
     assert set(table.importance) == {0.0}
+
+
+def test_two_repeats_have_a_spread():
+    # p -> q, pairs of q's speakers: (kept, kept), then (kept, swapped): lost [0, 1/2].
+    row = _row(_grid(n_repeats=2), "transfer", "p", "q", "feature", "F0_mean")
+    assert row.importance == 0.25
+    assert row.sd == pytest.approx(np.sqrt(0.125))
+
+
+def test_the_seed_reaches_the_model_and_the_permutations():
+    # default_rng(1).permutation(4): [0, 1, 2, 3], [3, 0, 2, 1], [3, 0, 1, 2]; q's column 0
+    # (-3, 3, -4, 4) becomes 4, -3, -4, 3 (UAR 1/2), then 4, -3, 3, -4 (UAR 0).
+    table = _grid(permute="all", n_repeats=3, seed=1)
+    row = _row(table, "transfer", "p", "q", "feature", "F0_mean")
+    assert row.importance == pytest.approx(0.5)
+    # A model on column 1 (seed 1) never reads column 0.
+    table = importance_grid([corpus_p(), corpus_q()], {FS: NAMES}, [SEEDED], protocol=LOSO,
+                            seed=1, permute="all")  # fmt: skip
+    assert set(table[table.name == "F0_mean"].importance) == {0.0}
+    assert set(table.classifier) == {"seeded"}
+
+
+def test_the_capped_rows_are_drawn_without_replacement():
+    # q -> p keeps p's rows 1, 2, 3 (lo, hi, hi; column 0 -2, 1, 2); one draw [2, 0, 1]
+    # gives 2, -2, 1 -> hi, lo, hi: UAR (0 + 1/2) / 2, lost 3/4.
+    table = _grid(permute="all", n_repeats=1, max_test=3)
+    row = _row(table, "transfer", "q", "p", "feature", "F0_mean")
+    assert (row.n_test, row.baseline_uar, row.importance) == (3, 1.0, 0.75)
+
+
+def test_at_most_400_test_rows_by_default():
+    n = 401
+    big = _corpus("big", ["lo", "hi"] * 200 + ["lo"], [-1, 1] * 200 + [-1],
+                  ["s0", "s0", "s1", "s1"] * 100 + ["s0"])  # fmt: skip
+    table = importance_grid([corpus_p(), big], {FS: NAMES}, [CENTROID], protocol=LOSO,
+                            n_repeats=1, transfer=True)  # fmt: skip
+    assert _row(table, "transfer", "p", "big", "feature", "F0_mean").n_test == 400
+    assert _row(table, "within", "big", "big", "feature", "F0_mean").n_test == n
+
+
+def test_a_family_row_is_named_after_its_family():
+    table = importance_grid([corpus_p(), corpus_q()], {FS: ["F0_mean", "jitterLocal", "mfcc1"]},
+                            [CENTROID], protocol=LOSO, n_repeats=1)  # fmt: skip
+    families = table[table.unit == "family"]
+    assert sorted(set(families.name)) == ["mfcc", "pitch", "voice quality"]
+    assert (families.family == families.name).all()
+    features = table[table.unit == "feature"].drop_duplicates("name").set_index("name")
+    assert features.family.to_dict() == {
+        "F0_mean": "pitch", "jitterLocal": "voice quality", "mfcc1": "mfcc",
+    }  # fmt: skip
+
+
+def test_stratified_folds_and_subsamples_are_reproducible():
+    corpora = [
+        _corpus("u", ["lo", "hi"] * 6, [-1, 1, -2, 2, -3, 3, 1, -1, -2, 2, 3, -3], ["s"] * 12),
+        _corpus("v", ["lo", "hi"] * 6, [-3, 3, 2, -2, -1, 1, -2, 2, 1, -1, -3, 3], ["s"] * 12),
+    ]
+    runs = [
+        importance_grid(
+            corpora,
+            {FS: NAMES},
+            [CENTROID],
+            protocol=StratifiedKFoldProtocol(2),
+            seed=3,
+            n_repeats=2,
+            max_test=4,
+            permute="all",
+        )  # fmt: skip
+        for _ in range(3)
+    ]
+    for run in runs[1:]:
+        pd.testing.assert_frame_equal(run, runs[0])
