@@ -382,3 +382,9 @@ def test_stratified_folds_and_subsamples_are_reproducible():
     ]
     for run in runs[1:]:
         pd.testing.assert_frame_equal(run, runs[0])
+
+
+def test_a_corpus_that_cannot_be_split_is_named():
+    mono = _corpus("mono", ["lo"] * 4, [1, 2, 3, 4], ["s0", "s1", "s0", "s1"])
+    with pytest.raises(ValueError, match=r"^mono: only one class \(lo\) after label mapping"):
+        importance_grid([mono], {FS: NAMES}, [CENTROID], protocol=LOSO)
