@@ -105,6 +105,20 @@ def test_the_content_digest_is_the_sha256_of_keys_and_vectors(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
 
 
+def test_feature_tables_are_written_without_dictionary_encoding(tmp_path):
+    """Keys and vectors never repeat: dictionary pages would only cost time (issue 21)."""
+    path = tmp_path / "t.parquet"
+    atomic_write_table(_table(["k1", "k2", "k3"], [[1.0, 2.0], [3.5, -4.0], [0.5, 0.25]]), path)
+    metadata = pq.ParquetFile(path).metadata
+    encodings = {
+        encoding
+        for group in range(metadata.num_row_groups)
+        for column in range(metadata.num_columns)
+        for encoding in metadata.row_group(group).column(column).encodings
+    }
+    assert encodings and not any("DICTIONARY" in e for e in encodings), encodings
+
+
 # --- stale temporary files ------------------------------------------------------------------
 
 
