@@ -42,3 +42,17 @@ def test_a_class_without_test_utterances_scores_zero_without_a_warning():
 def test_scoring_no_predictions_is_an_error():
     with pytest.raises(ValueError):
         score(np.array([], dtype=str), np.array([], dtype=str), ["a", "b"])
+
+
+@pytest.mark.parametrize(
+    ("n_a", "n_b", "collapsed"),
+    [(10, 0, True), (19, 1, True), (9, 1, True), (17, 3, False)],
+)
+def test_a_cell_collapses_from_nine_tenths_of_its_predictions_in_one_class(n_a, n_b, collapsed):
+    # 19 of 20 (0.95) with a second class predicted, exactly 9 of 10 (the threshold), and
+    # 17 of 20 (0.85, below it); one class predicted is always collapsed.
+    y_pred = np.array(["a"] * n_a + ["b"] * n_b)
+    y_true = np.array(["a", "b"] * (len(y_pred) // 2))
+    result = score(y_true, y_pred, ["a", "b"])
+    assert result["dominant_share"] == pytest.approx(n_a / (n_a + n_b))
+    assert result["collapsed"] is collapsed
