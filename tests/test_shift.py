@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.linalg import sqrtm
+from builders import frechet_reference
 
 from paraser.experiments.shift import (
     descriptor_family,
@@ -102,12 +102,5 @@ def test_frechet_matches_the_gaussian_formula():
     for n_x, n_y, d in ((60, 80, 4), (30, 20, 40)):  # also fewer rows than features
         x = rng.normal(size=(n_x, d)) @ rng.normal(size=(d, d))
         y = rng.normal(size=(n_y, d)) * 2 + 1
-        scale = np.sqrt((x.var(axis=0, ddof=1) + y.var(axis=0, ddof=1)) / 2)
-        xs, ys = x / scale, y / scale
-        cx, cy = np.cov(xs, rowvar=False), np.cov(ys, rowvar=False)
-        root = sqrtm(cx)
-        expected = np.sum((xs.mean(0) - ys.mean(0)) ** 2) + np.trace(
-            cx + cy - 2 * sqrtm(root @ cy @ root).real
-        )
-        assert frechet_distance(x, y) == pytest.approx(expected / d, rel=1e-6)
+        assert frechet_distance(x, y) == pytest.approx(frechet_reference(x, y), rel=1e-6)
         assert frechet_distance(x, y) == pytest.approx(frechet_distance(y, x), rel=1e-9)
