@@ -185,14 +185,9 @@ def main(
 
 def _label_space(classes: str, label_map: Path | None, task: str):
     """The LabelMap (categorical) or Task (arousal, valence, a file) a command runs on."""
-    from paraser.corpora import LabelMap
-    from paraser.corpora.tasks import get_task
+    from paraser.runs.experiment import resolve_label_space
 
-    if task.strip().lower() != "categorical":
-        if label_map:
-            raise ValueError("--label-map is for the categorical task; give --task FILE.json")
-        return get_task(task)
-    return LabelMap.from_file(label_map) if label_map else LabelMap(tuple(_split(classes)))
+    return resolve_label_space(_split(classes), label_map, task)
 
 
 def _feature_specs(features: str, model: str | None, device: str) -> list:

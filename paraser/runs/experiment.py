@@ -399,21 +399,27 @@ def _name_problems(values: Mapping) -> list[tuple[str, str]]:
 # --- running -------------------------------------------------------------------------------
 
 
-def label_space(experiment: Experiment):
-    """The LabelMap (categorical) or Task (arousal, valence, a file) the experiment runs on."""
+def resolve_label_space(classes: Sequence[str], label_map: str | Path | Mapping | None, task: str):
+    """The LabelMap (categorical) or Task (arousal, valence, a file) of the options
+    ``--classes``, ``--label-map`` (a JSON file, or an experiment file's inline table) and
+    ``--task``; every command that takes them resolves them here."""
     from paraser.corpora import LabelMap
     from paraser.corpora.tasks import get_task
 
-    if experiment.task.strip().lower() != "categorical":
-        if experiment.label_map is not None:
+    if task.strip().lower() != "categorical":
+        if label_map:
             raise ValueError("--label-map is for the categorical task; give --task FILE.json")
-        return get_task(experiment.task)
-    if isinstance(experiment.label_map, Mapping):
-        spec = experiment.label_map
-        return LabelMap(tuple(spec.get("classes", DEFAULT_CLASSES)), dict(spec.get("map", {})))
-    if experiment.label_map:
-        return LabelMap.from_file(experiment.label_map)
-    return LabelMap(tuple(experiment.classes))
+        return get_task(task)
+    if isinstance(label_map, Mapping):
+        return LabelMap(
+            tuple(label_map.get("classes", DEFAULT_CLASSES)), dict(label_map.get("map", {}))
+        )
+    return LabelMap.from_file(label_map) if label_map else LabelMap(tuple(classes))
+
+
+def label_space(experiment: Experiment):
+    """The label space ``experiment`` runs on (:func:`resolve_label_space`)."""
+    return resolve_label_space(experiment.classes, experiment.label_map, experiment.task)
 
 
 def recorded_experiment(
