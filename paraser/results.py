@@ -322,6 +322,12 @@ def read_config(results_dir: str | Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def read_shift_config(directory: str | Path) -> dict:
+    """The record of a ``paraser shift`` run (``shift_config.json``); ``{}`` when it has none."""
+    path = Path(directory) / SHIFT_CONFIG_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def write_config(out: str | Path, config: dict) -> None:
     """The run record: versions, parameters, manifest hashes, notes (one writer).
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +31,6 @@ from paraser.results import (
     CORRELATION_FILE,
     DROPS_FILE,
     FACTOR_DEFAULTS,
-    SHIFT_CONFIG_FILE,
     SHIFT_FAMILIES_FILE,
     SHIFT_FEATURES_FILE,
     SHIFT_FILE,
@@ -41,6 +39,7 @@ from paraser.results import (
     has_results,
     load_results,
     read_config,
+    read_shift_config,
     write_figure,
     write_table_output,
     write_text_output,
@@ -322,10 +321,7 @@ def shift_figure(
 
 def _corpus_order(directory: Path, results_dir: Path) -> list[str]:
     """The corpora as the shift run (``shift_config.json``) or the transfer run named them."""
-    recorded = directory / SHIFT_CONFIG_FILE
-    if recorded.is_file():
-        return list(json.loads(recorded.read_text()).get("corpora", []))
-    return corpus_order(read_config(results_dir))
+    return corpus_order(read_shift_config(directory) or read_config(results_dir))
 
 
 def _blocks(directory: Path, shift: pd.DataFrame, correlations: pd.DataFrame | None):
