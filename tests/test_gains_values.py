@@ -543,33 +543,15 @@ def test_a_level_meant_for_accuracy_says_so_with_its_accuracy_gain():
         "priors): accuracy 0.500 → 0.520, gain +0.020 [-0.010, +0.050] (no clear effect); "
         "macro-F1 gain -0.012."
     )
+
+    def with_accuracy_ci(low: float, high: float) -> str:
+        row = {**average, "targets": "accuracy", "accuracy_ci_low": low, "accuracy_ci_high": high}
+        (sentence,) = gains_sentences(_gains(rows=[row]))
+        return sentence
+
     for low, high in ((0.001, 0.05), (-0.05, -0.001)):
-        (sentence,) = gains_sentences(
-            _gains(
-                rows=[
-                    {
-                        **average,
-                        "targets": "accuracy",
-                        "accuracy_ci_low": low,
-                        "accuracy_ci_high": high,
-                    }
-                ]
-            )
-        )
-        assert sentence.endswith(f"{high:+.3f}]; macro-F1 gain -0.012.")
+        assert with_accuracy_ci(low, high).endswith(f"{high:+.3f}]; macro-F1 gain -0.012.")
     for low, high in ((0.0, 0.05), (-0.05, 0.0)):
-        (sentence,) = gains_sentences(
-            _gains(
-                rows=[
-                    {
-                        **average,
-                        "targets": "accuracy",
-                        "accuracy_ci_low": low,
-                        "accuracy_ci_high": high,
-                    }
-                ]
-            )
-        )
-        assert sentence.endswith("] (no clear effect); macro-F1 gain -0.012.")
+        assert with_accuracy_ci(low, high).endswith("] (no clear effect); macro-F1 gain -0.012.")
     (sentence,) = gains_sentences(_gains(rows=[average]))
     assert "accuracy" not in sentence

@@ -295,25 +295,22 @@ def test_untrained_label():
 # --- plan_splits ------------------------------------------------------------------------
 
 
-def test_plan_splits_stratified_protocol_is_kept_as_is():
-    labels, speakers = _balanced(1, per_class=12)
+@pytest.mark.parametrize(
+    ("balanced", "protocol", "name"),
+    [
+        ((1, 12), StratifiedKFoldProtocol(3), "stratified-3fold"),
+        # 12 speakers in 3 folds, three seeds: the seed is passed on (an unseeded split would
+        # match all three only by a very long chance).
+        ((12, 2), SpeakerKFoldProtocol(3), "speaker-3fold"),
+    ],
+)
+def test_plan_splits_keeps_a_possible_protocol_as_is(balanced, protocol, name):
+    labels, speakers = _balanced(*balanced)
     for seed in (0, 1, 2):
-        planned = plan_splits("emo", labels, speakers, StratifiedKFoldProtocol(3), seed=seed)
-        assert planned.protocol == "stratified-3fold"
+        planned = plan_splits("emo", labels, speakers, protocol, seed=seed)
+        assert planned.protocol == name
         assert planned.note is None and planned.untrained == {}
-        expected = StratifiedKFoldProtocol(3).splits("emo", labels, speakers, seed)
-        assert _as_lists(planned.splits) == _as_lists(expected)
-
-
-def test_plan_splits_speaker_independent_without_untrained_classes():
-    # 12 speakers in 3 folds, three seeds: the seed is passed on (an unseeded split would
-    # match all three only by a very long chance).
-    labels, speakers = _balanced(12)
-    for seed in (0, 1, 2):
-        planned = plan_splits("emo", labels, speakers, SpeakerKFoldProtocol(3), seed=seed)
-        assert planned.protocol == "speaker-3fold"
-        assert planned.note is None and planned.untrained == {}
-        expected = SpeakerKFoldProtocol(3).splits("emo", labels, speakers, seed)
+        expected = protocol.splits("emo", labels, speakers, seed)
         assert _as_lists(planned.splits) == _as_lists(expected)
 
 
