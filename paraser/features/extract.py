@@ -97,15 +97,27 @@ def _engine(spec: FeatureSetSpec) -> Callable[[np.ndarray], np.ndarray]:
 def _extract_chunk(
     items: list[tuple[str, list[int]]], specs: Sequence[FeatureSetSpec]
 ) -> list[tuple[str, dict[int, np.ndarray], list[tuple[int | None, str]]]]:
-    """Worker: read each file once, run every feature set it still needs."""
+    """Worker: read each file once, run every feature set it still needs.
+
+    Feature set by feature set over the chunk's files, not file by file: one
+    engine's code and tables stay in the CPU caches across files (~1 % of the CPU).
+    """
+    signals: dict[str, np.ndarray] = {}
     results = []
-    for path, needed in items:
+    for path, _ in items:
         try:
-            signal = read_item(path)
+            signals[path] = read_item(path)
         except AudioError as exc:
             results.append((path, {}, [(None, str(exc))]))
-            continue
-        results.append((path, *run_specs(signal, path, needed, specs)))
+        else:
+            results.append((path, {}, []))
+    needed_by = dict(items)
+    for index in sorted({index for _, needed in items for index in needed}):
+        for path, vectors, errors in results:
+            if path in signals and index in needed_by[path]:
+                found, failed = run_specs(signals[path], path, [index], specs)
+                vectors.update(found)
+                errors.extend(failed)
     return results
 
 

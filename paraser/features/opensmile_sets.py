@@ -9,11 +9,13 @@ instance per call (20-40 ms fixed cost, a large share on 1-2 s clips).
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import importlib.metadata
 import importlib.util
 import os
+import platform
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -169,10 +171,42 @@ register_feature_sets(
 )
 
 
+#: glibc's ``mallopt`` parameters, and the values set for openSMILE's allocations.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_BYTES = 32 << 20
+_TRIM_THRESHOLD_BYTES = 64 << 20
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Let glibc keep freed blocks for reuse instead of returning them to the kernel.
+
+    ``reset()`` destroys and re-creates every openSMILE component, freeing and
+    allocating its buffers once per file.  By default glibc serves blocks over
+    ~128 KiB with ``mmap`` and trims the heap as soon as 128 KiB are free, so every
+    file's buffers are unmapped and then page-faulted back in, zeroed by the kernel:
+    about 5 % of an extraction's CPU (measured on the four openSMILE sets, EmoDB).
+    With these thresholds the blocks stay in the heap and are reused; the peak is
+    unchanged, only up to 64 MiB of free heap may stay mapped.  Once per process;
+    a no-op (``False``) where the C library is not glibc.
+    """
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(
+            libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
+            and libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES)
+        )
+    except (OSError, AttributeError):
+        return False
+
+
 class SmileEngine:
     """One openSMILE instance that extracts functionals from many signals."""
 
     def __init__(self, config_path: str | Path, sample_rate: int = TARGET_SAMPLE_RATE):
+        keep_freed_memory()
         # Imported only where audio is processed: the package pulls in audformat.
         import opensmile
         from opensmile.core.config import config as smile_config

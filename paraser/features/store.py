@@ -398,7 +398,8 @@ class FeatureStore:
                 keys = merged.column(KEY_COLUMN).to_numpy(zero_copy_only=False)
                 finite_rows = np.flatnonzero(finite)
                 _, first = np.unique(keys[finite_rows], return_index=True)
-                merged = merged.take(pa.array(np.sort(finite_rows[first])))
+                if len(first) < len(merged):  # rows to drop: a copy without them
+                    merged = merged.take(pa.array(np.sort(finite_rows[first])))
                 atomic_write_table(merged.replace_schema_metadata(None), main)
             for shard in shards:
                 shard.unlink(missing_ok=True)
