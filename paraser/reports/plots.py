@@ -44,22 +44,41 @@ class FigureImages(NamedTuple):
     pdf: bytes
 
 
+#: zlib level of the PNGs: 1 encodes a 300-dpi figure ~4x as fast as Pillow's default 6,
+#: for files ~15 % larger (flat colours and text compress well at any level).
+_PNG_COMPRESS_LEVEL = 1
+
+
 def render(fig) -> FigureImages:
-    """The figure in every format; closes it."""
+    """The figure in every format; closes it.
 
-    def save(**options) -> FigureImages:
-        buffer = io.BytesIO()
-        # No bbox_inches="tight": it renders every figure twice (text layout dominates).
-        fig.savefig(buffer, **options)
-        return buffer.getvalue()
+    Drawn twice, not three times: once as the print raster, whose downsampled copy is
+    the screen PNG, and once as the PDF.  The layout is solved on the first drawing and
+    kept, so both show the same arrangement and the constrained-layout solver (a third
+    of a drawing's time) runs once.
+    """
+    from PIL import Image
 
-    images = FigureImages(
-        screen=save(format="png", dpi=SCREEN_DPI),
-        png=save(format="png", dpi=PRINT_DPI),
-        pdf=save(format="pdf", metadata=_PDF_METADATA),
+    fig.set_dpi(PRINT_DPI)
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    raster = Image.fromarray(np.asarray(fig.canvas.buffer_rgba()))
+    scale = SCREEN_DPI / PRINT_DPI
+    screen = raster.resize(
+        (round(raster.width * scale), round(raster.height * scale)), Image.Resampling.LANCZOS
     )
+    pdf = io.BytesIO()
+    fig.savefig(pdf, format="pdf", metadata=_PDF_METADATA)
     plt.close(fig)
-    return images
+    return FigureImages(
+        screen=_png(screen, SCREEN_DPI), png=_png(raster, PRINT_DPI), pdf=pdf.getvalue()
+    )
+
+
+def _png(image, dpi: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", dpi=(dpi, dpi), compress_level=_PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
 
 
 def transfer_heatmap(cells: pd.DataFrame, title: str, order=()) -> FigureImages:

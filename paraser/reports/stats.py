@@ -669,10 +669,23 @@ def per_class_recall(predictions: pd.DataFrame) -> pd.DataFrame:
 
 
 def confusion_matrix(predictions: pd.DataFrame, normalise: bool = True) -> pd.DataFrame:
-    """Rows: true class; columns: predicted class; row-normalised shares by default."""
-    table = pd.crosstab(predictions["y_true"], predictions["y_pred"])
-    labels = sorted(set(table.index) | set(table.columns))
-    table = table.reindex(index=sorted(table.index), columns=labels, fill_value=0)
+    """Rows: true class; columns: predicted class; row-normalised shares by default.
+
+    Rows are the classes present in ``y_true``, columns every class in either, both
+    sorted.  Counted with numpy: a report builds one per cell (``pd.crosstab`` took
+    ~8 ms each, most of a 125-cell report's statistics).
+    """
+    true = predictions["y_true"].to_numpy()
+    predicted = predictions["y_pred"].to_numpy()
+    labels = np.array(sorted(set(true) | set(predicted)), dtype=object)
+    rows = np.array(sorted(set(true)), dtype=object)
+    counts = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    np.add.at(counts, (np.searchsorted(labels, true), np.searchsorted(labels, predicted)), 1)
+    table = pd.DataFrame(
+        counts[np.searchsorted(labels, rows)],
+        index=pd.Index(list(rows), name="y_true"),
+        columns=pd.Index(list(labels), name="y_pred"),
+    )
     if normalise:
         table = table.div(table.sum(axis=1).replace(0, 1), axis=0)
     return table
