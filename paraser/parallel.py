@@ -23,7 +23,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
@@ -156,6 +156,43 @@ def parallel_runner(jobs: int, **kwargs) -> joblib.Parallel:
         return joblib.Parallel(n_jobs=parallel_jobs(jobs), **kwargs)
     guarded = LokyBackend(initializer=_guard_worker, initargs=(os.getpid(),))
     return joblib.Parallel(n_jobs=jobs, backend=guarded, **kwargs)
+
+
+#: Seconds of work this process takes on itself rather than start worker processes: a
+#: worker costs about a second to start (it imports scikit-learn), so below this the
+#: workers would finish later than this process alone.
+IN_PROCESS_BUDGET_S = 2.0
+
+
+def run_tasks(
+    tasks: Iterable[tuple[Callable, tuple, dict]],
+    jobs: int,
+    *,
+    start_here: bool = False,
+    budget_s: float = IN_PROCESS_BUDGET_S,
+) -> Iterator:
+    """Results of joblib ``delayed`` tasks, in no set order, on ``jobs`` workers.
+
+    With ``start_here`` (the caller knows the work is light: small matrices), tasks
+    run in this process one by one while the rest, projected from the mean so far,
+    would take at most ``budget_s``; once it would take longer, the rest go to the
+    workers.  A job on cached features then never starts workers, and a heavy one
+    loses at most its first task's parallelism.  Results are those of any other
+    placement: each task is a pure function of its arguments.
+    """
+    tasks = list(tasks)
+    done = 0
+    if start_here and jobs > 1 and active_client() is None:
+        started = time.perf_counter()
+        while done < len(tasks):
+            elapsed = time.perf_counter() - started
+            if done and elapsed / done * (len(tasks) - done) > budget_s:
+                break
+            function, args, kwargs = tasks[done]
+            done += 1
+            yield function(*args, **kwargs)
+    if done < len(tasks):
+        yield from parallel_runner(jobs, return_as="generator_unordered")(tasks[done:])
 
 
 def uses_backend(func: Callable[P, R]) -> Callable[P, R]:

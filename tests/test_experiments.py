@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
 from builders import corpus_data
 from invariants import assert_grid_invariants
+from joblib import delayed
 
 import paraser.experiments.transfer as transfer_module
 from paraser.experiments import (
@@ -15,6 +19,7 @@ from paraser.experiments import (
     run_grid,
     score,
 )
+from paraser.parallel import run_tasks
 
 CLASSES = ["anger", "happiness", "neutral", "sadness"]
 
@@ -79,13 +84,33 @@ def test_transfer_uses_only_shared_classes():
     assert cell.n_train == 45
 
 
-def test_grid_is_deterministic_for_a_seed():
+@pytest.mark.parametrize("start", ["here", "in workers"])
+def test_grid_is_deterministic_for_a_seed(start, monkeypatch):
+    if start == "in workers":  # as a grid on large matrices does
+        monkeypatch.setattr(transfer_module, "LIGHT_GRID_VALUES", 0)
     corpora = [blob_corpus("a", seed=1), blob_corpus("b", seed=2)]
     first = run_grid(corpora, ["blobs"], ["rf", "mlp"], protocol=StratifiedKFoldProtocol(3))
     second = run_grid(
         corpora, ["blobs"], ["rf", "mlp"], protocol=StratifiedKFoldProtocol(3), jobs=2
     )
     pd.testing.assert_frame_equal(first.results, second.results)
+    pd.testing.assert_frame_equal(first.predictions, second.predictions)
+
+
+def test_light_work_runs_here_and_the_rest_moves_to_workers_once_it_looks_long():
+    here = os.getpid()
+    tasks = [delayed(os.getpid)() for _ in range(6)]
+    assert list(run_tasks(tasks, 2, start_here=True)) == [here] * 6
+    assert here not in list(run_tasks(tasks, 2))  # not light: workers from the start
+    slow = [delayed(_pid_after)(0.2) for _ in range(6)]
+    pids = list(run_tasks(slow, 2, start_here=True, budget_s=0.5))
+    # 0.2 s each: after the first, the five left look like 1 s > 0.5 s.
+    assert pids[0] == here and here not in pids[1:] and len(pids) == 6
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
 
 
 def test_too_few_utterances_for_folds_names_corpus_class_and_count():

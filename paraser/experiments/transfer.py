@@ -47,7 +47,7 @@ from paraser.experiments.protocols import (
     plan_splits,
     speaker_label_association,
 )
-from paraser.parallel import parallel_runner
+from paraser.parallel import run_tasks
 from paraser.results import (
     CONFIG_COLUMNS,
     PREDICTION_COLUMNS,
@@ -216,6 +216,11 @@ class GridResult:
 #: ``--stratified-reference`` choices: which corpora get a stratified cell beside the
 #: speaker-independent one.  ``auto``: those whose speakers and labels are confounded.
 STRATIFIED_REFERENCE = ("auto", "all", "none")
+
+#: Feature values (all corpora, all sets) up to which a grid starts in this process (see
+#: :func:`paraser.parallel.run_tasks`): four corpora of eGeMAPS (~3,000 x 88) are well
+#: inside, one corpus of ComParE is not.
+LIGHT_GRID_VALUES = 1_000_000
 
 
 def _new_model(job: _Job):
@@ -640,8 +645,11 @@ def run_grid(
     predictions: list[pd.DataFrame] = []
     if progress:
         progress(0, len(planned))
-    runner = parallel_runner(jobs, return_as="generator_unordered")
-    for done, (job_rows, job_predictions) in enumerate(runner(call(j) for j in planned), 1):
+    light = sum(m.size for c in corpora for m in c.features.values()) <= LIGHT_GRID_VALUES
+    tasks = (call(j) for j in planned)
+    for done, (job_rows, job_predictions) in enumerate(
+        run_tasks(tasks, jobs, start_here=light), 1
+    ):
         rows.extend(job_rows)
         predictions.append(job_predictions)
         if progress:
