@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -48,6 +50,27 @@ def test_every_figure_is_a_vector_pdf_beside_a_300_dpi_png(run):
     embedded = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
     largest = max(p.stat().st_size for p in pngs)
     assert embedded and all(len(data) * 3 // 4 < largest for data in embedded)
+
+
+_REPORT_THEN_LIST_IMPORTS = """
+import runpy, sys
+sys.argv = ["paraser", "report", sys.argv[1], "--n-boot", "100"]
+try:
+    runpy.run_module("paraser.cli", run_name="__main__")
+except SystemExit as stop:
+    assert not stop.code, stop.code
+print("matplotlib" in sys.modules)
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: figures are drawn in-process")
+def test_the_process_writing_a_report_leaves_matplotlib_to_the_figure_workers(run):
+    # Importing it (~0.75 s) would sit on the report's critical path while workers draw.
+    done = subprocess.run(
+        [sys.executable, "-c", _REPORT_THEN_LIST_IMPORTS, str(run)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout.split()[-1] == "False", done.stdout
 
 
 def test_confusion_figures_write_class_names_in_full_on_a_source_by_target_grid(monkeypatch):

@@ -647,9 +647,7 @@ def run_grid(
         progress(0, len(planned))
     light = sum(m.size for c in corpora for m in c.features.values()) <= LIGHT_GRID_VALUES
     tasks = (call(j) for j in planned)
-    for done, (job_rows, job_predictions) in enumerate(
-        run_tasks(tasks, jobs, start_here=light), 1
-    ):
+    for done, (job_rows, job_predictions) in enumerate(run_tasks(tasks, jobs, start_here=light), 1):
         rows.extend(job_rows)
         predictions.append(job_predictions)
         if progress:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -23,6 +24,17 @@ ANCHORS = {
     REPORT_MARKDOWN_FILE: ("## Detailed tables", "## All cells"),
     REPORT_HTML_FILE: ("<h2>Detailed tables</h2>", "<h2>All cells</h2>", "</body>"),
 }
+
+
+# Here, not beside the plotting code: a process that receives figures drawn elsewhere
+# unpickles them without importing matplotlib.
+class FigureImages(NamedTuple):
+    """One figure as written (``png`` at :data:`paraser.reports.plots.PRINT_DPI`, ``pdf``) and
+    as embedded in ``report.html`` (``screen``)."""
+
+    screen: bytes
+    png: bytes
+    pdf: bytes
 
 
 @dataclass

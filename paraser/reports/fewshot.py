@@ -56,7 +56,7 @@ _START, _END = "<!-- paraser:fewshot:start -->", "<!-- paraser:fewshot:end -->"
 _STRATEGY_ORDER = ["zero-shot", "target-only", "pooled", "feature-augment", "ceiling"]
 
 if TYPE_CHECKING:  # matplotlib only when figures are drawn
-    from paraser.reports.plots import FigureImages
+    from paraser.reports.document import FigureImages
 
 
 def _unit_weights(units: np.ndarray, n_boot: int, seed: int) -> np.ndarray:

@@ -26,7 +26,7 @@ from paraser.results import (
 )
 
 if TYPE_CHECKING:  # matplotlib only when figures are drawn
-    from paraser.reports.plots import FigureImages
+    from paraser.reports.document import FigureImages
 
 
 #: Figures below this many are drawn in this process: starting workers (each imports

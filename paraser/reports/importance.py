@@ -47,7 +47,7 @@ SUMMARY_COLUMNS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # matplotlib only when figures are drawn
-    from paraser.reports.plots import FigureImages
+    from paraser.reports.document import FigureImages
 
 
 def family_summary(importance: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:

@@ -10,7 +10,6 @@ Colour maps are perceptually uniform and colour-blind safe (viridis, cividis).
 from __future__ import annotations
 
 import io
-from typing import NamedTuple
 
 import matplotlib
 
@@ -20,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from paraser.reports.document import FigureImages  # noqa: E402
 from paraser.reports.tables import (  # noqa: E402
     COLLAPSE_MARK,
     OPTIMISTIC_MARK,
@@ -34,14 +34,6 @@ PRINT_DPI = 300
 SCREEN_DPI = 90
 #: No creation date or library version in the PDF: the same run gives the same bytes.
 _PDF_METADATA = {"Creator": "paraser", "Producer": None, "CreationDate": None}
-
-
-class FigureImages(NamedTuple):
-    """One figure as written (``png`` at :data:`PRINT_DPI`, ``pdf``) and as embedded."""
-
-    screen: bytes
-    png: bytes
-    pdf: bytes
 
 
 #: zlib level of the PNGs: 1 encodes a 300-dpi figure ~4x as fast as Pillow's default 6,

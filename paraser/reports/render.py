@@ -31,7 +31,7 @@ from paraser.reports.tables import (
 from paraser.results import CONFIG_COLUMNS
 
 if TYPE_CHECKING:  # matplotlib only when figures are drawn
-    from paraser.reports.plots import FigureImages
+    from paraser.reports.document import FigureImages
 
 
 def _ci_text(row) -> str:

@@ -93,7 +93,7 @@ _STYLE = (
 )
 
 if TYPE_CHECKING:  # matplotlib only when figures are drawn
-    from paraser.reports.plots import FigureImages
+    from paraser.reports.document import FigureImages
 
 
 def drops_from_results(results: pd.DataFrame) -> pd.DataFrame:
