@@ -17,10 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from paraser.corpora import load_manifest
-
-#: paraser's default label space: the four classes all four corpora share.
-SHARED_LABELS = ["anger", "happiness", "neutral", "sadness"]
+from paraser.corpora import DEFAULT_CLASSES, load_manifest
 
 #: Version the comparison was set up and checked against (issue 21).
 NKULULEKO_VERSION = "1.14.1"
@@ -29,37 +26,46 @@ _NUMBER = re.compile(r"nan|[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?")
 
 
 def write_csvs(manifests: dict[str, Path], work: Path) -> dict[str, Path]:
-    """One nkululeko CSV per corpus: absolute file path, label, speaker; nothing dropped.
+    """One nkululeko CSV per corpus: absolute file path, label, speaker, every utterance.
 
-    Rows outside :data:`SHARED_LABELS` stay in: nkululeko's own ``DATA.labels`` filter
-    drops them, as a user of it would do.
+    Labels in paraser's label space are written as mapped there (``Angry`` -> ``anger``);
+    the others keep their own name, so nkululeko's ``DATA.labels`` filter drops them, as
+    paraser never trains or tests on them.  Both tools still extract features for every
+    utterance (paraser's label-free methods see their audio), so both do the same work.
     """
     out = {}
     for name, manifest in manifests.items():
-        frame = load_manifest(manifest, map_labels=False).frame
-        table = pd.DataFrame(
-            {
-                "file": [str(Path(f).resolve()) for f in frame["path"]],
-                "emotion": frame["label"].astype(str),
-                "speaker": frame["speaker"].astype(str),
-            }
+        loaded = load_manifest(manifest)
+        outside = loaded.outside if loaded.outside is not None else loaded.frame.iloc[:0]
+        table = pd.concat(
+            [
+                _nkululeko_rows(loaded.frame, loaded.frame["label"]),
+                _nkululeko_rows(outside, outside["original_label"]),
+            ],
+            ignore_index=True,
         )
         out[name] = work / f"{name}_nkululeko.csv"
         table.to_csv(out[name], index=False)
     return out
 
 
+def _nkululeko_rows(frame: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "file": [str(Path(f).resolve()) for f in frame["path"]],
+            "emotion": labels.astype(str).to_numpy(),
+            "speaker": frame["speaker"].astype(str).to_numpy(),
+        }
+    )
+
+
 def write_config(csvs: dict[str, Path], work: Path) -> Path:
     """The multidb INI: eGeMAPSv02 functionals (openSMILE), standardised, balanced SVM."""
     config = configparser.ConfigParser()
-    config["EXP"] = {
-        "root": str(work / "results"),
-        "name": "multidb",
-        "databases": repr(list(csvs)),
-        "runs": "1",
-        "epochs": "1",
-    }
-    config["DATA"] = {"target": "emotion", "labels": repr(SHARED_LABELS)}
+    # runs and epochs stay at nkululeko's defaults (1 run; epochs do not apply to an SVM).
+    config["EXP"] = {"root": str(work / "results"), "name": "multidb"}
+    config["EXP"]["databases"] = repr(list(csvs))
+    config["DATA"] = {"target": "emotion", "labels": repr(list(DEFAULT_CLASSES))}
     for name, path in csvs.items():
         config["DATA"][name] = str(path)
         config["DATA"][f"{name}.type"] = "csv"
