@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 PARASER_DATA ?= ../shared/corpora
 JOBS ?= 2
 
-.PHONY: setup demo test lint validate-stats check-report bench bench-small fault-drill reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation study-few-shot mutation clean
+.PHONY: setup demo test lint validate-stats check-report bench bench-small nkululeko-venv fault-drill reproduce-paper reproduce-multilingual reproduce-pooled study-adaptation study-augmentation study-few-shot mutation clean
 
 setup: $(VENV)/.installed
 
@@ -55,11 +55,25 @@ mutation: setup
 	PYTHONPATH=$(CURDIR)/mutants $(VENV)/bin/mutmut run --max-children $(JOBS) $(MUTANTS)
 	$(VENV)/bin/mutmut results
 
+# [5] times the 4x4 job against nkululeko's multidb when a Python with nkululeko is found:
+# NKULULEKO_PYTHON (e.g. `make bench NKULULEKO_PYTHON=.venv-nkululeko/bin/python`, or exported),
+# else .venv's own if it has nkululeko; otherwise [5] says how to install it and is skipped.
 bench: setup
 	$(PY) bench/run.py --data $(PARASER_DATA)
 
 bench-small: setup
 	$(PY) bench/run.py --data $(PARASER_DATA) --small
+
+# nkululeko in a venv of its own (its pins clash with paraser's), CPU torch first as in setup;
+# then `make bench NKULULEKO_PYTHON=$(NKULULEKO_VENV)/bin/python`.
+NKULULEKO_VENV ?= .venv-nkululeko
+nkululeko-venv: $(NKULULEKO_VENV)/.installed
+
+$(NKULULEKO_VENV)/.installed:
+	test -d $(NKULULEKO_VENV) || python3 -m venv $(NKULULEKO_VENV)
+	$(NKULULEKO_VENV)/bin/pip install --disable-pip-version-check -q torch==2.13.0
+	$(NKULULEKO_VENV)/bin/pip install --disable-pip-version-check -q nkululeko==1.14.1
+	touch $@
 
 # Every adversarial case of issue 15 against the CLI (bad audio, damaged caches, read-only and
 # full disks, SIGKILLs, concurrent runs, bad manifests): one table, rows lost and stale vectors

@@ -27,6 +27,9 @@ import numpy as np
 import opensmile
 import pandas as pd
 
+# A sibling script: ``python bench/run.py`` puts bench/ on the path.
+from nkululeko_job import NKULULEKO_VERSION, run_multidb
+
 from paraser.corpora import LoadedManifest, load_manifest, write_manifest
 from paraser.experiments import make_classifier, run_grid
 from paraser.experiments.metrics import score
@@ -294,14 +297,48 @@ def bench_memory(n: int, dim: int = 6373, classifier: str = "svm-approx") -> Non
 # 5 and 6: other tools and hooks -------------------------------------------------------------
 
 
-def bench_nkululeko() -> None:
-    if importlib.util.find_spec("nkululeko") is None:
+#: The 4x4 job cold, paraser against nkululeko's multidb (issue 21).
+NKULULEKO_TARGET = 1.9
+NKULULEKO_INSTALL = (
+    "python3 -m venv .venv-nkululeko && .venv-nkululeko/bin/pip install torch==2.13.0 && "
+    f".venv-nkululeko/bin/pip install nkululeko=={NKULULEKO_VERSION} (or: make nkululeko-venv), "
+    "then NKULULEKO_PYTHON=.venv-nkululeko/bin/python"
+)
+
+
+def nkululeko_python() -> str | None:
+    """A Python that has nkululeko: ``NKULULEKO_PYTHON``, else this one if it has it."""
+    chosen = os.environ.get("NKULULEKO_PYTHON")
+    if chosen:
+        # abspath, not resolve(): a venv's python is a symlink, and its target is not the venv.
+        return os.path.abspath(chosen) if os.sep in chosen else chosen
+    return sys.executable if importlib.util.find_spec("nkululeko") is not None else None
+
+
+def bench_nkululeko(cold_seconds: float | None, paths: dict[str, Path], work: Path) -> None:
+    """[10]'s cold job against nkululeko's multidb on the same four corpora, timed alike."""
+    python = nkululeko_python()
+    if python is None:
         print(
             "\n[5] nkululeko: not installed; the 4x4 job against nkululeko's multidb (target "
-            ">= 1.9x) is not run (issue 21 measured nkululeko 1.14.1 at 80.5 s on that job)"
+            f">= {NKULULEKO_TARGET}x) is not run (issue 21 measured nkululeko 1.14.1 at 80.5 s "
+            f"on that job). To run it: {NKULULEKO_INSTALL}"
         )
         return
-    print("\n[5] nkululeko is installed, but no end-to-end recipe is wired here yet")
+    if cold_seconds is None:
+        print("\n[5] nkululeko: paraser's 4x4 job [10] was skipped, so there is nothing to compare")
+        return
+    seconds, table = run_multidb(python, {name: paths[name] for name in JOB_CORPORA}, work)
+    if isinstance(table, str):
+        print(f"\n[5] nkululeko multidb ({python}) failed after {seconds:.1f} s:\n{table}")
+        return
+    print("\n[5] nkululeko multidb UAR (rows: train, columns: test; within = one speaker split):")
+    print(table.round(3).to_string())
+    ratio = seconds / cold_seconds
+    line(
+        "[5] the 4x4 job cold, whole process, against nkululeko multidb",
+        cold_seconds, seconds, "s", ratio, f">= {NKULULEKO_TARGET}x", ratio >= NKULULEKO_TARGET,
+    )  # fmt: skip
 
 
 def bench_hooks(small: bool) -> None:
@@ -407,11 +444,14 @@ JOB_CORPORA = ["emodb", "emovo", "turev", "urdu"]
 CACHED_JOB_SHARE = 0.10
 
 
-def bench_job(paths: dict[str, Path], work: Path, jobs: int) -> None:
-    """The 4x4 job (eGeMAPS + SVM) as a user runs it: cold cache, then everything cached."""
+def bench_job(paths: dict[str, Path], work: Path, jobs: int) -> float | None:
+    """The 4x4 job (eGeMAPS + SVM) as a user runs it: cold cache, then everything cached.
+
+    Returns the cold seconds, which [5] sets against nkululeko (None: skipped).
+    """
     if not all(name in paths for name in JOB_CORPORA):
         print("\n[10] the 4x4 job: needs emodb, emovo, turev and urdu; skipped")
-        return
+        return None
     cache, out = work / "job-cache", work / "job"
     run = [sys.executable, "-m", "paraser.cli", "transfer-matrix", "--corpora",
            ",".join(str(paths[name]) for name in JOB_CORPORA), "--features", "egemaps",
@@ -426,6 +466,7 @@ def bench_job(paths: dict[str, Path], work: Path, jobs: int) -> None:
         f"{100 * share:.1f}% of cold (target <= {100 * CACHED_JOB_SHARE:.0f}%: "
         f"{'MET' if share <= CACHED_JOB_SHARE else 'MISSED'}); against nkululeko: see [5]"
     )
+    return cold
 
 
 # cost model ---------------------------------------------------------------------------------
@@ -490,13 +531,14 @@ def main() -> None:
             bench_warm_noop(paths["emodb"], Path(work))
         if "report" not in skip and not args.small:
             bench_report(args.data, Path(work))
+        cold_job = None
         if "job" not in skip and not args.small:
-            bench_job(paths, Path(work), args.jobs)
+            cold_job = bench_job(paths, Path(work), args.jobs)
         if "memory" not in skip:
             bench_memory(2000 if args.small else 10_000)
         if "cost" not in skip and "emodb" in paths and not args.small:
             cost_model(paths, cache, args.jobs, [100, 250, 535])
-    bench_nkululeko()
+        bench_nkululeko(cold_job, paths, Path(work) / "nkululeko")
     bench_hooks(args.small)
 
 
