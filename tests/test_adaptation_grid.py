@@ -10,6 +10,7 @@ import pytest
 from builders import corpus_data
 from invariants import assert_grid_invariants
 
+import paraser
 from paraser.experiments import StratifiedKFoldProtocol, make_classifier, run_grid
 from paraser.experiments.adaptation import ADAPTATIONS, TransductiveClassifier
 from paraser.reports.gains import factor_gains, gains_sentences
@@ -147,3 +148,33 @@ def test_paired_gains_have_cis_holm_and_ceiling():
     gains = factor_gains(results, twin, "adaptation")
     copy = gains[gains.level == "copy"]
     assert (copy.gain == 0).all() and not copy.significant.fillna(False).any()
+
+
+def test_rows_outside_the_label_space_are_extracted_only_for_label_free_methods(
+    tone_corpus, tmp_path
+):
+    labels = ("angry", "happy", "neutral", "sad", "bored")  # "bored": outside the 4 classes
+    corpora = [
+        str(tone_corpus(name, labels=labels, speakers=speakers, per_label=2))
+        for name, speakers in (("a", ("s1", "s2")), ("b", ("s3", "s4")))
+    ]
+    common = dict(feature_sets=["is09"], classifiers=["svm"], folds=2, within=False)
+
+    def extracted(run) -> int:
+        return sum(report.extracted["is09"] for report in run.extraction)
+
+    plain = paraser.transfer_matrix(
+        corpora, out=tmp_path / "plain", cache_dir=tmp_path / "c1", **common
+    )
+    assert extracted(plain) == 2 * 16  # 4 classes x 2 speakers x 2: no "bored" file
+    assert any("not extracted: no label-free method" in note for note in plain.notes)
+    adapted = paraser.transfer_matrix(
+        corpora, out=tmp_path / "coral", cache_dir=tmp_path / "c1", adaptations=["none", "coral"],
+        **common,
+    )  # fmt: skip
+    assert extracted(adapted) == 2 * 4  # now the "bored" files, which CORAL sees unlabelled
+    same = ["source", "target", "uar"]
+    unadapted = adapted.results[adapted.results.adaptation == "none"]
+    pd.testing.assert_frame_equal(
+        plain.results[same].reset_index(drop=True), unadapted[same].reset_index(drop=True)
+    )

@@ -62,8 +62,14 @@ def build_corpus_data(
     manifest: LoadedManifest,
     specs: Sequence[FeatureSetSpec],
     cache_dir: str | Path,
+    *,
+    label_free: bool = True,
 ) -> tuple[CorpusData, list[str]]:
-    """Join a manifest with its cached features; rows without features are dropped."""
+    """Join a manifest with its cached features; rows without features are dropped.
+
+    ``label_free``: attach the features of the rows outside the label space too
+    (:attr:`CorpusData.unlabelled`), which only label-free methods read.
+    """
     notes: list[str] = []
     frame = manifest.frame
     matrices: dict[str, np.ndarray] = {}
@@ -87,7 +93,7 @@ def build_corpus_data(
     for name, matrix in loaded.items():
         matrices[name] = _available_rows(matrix, keep)
     frame = frame.loc[keep].reset_index(drop=True)
-    unlabelled = _unlabelled(manifest, specs, cache_dir)
+    unlabelled = _unlabelled(manifest, specs, cache_dir) if label_free else None
     return CorpusData(manifest.name, frame, matrices, unlabelled=unlabelled), notes
 
 
@@ -134,12 +140,17 @@ def prepare_corpora(
     jobs: int = 1,
     progress: Progress | None = None,
     before_extraction: Callable[[list[LoadedManifest]], None] | None = None,
+    label_free: bool = True,
 ) -> PreparedCorpora:
     """Load corpora (manifests or feature-table folders), extract what the cache lacks, join.
 
     Feature-table corpora come first, then manifests, in the order given. ``specs`` are
     resolved feature sets (:func:`~paraser.features.extract.as_specs`).
     ``before_extraction`` checks the loaded manifests before anything is extracted.
+    ``label_free``: the experiment has label-free methods (corpus or speaker
+    normalisation, adaptation), which see every utterance; the rows outside the label
+    space are then extracted and attached too.  Without them nothing reads those rows,
+    and they are left out (EmoDB and EMOVO: a fifth of their audio).
     """
     label_map = label_map or LabelMap()
     # A folder of pre-extracted feature tables is a corpus too, with nothing to extract.
@@ -161,9 +172,14 @@ def prepare_corpora(
                 f"labels: {found or 'none'}); choose the space with --classes or map its labels "
                 "with --label-map (labelled by level, like BAVED: --task arousal)"
             )
+    seen = (
+        "label-free methods still see their audio"
+        if label_free
+        else "not extracted: no label-free method in this run"
+    )
     notes = [
         f"{m.name}: {m.n_dropped_unmapped} utterance(s) outside the label space, never trained "
-        "on or evaluated (label-free methods still see their audio) "
+        f"on or evaluated ({seen}) "
         f"({', '.join(f'{k}: {v}' for k, v in sorted(m.dropped_labels.items()))})"
         for m in manifests
         if m.n_dropped_unmapped
@@ -175,17 +191,33 @@ def prepare_corpora(
         callback = (
             (lambda d, t, n=manifest.name: progress(f"extract {n}", d, t)) if progress else None
         )
-        # Rows outside the label space too: label-free methods see every utterance.
-        every_row = pd.concat([manifest.frame, manifest.outside], ignore_index=True)
+        rows = manifest.frame
+        if label_free:  # label-free methods see every utterance
+            rows = pd.concat([manifest.frame, manifest.outside], ignore_index=True)
         extraction.append(
-            extract_features(every_row, specs, cache_dir=cache_dir, jobs=jobs, progress=callback)
+            extract_features(rows, specs, cache_dir=cache_dir, jobs=jobs, progress=callback)
         )
     for manifest in manifests:
-        corpus, corpus_notes = build_corpus_data(manifest, specs, cache_dir)
+        corpus, corpus_notes = build_corpus_data(manifest, specs, cache_dir, label_free=label_free)
         data.append(corpus)
         notes += corpus_notes
     notes += identical_audio_notes(manifests)
     return PreparedCorpora(data, manifests, extraction, notes)
+
+
+def uses_label_free_methods(
+    normalisations: Sequence[str], adaptations: Sequence[str], few_shot: object | None
+) -> bool:
+    """Whether an experiment reads utterances without their labels (transductively).
+
+    Corpus and speaker normalisation and every adaptation do; the few-shot study is
+    counted in too, whatever its settings.
+    """
+    return (
+        any(n != "train" for n in normalisations)
+        or any(a != "none" for a in adaptations)
+        or few_shot is not None
+    )
 
 
 def identical_audio_notes(manifests: Sequence[LoadedManifest]) -> list[str]:
@@ -397,6 +429,7 @@ def transfer_matrix(
         corpora, specs, cache_dir=cache_dir, label_map=label_map,
         manifests_dir=manifests_dir, jobs=jobs, progress=progress,
         before_extraction=lambda manifests: check_classes_present(label_map, manifests),
+        label_free=uses_label_free_methods(normalisations, adaptations, few_shot),
     )  # fmt: skip
     manifests, extraction, notes = prepared.manifests, prepared.extraction, prepared.notes
     data, augmentation_cost = prepared.data, []
