@@ -24,6 +24,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
@@ -174,25 +175,33 @@ def run_tasks(
     """Results of joblib ``delayed`` tasks, in no set order, on ``jobs`` workers.
 
     With ``start_here`` (the caller knows the work is light: small matrices), tasks
-    run in this process one by one while the rest, projected from the mean so far,
-    would take at most ``budget_s``; once it would take longer, the rest go to the
-    workers.  A job on cached features then never starts workers, and a heavy one
-    loses at most its first task's parallelism.  Results are those of any other
-    placement: each task is a pure function of its arguments.
+    run in ``jobs`` threads of this process while the rest, projected from the pace so
+    far, would take at most ``budget_s``; once it would take longer, the rest go to
+    worker processes.  Threads share the cores because the heavy parts (libsvm, tree
+    building, BLAS) release the GIL, and cost nothing to start: a job on cached
+    features never starts a process, and a heavy one loses little.  Results are
+    those of any other placement: each task is a pure function of its arguments.
     """
     tasks = list(tasks)
-    done = 0
+    submitted = 0
     if start_here and jobs > 1 and active_client() is None:
-        started = time.perf_counter()
-        while done < len(tasks):
-            elapsed = time.perf_counter() - started
-            if done and elapsed / done * (len(tasks) - done) > budget_s:
-                break
-            function, args, kwargs = tasks[done]
-            done += 1
-            yield function(*args, **kwargs)
-    if done < len(tasks):
-        yield from parallel_runner(jobs, return_as="generator_unordered")(tasks[done:])
+        with ThreadPoolExecutor(jobs) as pool:
+            started, finished = time.perf_counter(), 0
+            running: set[Future] = set()
+            light = True
+            while running or (light and submitted < len(tasks)):
+                while light and submitted < len(tasks) and len(running) < jobs:
+                    function, args, kwargs = tasks[submitted]
+                    running.add(pool.submit(function, *args, **kwargs))
+                    submitted += 1
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finished += 1
+                    yield future.result()
+                pace = (time.perf_counter() - started) / finished
+                light = light and pace * (len(tasks) - submitted) <= budget_s
+    if submitted < len(tasks):
+        yield from parallel_runner(jobs, return_as="generator_unordered")(tasks[submitted:])
 
 
 def uses_backend(func: Callable[P, R]) -> Callable[P, R]:

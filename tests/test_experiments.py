@@ -103,9 +103,9 @@ def test_light_work_runs_here_and_the_rest_moves_to_workers_once_it_looks_long()
     assert list(run_tasks(tasks, 2, start_here=True)) == [here] * 6
     assert here not in list(run_tasks(tasks, 2))  # not light: workers from the start
     slow = [delayed(_pid_after)(0.2) for _ in range(6)]
-    pids = list(run_tasks(slow, 2, start_here=True, budget_s=0.5))
-    # 0.2 s each: after the first, the five left look like 1 s > 0.5 s.
-    assert pids[0] == here and here not in pids[1:] and len(pids) == 6
+    pids = list(run_tasks(slow, 2, start_here=True, budget_s=0.3))
+    # 0.2 s each, two at a time: after the first two, the four left look like 0.4 s > 0.3 s.
+    assert pids[:2] == [here, here] and here not in pids[2:] and len(pids) == 6
 
 
 def _pid_after(seconds: float) -> int:

@@ -56,3 +56,21 @@ def test_a_cell_collapses_from_nine_tenths_of_its_predictions_in_one_class(n_a, 
     result = score(y_true, y_pred, ["a", "b"])
     assert result["dominant_share"] == pytest.approx(n_a / (n_a + n_b))
     assert result["collapsed"] is collapsed
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_scores_equal_scikit_learns_bit_for_bit(seed):
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+    rng = np.random.default_rng(seed)
+    # Labels in and out of the space, classes without test utterances or never predicted.
+    pool = np.array(["anger", "happiness", "neutral", "sadness", "boredom"])
+    n = int(rng.integers(1, 60))
+    y_true = rng.choice(pool[: rng.integers(1, 6)], n)
+    y_pred = rng.choice(pool[rng.integers(0, 3) :], n)
+    classes = sorted(rng.choice(pool[:4], int(rng.integers(1, 5)), replace=False))
+    result = score(y_true, y_pred, classes)
+    options = dict(labels=classes, average="macro", zero_division=0)
+    assert result["uar"] == recall_score(y_true, y_pred, **options)
+    assert result["macro_f1"] == f1_score(y_true, y_pred, **options)
+    assert result["accuracy"] == accuracy_score(y_true, y_pred)
