@@ -118,8 +118,8 @@ def figure_workers(n_figures: int, jobs: int | None = None) -> int:
 
 
 def start_figure_workers(workers: int) -> Callable[[], None]:
-    """Start ``workers`` processes now and have them import matplotlib; the returned call
-    waits until they have.
+    """Start ``workers`` processes now and have them import matplotlib and draw a first,
+    tiny figure; the returned call waits until they have.
 
     They are the ones :func:`draw_all` then uses (joblib reuses its process pool for
     the same number of workers), so their start-up overlaps the statistics.
@@ -139,7 +139,9 @@ def start_figure_workers(workers: int) -> Callable[[], None]:
 
 
 def _import_plots() -> None:
-    import paraser.reports.plots  # noqa: F401 - the import is the work
+    from paraser.reports import plots
+
+    plots.warm_up()
 
 
 def draw(function: str, *args) -> FigureImages:
