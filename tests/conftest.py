@@ -74,3 +74,13 @@ def tone_corpus(tmp_path: Path) -> ToneCorpus:
         return write_tone_corpus(root or tmp_path / name, name, **options)
 
     return make
+
+
+def bench_module(stem: str):
+    """``bench/<stem>.py`` as a module (bench/ is scripts, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(stem, REPO / "bench" / f"{stem}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,23 +3,13 @@ the native recipes' results.csv (same files, labels, speakers, UARs); eGeMAPS + 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
 import pytest
-from conftest import REPO, shared_corpora_dir
+from conftest import REPO, bench_module, shared_corpora_dir
 
 CORPORA = ["emodb", "emovo", "turev", "urdu"]
-
-
-def _roundtrip_module():
-    spec = importlib.util.spec_from_file_location(
-        "importers_roundtrip", REPO / "bench" / "importers_roundtrip.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.corpora
@@ -29,7 +19,7 @@ def test_reexported_corpora_give_the_native_results(tmp_path):
         pytest.skip(f"{shared_corpora_dir()} lacks one of {CORPORA}")
     pytest.importorskip("datasets")
     pytest.importorskip("lhotse")
-    roundtrip = _roundtrip_module()
+    roundtrip = bench_module("importers_roundtrip")
     # The project cache (or PARASER_CACHE) saves re-extracting; results do not depend on it.
     cache = Path(os.environ.get("PARASER_CACHE", REPO / "features_cache"))
     runs = roundtrip.roundtrip(

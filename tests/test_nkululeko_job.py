@@ -4,14 +4,13 @@ so the CSVs, the INI and the reading of its result table are checked without ins
 from __future__ import annotations
 
 import configparser
-import importlib.util
 import os
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, shared_corpora_dir
+from conftest import REPO, bench_module, shared_corpora_dir
 
 # What the stand-in checks and writes: the files nkululeko's multidb reads and writes.
 FAKE_MULTIDB = """
@@ -43,15 +42,6 @@ root.joinpath("results.txt").write_text(
 """
 
 
-def _job_module():
-    spec = importlib.util.spec_from_file_location(
-        "nkululeko_job", REPO / "bench" / "nkululeko_job.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def fake_python(tmp_path: Path) -> str:
     script = tmp_path / "bin" / "python"
@@ -68,7 +58,7 @@ def two_corpora(tone_corpus) -> dict[str, Path]:
 
 
 def test_multidb_gets_every_utterance_and_its_matrix_is_read(tmp_path, fake_python, two_corpora):
-    job = _job_module()
+    job = bench_module("nkululeko_job")
     seconds, table = job.run_multidb(fake_python, two_corpora, tmp_path / "work")
     assert seconds > 0
     assert isinstance(table, pd.DataFrame), table
@@ -89,12 +79,16 @@ def test_multidb_gets_every_utterance_and_its_matrix_is_read(tmp_path, fake_pyth
 
 def test_a_failed_multidb_returns_its_output(tmp_path, fake_python, two_corpora, monkeypatch):
     monkeypatch.setenv("FAKE_MULTIDB_FAIL", "1")
-    seconds, table = _job_module().run_multidb(fake_python, two_corpora, tmp_path / "work")
+    seconds, table = bench_module("nkululeko_job").run_multidb(
+        fake_python, two_corpora, tmp_path / "work"
+    )
     assert isinstance(table, str) and "exit 1" in table and "no such file" in table
 
 
 def test_a_python_that_does_not_exist_is_reported(tmp_path, two_corpora):
-    _, table = _job_module().run_multidb(str(tmp_path / "nope"), two_corpora, tmp_path / "work")
+    _, table = bench_module("nkululeko_job").run_multidb(
+        str(tmp_path / "nope"), two_corpora, tmp_path / "work"
+    )
     assert isinstance(table, str) and "cannot start" in table
 
 
@@ -107,7 +101,7 @@ def test_nkululeko_runs_all_sixteen_cells(tmp_path):
     manifests = {name: REPO / "corpora_manifests" / f"{name}.csv" for name in names}
     if not python or not all((shared_corpora_dir() / name).is_dir() for name in names):
         pytest.skip("needs NKULULEKO_PYTHON and the four shared corpora")
-    _, table = _job_module().run_multidb(python, manifests, tmp_path / "work")
+    _, table = bench_module("nkululeko_job").run_multidb(python, manifests, tmp_path / "work")
     assert isinstance(table, pd.DataFrame), table
     assert table.shape == (4, 4) and table.notna().all().all()
     assert ((table > 0.2) & (table <= 1)).all().all()
