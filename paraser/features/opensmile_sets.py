@@ -202,45 +202,35 @@ def keep_freed_memory() -> bool:
         return False
 
 
+def _packaged_config(name: str) -> str:
+    return str(resources.files("paraser") / "configs" / name)
+
+
 class SmileEngine:
-    """One openSMILE instance that extracts functionals from many signals."""
+    """One openSMILE instance that extracts functionals from many signals.
+
+    The instance reads the functionals through paraser's single-field sink
+    (``configs/single_field_sink.conf.inc``): the same values, bit for bit, without
+    openSMILE's per-file name lookups (a third of ComParE's CPU). The names come
+    from one instance with opensmile-python's own sink, made once per config.
+    """
 
     def __init__(self, config_path: str | Path, sample_rate: int = TARGET_SAMPLE_RATE):
         keep_freed_memory()
         # Imported only where audio is processed: the package pulls in audformat.
-        import opensmile
         from opensmile.core.config import config as smile_config
-        from opensmile.core.lib import OpenSMILE
 
         self._config = smile_config
-        root = smile_config_root()
         self.config_path = Path(config_path)
-        options = {
-            "source": str(root / smile_config.EXTERNAL_INPUT_CONFIG),
-            "sink": str(root / smile_config.EXTERNAL_OUTPUT_SINGLE_CONFIG),
-            "sinkLevel": opensmile.FeatureLevel.Functionals.value,
-            "bufferModeRbConf": str(root / "shared/BufferModeRb.conf.inc"),
-            "frameModeFunctionalsConf": str(root / "shared/FrameModeFunctionals.conf.inc"),
-            "sampleRate": sample_rate,
-            "nBits": 16,
-        }
-        self._smile = OpenSMILE()
-        try:
-            self._smile.initialize(
-                config_file=str(self.config_path), options=options, loglevel=0, debug=False
+        self.sample_rate = sample_rate
+        self.feature_names = list(_feature_names(self.config_path, sample_rate))
+        self._smile = _single_field_instance(self.config_path, sample_rate, len(self.feature_names))
+        if self._smile is None:  # a custom config the single-field sink cannot read
+            self._smile = _initialise(
+                self.config_path,
+                sample_rate,
+                str(smile_config_root() / smile_config.EXTERNAL_OUTPUT_SINGLE_CONFIG),
             )
-        except Exception as exc:  # openSMILE reports config errors as generic exceptions
-            self._smile.free()
-            raise FeatureSetError(
-                f"{self.config_path}: openSMILE could not load this config ({exc}). Custom "
-                "configs must read from the external source and write to the external sink "
-                "as opensmile-python's own configs do."
-            ) from exc
-        count = self._smile.external_sink_get_num_elements(self._config.EXTERNAL_OUTPUT_COMPONENT)
-        self.feature_names = [
-            self._smile.external_sink_get_element_name(self._config.EXTERNAL_OUTPUT_COMPONENT, i)
-            for i in range(count)
-        ]
 
     def __call__(self, signal: np.ndarray) -> np.ndarray:
         """Functionals of one mono float32 signal at the engine's sample rate."""
@@ -249,11 +239,15 @@ class SmileEngine:
     def process_pcm16(self, pcm: np.ndarray) -> np.ndarray:
         rows: list[np.ndarray] = []
 
-        def collect(data: np.ndarray, meta: object) -> None:
+        def collect(data: np.ndarray) -> None:
             rows.append(np.array(data, dtype=np.float32, copy=True).ravel())
 
-        # Callbacks must be registered again after every reset.
-        self._smile.external_sink_set_callback_ex(self._config.EXTERNAL_OUTPUT_COMPONENT, collect)
+        # Callbacks must be registered again after every reset; the previous file's are
+        # no longer referenced by openSMILE (the wrapper would keep them all).
+        callbacks = getattr(self._smile, "_callbacks", None)
+        if isinstance(callbacks, list):
+            callbacks.clear()
+        self._smile.external_sink_set_callback(self._config.EXTERNAL_OUTPUT_COMPONENT, collect)
         self._smile.external_audio_source_write_data(
             self._config.EXTERNAL_SOURCE_COMPONENT, pcm.tobytes()
         )
@@ -272,3 +266,71 @@ class SmileEngine:
             self._smile.free()
         except Exception:
             pass
+
+
+def _initialise(config_path: Path, sample_rate: int, sink: str, **options: object):
+    """An initialised ``OpenSMILE`` reading from the external source into ``sink``."""
+    import opensmile
+    from opensmile.core.config import config as smile_config
+    from opensmile.core.lib import OpenSMILE
+
+    root = smile_config_root()
+    smile = OpenSMILE()
+    try:
+        smile.initialize(
+            config_file=str(config_path),
+            options={
+                "source": str(root / smile_config.EXTERNAL_INPUT_CONFIG),
+                "sink": sink,
+                "sinkLevel": opensmile.FeatureLevel.Functionals.value,
+                "bufferModeRbConf": str(root / "shared/BufferModeRb.conf.inc"),
+                "frameModeFunctionalsConf": str(root / "shared/FrameModeFunctionals.conf.inc"),
+                "sampleRate": sample_rate,
+                "nBits": 16,
+                **options,
+            },
+            loglevel=0,
+            debug=False,
+        )
+    except Exception as exc:  # openSMILE reports config errors as generic exceptions
+        smile.free()
+        raise FeatureSetError(
+            f"{config_path}: openSMILE could not load this config ({exc}). Custom "
+            "configs must read from the external source and write to the external sink "
+            "as opensmile-python's own configs do."
+        ) from exc
+    return smile
+
+
+@functools.cache
+def _feature_names(config_path: Path, sample_rate: int) -> tuple[str, ...]:
+    """The functionals' names, from an instance with opensmile-python's own sink."""
+    from opensmile.core.config import config as smile_config
+
+    sink = str(smile_config_root() / smile_config.EXTERNAL_OUTPUT_SINGLE_CONFIG)
+    smile = _initialise(config_path, sample_rate, sink)
+    try:
+        component = smile_config.EXTERNAL_OUTPUT_COMPONENT
+        count = smile.external_sink_get_num_elements(component)
+        return tuple(smile.external_sink_get_element_name(component, i) for i in range(count))
+    finally:
+        smile.free()
+
+
+def _single_field_instance(config_path: Path, sample_rate: int, n_elements: int):
+    """An instance with paraser's single-field sink, or None where the config refuses it."""
+    from opensmile.core.config import config as smile_config
+
+    try:
+        smile = _initialise(
+            config_path,
+            sample_rate,
+            _packaged_config("single_field_sink.conf.inc"),
+            selectionFile=_packaged_config("every_element.sel"),
+        )
+    except FeatureSetError:
+        return None
+    if smile.external_sink_get_num_elements(smile_config.EXTERNAL_OUTPUT_COMPONENT) != n_elements:
+        smile.free()
+        return None
+    return smile
