@@ -31,6 +31,7 @@ from paraser.experiments.classifiers import (
     ClassifierSpec,
     SpeakerGroupedSearch,
     _Configured,
+    _inner_uar,
     _is_factory,
     _Nystroem,
     _RowBlockPipeline,
@@ -418,6 +419,64 @@ def test_search_with_speakers_scores_speaker_grouped_folds():
     np.testing.assert_allclose(search.predict_proba(x), refit.predict_proba(x), rtol=1e-6)
     np.testing.assert_array_equal(search.predict(x), refit.predict(x))
     np.testing.assert_allclose(search.decision_function(x), refit.decision_function(x), rtol=1e-6)
+
+
+def _filters_as_text() -> list[tuple]:
+    return [tuple(getattr(part, "pattern", part) for part in entry) for entry in warnings.filters]
+
+
+class _FiltersSeenByFit(BaseEstimator, ClassifierMixin):
+    """A classifier that records the warning filters in force while it is fitted."""
+
+    seen: list = []
+
+    def __init__(self, unused: int = 0):
+        self.unused = unused
+
+    def fit(self, X, y):
+        # As text: scikit-learn's own parallel helper re-creates the filters for each task.
+        _FiltersSeenByFit.seen.append(_filters_as_text())
+        self.classes_, self.first_ = np.unique(y), np.asarray(y)[0]
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.first_)
+
+
+def test_search_leaves_the_process_warning_filters_alone():
+    # Grids fit in threads; warnings.catch_warnings in a fit would race on the filter list
+    # shared by the whole process (a restore can leave another thread's filter behind).
+    x, y, groups = _tuning_data()
+    _FiltersSeenByFit.seen = []
+    before = list(warnings.filters)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and the search itself must not warn
+        outer = _filters_as_text()
+        pipeline = Pipeline([("classify", _FiltersSeenByFit())])
+        SpeakerGroupedSearch(pipeline, {"unused": [0, 1]}, folds=3).fit(x, y, groups=groups)
+        assert len(_FiltersSeenByFit.seen) == 2 * 3 + 1  # every inner fit and the refit
+        assert all(filters == outer for filters in _FiltersSeenByFit.seen)
+    assert warnings.filters == before
+
+
+def test_inner_scorer_is_balanced_accuracy_bit_for_bit():
+    rng = np.random.default_rng(0)
+    for case in range(40):
+        truth = rng.choice(["a", "b", "c", "d"], size=int(rng.integers(3, 30)))
+        predicted = rng.choice(["a", "b", "c", "d", "e"], size=len(truth))
+        fixed = _Predicts(predicted)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scikit-learn warns when predicted has extra classes
+            expected = balanced_accuracy_score(truth, predicted)
+        assert _inner_uar(fixed, np.zeros((len(truth), 1)), truth) == expected, case
+
+
+class _Predicts:
+    def __init__(self, predicted):
+        self.predicted = predicted
+
+    def predict(self, X):
+        return self.predicted
 
 
 def test_search_defaults():

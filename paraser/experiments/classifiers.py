@@ -8,7 +8,6 @@ on (the classic model-reuse bug is a model that travels without its scaler).
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -47,12 +46,21 @@ def _mlp(seed: int) -> object:
 
 
 class _Nystroem(Nystroem):
-    """Nystroem that quietly uses every sample as a landmark when there are fewer than asked."""
+    """Nystroem that quietly uses every sample as a landmark when there are fewer than asked.
+
+    scikit-learn does the same, with a warning. Silencing it would take
+    ``warnings.catch_warnings``, which saves and restores the process-wide filter list
+    and is not thread-safe: grids fit in threads side by side (``parallel.run_tasks``)
+    and one fit's restore could leave another's filter in place for the whole process.
+    """
 
     def fit(self, X, y=None):
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="n_components > n_samples")
+        asked = self.n_components
+        self.n_components = min(asked, len(X))  # the landmarks scikit-learn would draw
+        try:
             return super().fit(X, y)
+        finally:
+            self.n_components = asked
 
 
 def _svm_approx(seed: int) -> object:
@@ -270,6 +278,19 @@ def make_classifier(classifier: ClassifierLike, seed: int = 0) -> Pipeline:
     return (_RowBlockPipeline if lean else Pipeline)(steps)
 
 
+def _inner_uar(estimator, X, y) -> float:
+    """scikit-learn's ``balanced_accuracy`` scorer, bit for bit, without its warning.
+
+    An inner fold can lack a class that the model predicts; scikit-learn warns and
+    averages the recalls of the classes the fold holds, as this does (the warning
+    filter it would need is not thread-safe; see :class:`_Nystroem`).
+    """
+    truth, predicted = np.asarray(y), np.asarray(estimator.predict(X))
+    return float(
+        np.mean([np.mean(predicted[truth == label] == label) for label in np.unique(truth)])
+    )
+
+
 class SpeakerGroupedSearch(BaseEstimator, ClassifierMixin):
     """Nested hyperparameter search inside one training set, speaker-grouped.
 
@@ -299,13 +320,10 @@ class SpeakerGroupedSearch(BaseEstimator, ClassifierMixin):
         else:
             cv, groups = StratifiedKFold(folds, shuffle=True, random_state=self.seed), None
             self.inner_protocol_ = f"stratified-{folds}fold (too few speakers)"
-        with warnings.catch_warnings():
-            # An inner fold missing a class warns; its score still counts.
-            warnings.filterwarnings("ignore", category=UserWarning)
-            search = GridSearchCV(
-                self.estimator, grid, scoring="balanced_accuracy", cv=cv, refit=True,
-                n_jobs=1, error_score=np.nan,
-            ).fit(X, y, groups=groups)  # fmt: skip
+        search = GridSearchCV(
+            self.estimator, grid, scoring=_inner_uar, cv=cv, refit=True,
+            n_jobs=1, error_score=np.nan,
+        ).fit(X, y, groups=groups)  # fmt: skip
         self.best_estimator_ = search.best_estimator_
         self.best_params_ = {
             k.removeprefix("classify__"): v for k, v in search.best_params_.items()
