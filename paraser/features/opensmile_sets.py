@@ -4,7 +4,8 @@ opensmile-python's ``Smile.process_*`` builds and frees a whole openSMILE
 instance per call (20-40 ms fixed cost, a large share on 1-2 s clips).
 :class:`SmileEngine` initialises one instance per feature set and uses
 ``OpenSMILE.reset()`` between files, feeding it exactly the int16 stream
-``Smile`` would, so the functionals are the same.
+``Smile`` would, so the functionals are the same; it reads them through a sink
+that skips openSMILE's per-reset name lookups (see ``configs/single_field_sink.conf.inc``).
 """
 
 from __future__ import annotations
