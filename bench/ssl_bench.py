@@ -1,6 +1,7 @@
 """SSL feature extraction: throughput and bounded memory on long files.
 
     python bench/ssl_bench.py [--small]
+    python bench/ssl_bench.py --devices [--small]   # only GPU fp16 vs CPU (on a GPU machine)
 
 ``run(small)`` returns printable lines (``bench/run.py`` calls it).  With a tiny
 randomly initialised wav2vec2 (the architecture of XLS-R, 32 wide, 2 layers) it
@@ -14,6 +15,10 @@ measures
   which does not see torch's buffers), next to an analytic bound for one
   batch of windows, which does not grow with the file; and next to the same
   file processed unwindowed where that is affordable, which does.
+
+and files per second of XLS-R-300M- and WavLM-base-sized models (full-size
+architectures, random weights) on CPU in fp32 and, where CUDA is available, on
+the GPU in fp16, as paraser runs them (``--devices`` runs only this).
 
 The real default model (facebook/wav2vec2-xls-r-300m) is measured too when it
 is in the local Hugging Face cache; it is never downloaded.  Each measurement
@@ -118,10 +123,30 @@ def measure(model: str, seconds: float, window_s: float, clips: int) -> dict:
     return result
 
 
-def _measure_in_child(model: str, seconds: float, window_s: float, clips: int) -> dict:
-    arguments = json.dumps([model, seconds, window_s, clips])
+def throughput(model: str, device: str, clips: int) -> dict:
+    """In this (fresh) process: files per second through ``engine.batch`` on ``device``."""
+    import time
+
+    from paraser.features import resolve_feature_set
+
+    spec = resolve_feature_set("ssl:all:meanstd", model=model, device=device)
+    engine = spec.make_engine()
+    audio = [synthetic_speechlike(2.0 + (k % 6) * 0.5, seed=k) for k in range(clips)]
+    engine.batch(audio[:2])  # warm-up: kernels chosen, allocator pools filled
+    started = time.perf_counter()
+    engine.batch(audio)  # returns arrays on the host: the device has finished
+    seconds = time.perf_counter() - started
+    name = "cpu"
+    if spec.resolved_device.startswith("cuda"):
+        import torch
+
+        name = torch.cuda.get_device_name(spec.resolved_device)
+    return {"device": name, "precision": spec.precision, "files_per_s": clips / seconds}
+
+
+def _in_child(mode: str, *arguments: object) -> dict:
     done = subprocess.run(
-        [sys.executable, __file__, "--measure", arguments],
+        [sys.executable, __file__, mode, json.dumps(arguments)],
         capture_output=True,
         text=True,
         check=False,
@@ -129,6 +154,48 @@ def _measure_in_child(model: str, seconds: float, window_s: float, clips: int) -
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr else "failed")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _measure_in_child(model: str, seconds: float, window_s: float, clips: int) -> dict:
+    return _in_child("--measure", model, seconds, window_s, clips)
+
+
+def _tests_on_path() -> None:
+    """``tests/tiny_ssl.py`` makes the models: a test helper, not part of the library."""
+    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+
+
+def device_comparison(small: bool) -> list[str]:
+    """GPU (fp16) against CPU (fp32) in files per second, for full-size architectures
+    (XLS-R-300M, WavLM-base) with random weights: the real models' compute, no download."""
+    import torch
+
+    _tests_on_path()
+    from tiny_ssl import SIZED_MODELS, save_sized_model
+
+    gpu = torch.cuda.is_available()
+    lines = [
+        "SSL extraction, files per second (2-4.5 s clips, batched by length; full-size "
+        "architectures with random weights)"
+    ]
+    for size in SIZED_MODELS:
+        with tempfile.TemporaryDirectory() as folder:
+            model = str(save_sized_model(Path(folder) / size, size))
+            cpu = _in_child("--throughput", model, "cpu", 2 if small else 8)
+            text = f"  {size}-sized: CPU fp32 {cpu['files_per_s']:.2f} files/s"
+            if gpu:
+                device = _in_child("--throughput", model, "cuda", 32 if small else 256)
+                text += (
+                    f"; {device['device']} {device['precision']} "
+                    f"{device['files_per_s']:.1f} files/s -> "
+                    f"{device['files_per_s'] / cpu['files_per_s']:.0f}x the CPU"
+                )
+            else:
+                text += "; no GPU on this machine: GPU fp16 not measured"
+        lines.append(text)
+    return lines
 
 
 def _report(label: str, model: str, seconds: float, clips: int, config: dict) -> list[str]:
@@ -164,7 +231,7 @@ def run(small: bool) -> list[str]:
     """Benchmark lines (tiny model always; the default XLS-R only if cached locally)."""
     from paraser.features.ssl import SSL_FAMILIES, SSLModelError, resolve_model_dir
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    _tests_on_path()
     from tiny_ssl import save_tiny_model  # a test helper, not part of the library
 
     seconds = 120.0 if small else 600.0
@@ -173,6 +240,7 @@ def run(small: bool) -> list[str]:
         tiny = save_tiny_model(Path(folder) / "tiny-wav2vec2")
         config = json.loads((tiny / "config.json").read_text())
         lines += _report("tiny wav2vec2 (random, 32 wide)", str(tiny), seconds, 40, config)
+    lines += device_comparison(small)
     default = SSL_FAMILIES["xlsr"]
     assert default is not None
     try:
@@ -191,6 +259,11 @@ def run(small: bool) -> list[str]:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--measure":
         print(json.dumps(measure(*json.loads(sys.argv[2]))))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--throughput":
+        print(json.dumps(throughput(*json.loads(sys.argv[2]))))
+    elif "--devices" in sys.argv:  # only the GPU-vs-CPU comparison (for a GPU machine)
+        for text in device_comparison(small="--small" in sys.argv):
+            print(text)
     else:
         for text in run(small="--small" in sys.argv):
             print(text)

@@ -47,3 +47,43 @@ def save_tiny_model(directory: str | Path, model_type: str = "wav2vec2", seed: i
         directory
     )
     return directory
+
+
+#: Full-size architectures (random weights): the compute of the real models, none of their use.
+SIZED_MODELS = {
+    # facebook/wav2vec2-xls-r-300m's architecture: 24 layers, 1024 wide, stable layer norm.
+    "xls-r-300m": (
+        "wav2vec2",
+        dict(
+            hidden_size=1024,
+            num_hidden_layers=24,
+            num_attention_heads=16,
+            intermediate_size=4096,
+            feat_extract_norm="layer",
+            do_stable_layer_norm=True,
+            conv_bias=True,
+        ),
+        True,
+    ),
+    # microsoft/wavlm-base's architecture: 12 layers, 768 wide, group norm (no attention mask).
+    "wavlm-base": ("wavlm", dict(), False),
+}
+
+
+def save_sized_model(directory: str | Path, size: str, seed: int = 0) -> Path:
+    """Save a randomly initialised encoder with the architecture of ``size`` (see
+    :data:`SIZED_MODELS`): for throughput benchmarks only."""
+    torch, transformers = require_torch()
+    transformers.logging.disable_progress_bar()  # "Writing model shards" is noise in a bench
+    model_type, options, attention_mask = SIZED_MODELS[size]
+    torch.manual_seed(seed)
+    if model_type == "wav2vec2":
+        model = transformers.Wav2Vec2Model(transformers.Wav2Vec2Config(**options))
+    else:
+        model = transformers.WavLMModel(transformers.WavLMConfig(**options))
+    directory = Path(directory)
+    model.save_pretrained(directory)
+    transformers.Wav2Vec2FeatureExtractor(return_attention_mask=attention_mask).save_pretrained(
+        directory
+    )
+    return directory
