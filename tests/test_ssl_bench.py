@@ -9,17 +9,13 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from conftest import bench_module  # noqa: E402
-from tiny_ssl import SIZED_MODELS, save_tiny_model  # noqa: E402
+from tiny_ssl import SIZED_MODELS, model_classes, save_tiny_model  # noqa: E402
 
 
 @pytest.mark.parametrize(("size", "millions"), [("xls-r-300m", 315.4), ("wavlm-base", 94.4)])
 def test_sized_models_have_the_real_architectures_parameter_count(size, millions):
-    model_type, options, _ = SIZED_MODELS[size]
-    classes = {
-        "wav2vec2": (transformers.Wav2Vec2Config, transformers.Wav2Vec2Model),
-        "wavlm": (transformers.WavLMConfig, transformers.WavLMModel),
-    }
-    config_class, model_class = classes[model_type]
+    model_type, options = SIZED_MODELS[size]
+    config_class, model_class = model_classes(model_type)
     with torch.device("meta"):  # the shapes without the memory
         model = model_class(config_class(**options))
     count = sum(p.numel() for p in model.parameters()) / 1e6
